@@ -1,0 +1,191 @@
+"""The adapter contract: one candidate classifier behind a tiny, uniform interface.
+
+An adapter knows nothing about reports, metrics or the test labels. The runner calls, in order:
+``availability`` → ``estimate_*`` → ``load`` (cold start) → ``fit`` (if it learns) →
+``predict_batch`` over batches → ``teardown`` (always, in ``finally``).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+from baseline.costs import PriceTable
+
+FAMILIES = ("trivial", "cloud", "pretrained", "automl")
+
+# Simplicity ranks (lower is simpler), from DESIGN.md: no training and no hosting is simplest;
+# training plus hosting is least simple.
+RANK_FLOOR = 0            # trivial floors (majority class)
+RANK_PREBUILT_API = 10    # managed prebuilt service: no training, no hosting
+RANK_PRETRAINED = 20      # open model used as is: no training, self-hosted
+RANK_CUSTOM_CLOUD = 30    # managed custom model: training, managed hosting
+RANK_LINEAR = 40          # small model trained here and self-hosted
+RANK_PROBE = 50           # trained head on a self-hosted transformer
+RANK_AUTOML = 60          # a search, then training, then self-hosting
+
+
+@dataclass
+class Availability:
+    """Whether an adapter can run here, and if not, why (one line)."""
+
+    ok: bool
+    reason: str = ""
+
+    @classmethod
+    def yes(cls) -> Availability:
+        return cls(True, "")
+
+    @classmethod
+    def no(cls, reason: str) -> Availability:
+        return cls(False, reason)
+
+
+@dataclass
+class Cost:
+    """Expected or actual spend: USD plus the provider's billed units (e.g. comprehend_units)."""
+
+    usd: float = 0.0
+    units: dict[str, float] = field(default_factory=dict)
+    seconds: float | None = None
+    note: str = ""
+
+    def __add__(self, other: Cost) -> Cost:
+        units = dict(self.units)
+        for k, v in other.units.items():
+            units[k] = units.get(k, 0.0) + v
+        secs = None if self.seconds is None and other.seconds is None else (self.seconds or 0) + (other.seconds or 0)
+        return Cost(self.usd + other.usd, units, secs, "; ".join(n for n in (self.note, other.note) if n))
+
+
+@dataclass
+class BatchResult:
+    """What one request (one batch) returned: per item, a dataset label or ``None`` (abstain)."""
+
+    labels: list[str | None]
+    scores: list[dict[str, float]] | None = None  # per item, over dataset labels
+    raw: list[str | None] | None = None           # the service's own label before mapping
+    errors: list[str | None] | None = None        # per-item error text (no secrets)
+    cost: Cost = field(default_factory=Cost)      # what this request billed
+    retries: int = 0
+    throttles: int = 0
+    truncated: int = 0
+    service_ms: float | None = None               # server-reported latency, when given
+
+
+@dataclass
+class FitInfo:
+    """What training produced: billed cost for cloud training, details for the report."""
+
+    cost: Cost = field(default_factory=Cost)
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class AdapterContext:
+    """Everything an adapter may know about the run. Never holds test labels."""
+
+    labels: list[str]
+    options: dict[str, Any] = field(default_factory=dict)
+    label_map: dict[str, str] | None = None
+    prices: PriceTable = field(default_factory=PriceTable.default)
+    workdir: Path = field(default_factory=lambda: Path("."))
+    cache_dir: Path = field(default_factory=lambda: Path(".baseline-cache"))
+    seed: int = 42
+    device: str = "auto"
+    threads: int | None = None
+    metric: str = "macro_f1"
+    log: Callable[[str], None] = field(default=lambda msg: logging.getLogger("baseline").info(msg))
+
+    def option(self, key: str, default: Any = None) -> Any:
+        return self.options.get(key, default)
+
+
+class Adapter:
+    """Base class for every candidate. Subclasses set the class attributes and override methods.
+
+    Class attributes:
+        name: registry name, e.g. ``aws-comprehend-sentiment``.
+        family: one of ``trivial``, ``cloud``, ``pretrained``, ``automl``.
+        simplicity: rank used by the decision rule (lower is simpler).
+        paid: calls a billed service; runs only when named (or ``--adapters all``).
+        learns: has a ``fit`` step on the train split.
+        extra: the pip extra that installs its dependencies.
+        requires: import names that must be importable for it to be available.
+        batch_size / max_concurrency: the adapter's declared limits.
+        local_compute: priced from measured compute seconds × instance price.
+        warmup: the runner may make an untimed warm-up call (never for paid adapters).
+    """
+
+    name: ClassVar[str] = "adapter"
+    family: ClassVar[str] = "trivial"
+    simplicity: ClassVar[int] = RANK_FLOOR
+    description: ClassVar[str] = ""
+    paid: ClassVar[bool] = False
+    learns: ClassVar[bool] = False
+    extra: ClassVar[str | None] = None
+    requires: ClassVar[tuple[str, ...]] = ()
+    local_compute: ClassVar[bool] = True
+    warmup: ClassVar[bool] = True
+    batch_size: int = 256
+    max_concurrency: int = 1
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        self.ctx = ctx
+        self.resources: list[dict[str, Any]] = []   # billable things created: {"kind", "id", "deleted"}
+        self.extra_cost = Cost()                    # time-based one-off costs (endpoints, storage)
+        self.notes: list[str] = []                  # one-liners for the report
+
+    # ---- discovery -------------------------------------------------------------------------
+    @classmethod
+    def availability(cls, task: str, options: dict[str, Any] | None = None) -> Availability:
+        """Cheap check, no network calls that cost money: dependencies, credentials, task fit."""
+        if task != "text-classification":
+            return Availability.no(f"task {task!r} not supported")
+        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        if missing:
+            hint = f'extra "{cls.extra}" not installed (pip install "baseline[{cls.extra}]")' if cls.extra else f"missing {missing}"
+            return Availability.no(hint)
+        return Availability.yes()
+
+    # ---- estimate before paying --------------------------------------------------------------
+    def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
+        """Expected one-off cost of training (USD + billed units), before anything is paid."""
+        return Cost(note="local compute, priced after the run" if self.local_compute else "")
+
+    def estimate_predict(self, texts: Sequence[str]) -> Cost:
+        """Expected cost of predicting these texts (USD + billed units). Pure: no calls."""
+        return Cost(note="local compute, priced after the run" if self.local_compute else "")
+
+    def endpoint_description(self) -> str | None:
+        """For paid adapters: 'service in region', shown before the first call."""
+        return None
+
+    # ---- life cycle --------------------------------------------------------------------------
+    def load(self) -> None:
+        """Load models / create clients: timed as cold start."""
+
+    def fit(self, texts: list[str], labels: list[str]) -> FitInfo | None:
+        """Learn from the train split (only called when ``learns``)."""
+        return None
+
+    def predict_batch(self, texts: list[str]) -> BatchResult:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def cache_identity(self) -> str | None:
+        """Identity of the responses (model/API version + parameters) for the response cache.
+
+        ``None`` (the default for local adapters) means responses are not cached.
+        """
+        return None
+
+    def explain(self) -> dict[str, Any]:
+        """Explainability notes for the report (e.g. top features per class)."""
+        return {}
+
+    def teardown(self) -> None:
+        """Delete anything billable this adapter created. Must be idempotent."""

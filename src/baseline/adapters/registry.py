@@ -1,0 +1,84 @@
+"""Adapter discovery through the ``baseline.adapters`` entry-point group."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib.metadata import entry_points
+from typing import Any
+
+from baseline.adapters.base import Adapter, Availability
+from baseline.errors import BadInput
+
+GROUP = "baseline.adapters"
+
+
+@dataclass
+class Entry:
+    """One registered adapter: its class, or the reason it could not be imported."""
+
+    name: str
+    cls: type[Adapter] | None
+    import_error: str = ""
+
+    @property
+    def family(self) -> str:
+        return self.cls.family if self.cls else "?"
+
+    def availability(self, task: str, options: dict[str, Any] | None = None) -> Availability:
+        if self.cls is None:
+            return Availability.no(self.import_error)
+        try:
+            return self.cls.availability(task, options or {})
+        except Exception as e:  # an availability check must never crash the listing
+            return Availability.no(f"availability check failed: {type(e).__name__}: {e}".splitlines()[0])
+
+
+class Registry:
+    """Name → adapter class. Built from entry points; extra classes can be added (plugins, tests)."""
+
+    def __init__(self, entries: dict[str, Entry] | None = None) -> None:
+        self.entries: dict[str, Entry] = dict(entries or {})
+
+    @classmethod
+    def discover(cls) -> Registry:
+        entries: dict[str, Entry] = {}
+        for ep in entry_points(group=GROUP):
+            try:
+                klass = ep.load()
+                entries[ep.name] = Entry(ep.name, klass)
+            except Exception as e:  # broken or not-yet-installed plugin: listed, not fatal
+                msg = f"{type(e).__name__}: {e}".splitlines()[0]
+                if isinstance(e, ImportError | ModuleNotFoundError):
+                    msg = f"cannot import {ep.value}: {e}".splitlines()[0]
+                entries[ep.name] = Entry(ep.name, None, msg)
+        return cls(entries)
+
+    def add(self, klass: type[Adapter]) -> None:
+        self.entries[klass.name] = Entry(klass.name, klass)
+
+    def names(self) -> list[str]:
+        return sorted(self.entries, key=lambda n: (self.entries[n].cls.simplicity if self.entries[n].cls else 999, n))
+
+    def get(self, name: str) -> Entry:
+        if name not in self.entries:
+            raise BadInput(f"unknown adapter {name!r}; `baseline adapters` lists them: {', '.join(self.names())}")
+        return self.entries[name]
+
+    def select(self, spec: str | list[str] | None) -> tuple[list[str], list[str]]:
+        """Resolve ``--adapters``: returns (names to run, paid names listed but not run).
+
+        ``None`` or ``"default"`` means every free adapter; ``"all"`` means everything;
+        otherwise a comma-separated list of names.
+        """
+        if spec is None or spec == "default":
+            run = [n for n in self.names() if not (self.entries[n].cls and self.entries[n].cls.paid)]
+            paid = [n for n in self.names() if self.entries[n].cls and self.entries[n].cls.paid]
+            return run, paid
+        if spec == "all":
+            return self.names(), []
+        names = spec if isinstance(spec, list) else [s.strip() for s in spec.split(",") if s.strip()]
+        if not names:
+            raise BadInput("--adapters is empty: name adapters (comma-separated), 'all', or leave it out")
+        for n in names:
+            self.get(n)
+        return list(dict.fromkeys(names)), []

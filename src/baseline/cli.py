@@ -1,0 +1,440 @@
+"""The ``baseline`` command line: compare, estimate, adapters, report, history."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import sys
+from pathlib import Path
+from typing import Any
+
+from baseline import __version__
+from baseline.errors import BadInput
+
+EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT = 0, 1, 2
+
+COMPARE_EPILOG = """\
+examples:
+  baseline compare --task text-classification
+  baseline compare --task text-classification --data tickets.csv --text-col body --label-col queue \\
+      --adapters all --max-cost 5 --min-metric 0.85
+
+Paid (cloud) adapters run only when named in --adapters or with --adapters all; otherwise they are
+listed with their cost estimates. Credentials come from the SDKs' own chains (AWS profiles/env,
+AZURE_LANGUAGE_ENDPOINT + AZURE_LANGUAGE_KEY or DefaultAzureCredential). azure-language-custom
+classifies with a project and deployment you trained in Azure: training Azure custom models is out
+of scope. Settings can live in baseline.toml ([compare], [bar], [adapters.<name>], [label_maps.<name>],
+[prices]); flags override it.
+
+exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration.
+"""
+
+
+def _float(name: str):
+    def conv(s: str) -> float:
+        try:
+            return float(s)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{name} must be a number, got {s!r}") from None
+    return conv
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # one line, exit 2
+        raise BadInput(f"{self.prog}: {message} (see --help)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="baseline", description="Is an off-the-shelf text classifier already good enough? "
+                "Runs cloud services, pretrained models and AutoML on one frozen split and names the simplest viable option.",
+                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--version", action="version", version=f"baseline {__version__}")
+    sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
+
+    def data_args(sp: argparse.ArgumentParser) -> None:
+        sp.add_argument("--task", default="text-classification", choices=["text-classification"],
+                        help="the task (default: text-classification)")
+        sp.add_argument("--data", help="CSV, TSV, JSONL, JSON or Parquet file (default: the bundled demo feedback data)")
+        sp.add_argument("--text-col", help="column holding the text (auto-detected: text, sentence, body, ...)")
+        sp.add_argument("--label-col", help="column holding the label (auto-detected: label, class, category, ...)")
+        sp.add_argument("--split-col", help="column with train/test/validation; kept when present (auto-detected: split)")
+        sp.add_argument("--test-size", type=_float("--test-size"), help="test share when the file has no split (default 0.25)")
+        sp.add_argument("--seed", type=int, help="seed for the split, bootstrap and adapters (default 42)")
+        sp.add_argument("--adapters", help="comma-separated adapter names, 'all', or omit for every free adapter")
+        sp.add_argument("--config", help="path to baseline.toml (default: ./baseline.toml if present)")
+        sp.add_argument("--json", action="store_true", help="print results as JSON on stdout")
+
+    c = sub.add_parser("compare", help="run the candidates and write a report",
+                       description="Run candidates on one frozen split; compare accuracy, cost and latency; decide.",
+                       epilog=COMPARE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    data_args(c)
+    c.add_argument("--out", help="folder for run folders (default: reports)")
+    c.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run in RUN_DIR: finished adapters are kept, paid answers come from the cache")
+    c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
+    c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
+    c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),
+                   help="bar: minimum headline metric")
+    c.add_argument("--max-p95-ms", type=_float("--max-p95-ms"), help="bar: maximum p95 per-item latency (ms)")
+    c.add_argument("--max-cost-per-1k", type=_float("--max-cost-per-1k"), help="bar: maximum USD per 1,000 predictions")
+    c.add_argument("--max-one-off", type=_float("--max-one-off"), help="bar: maximum one-off USD (training, setup)")
+    c.add_argument("--monthly-volume", type=int, help="predictions per month, for the cost projection")
+    c.add_argument("--margin", type=_float("--margin"), help="non-inferiority margin on the headline metric (default 0.01)")
+    c.add_argument("--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
+    c.add_argument("--threads", type=int, help="CPU threads for local models")
+    c.add_argument("--time-budget", type=_float("--time-budget"), help="FLAML search budget in seconds (default 60)")
+    c.add_argument("--learning-curve", action="store_true", help="refit trainable adapters on 10/25/50/100%% of train")
+    c.add_argument("--resamples", type=int, help="bootstrap resamples (default 1000)")
+    c.add_argument("--latency-probe", type=int, help="single-item requests timed per free adapter (default 100)")
+    c.add_argument("--no-progress", action="store_true", help="no live progress display")
+
+    e = sub.add_parser("estimate", help="billed units and USD per adapter, before paying (no credentials needed)")
+    data_args(e)
+
+    a = sub.add_parser("adapters", help="list adapters with family, availability and reason")
+    a.add_argument("--json", action="store_true")
+    a.add_argument("--config")
+
+    r = sub.add_parser("report", help="re-render report.md/report.html from a run folder (runs nothing)")
+    r.add_argument("run_dir")
+
+    h = sub.add_parser("history", help="list recorded runs")
+    h.add_argument("--out", help="reports folder (default: reports)")
+    h.add_argument("--dataset", help="only runs on this dataset")
+    h.add_argument("--limit", type=int, default=20)
+    h.add_argument("--json", action="store_true")
+    return p
+
+
+def _console(stderr: bool = False):
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False)
+
+
+def _build_options(args: argparse.Namespace, cfg: dict[str, Any]):
+    from baseline.config import pick
+    from baseline.costs import PriceTable
+    from baseline.runner import RunOptions
+    from baseline.store import ResponseCache, default_store_path
+
+    cc = cfg.get("compare", {})
+    adapter_options = {k: dict(v) for k, v in (cfg.get("adapters") or {}).items()}
+    tb = getattr(args, "time_budget", None)
+    if tb is not None:
+        adapter_options.setdefault("flaml", {})["time_budget"] = tb
+    out = Path(pick(getattr(args, "out", None), cc, "out", "reports"))
+    threads = pick(getattr(args, "threads", None), cc, "threads")
+    if threads is not None and threads < 1:
+        raise BadInput(f"--threads must be at least 1 (got {threads})")
+    latency_probe = pick(getattr(args, "latency_probe", None), cc, "latency_probe", 100)
+    if latency_probe < 0:
+        raise BadInput("--latency-probe must be zero or more")
+    opts = RunOptions(
+        task=args.task, seed=int(pick(args.seed, cc, "seed", 42)),
+        device=str(pick(getattr(args, "device", None), cc, "device", "auto")),
+        threads=threads, metric=pick(getattr(args, "metric", None), cfg.get("bar", {}), "metric", "macro_f1"),
+        max_cost=pick(getattr(args, "max_cost", None), cc, "max_cost"),
+        latency_probe=int(latency_probe),
+        adapter_options=adapter_options, label_maps={k: dict(v) for k, v in (cfg.get("label_maps") or {}).items()},
+        prices=PriceTable.default().with_overrides(cfg.get("prices")),
+        cache=ResponseCache(default_store_path(out)), cache_dir=out / ".baseline" / "cache")
+    return opts, out
+
+
+def _bar(args: argparse.Namespace, cfg: dict[str, Any], metric: str):
+    from baseline.config import pick
+    from baseline.decide import Bar
+
+    b = cfg.get("bar", {})
+    min_metric = args.min_metric if args.min_metric is not None else b.get("min_metric", b.get(f"min_{metric}"))
+    bar = Bar(metric=metric, min_metric=min_metric,
+              max_p95_ms=pick(args.max_p95_ms, b, "max_p95_ms"),
+              max_cost_per_1k=pick(args.max_cost_per_1k, b, "max_cost_per_1k"),
+              max_one_off=pick(args.max_one_off, b, "max_one_off"),
+              monthly_volume=pick(args.monthly_volume, b, "monthly_volume"),
+              margin=pick(args.margin, b, "margin", 0.01))
+    for name in ("max_p95_ms", "max_cost_per_1k", "max_one_off", "monthly_volume"):
+        v = getattr(bar, name)
+        if v is not None and v < 0:
+            raise BadInput(f"--{name.replace('_', '-')} must be zero or more (got {v})")
+    if bar.min_metric is not None and not 0 <= bar.min_metric <= 1:
+        raise BadInput(f"--min-metric must be between 0 and 1 (got {bar.min_metric})")
+    if bar.margin < 0:
+        raise BadInput("--margin must be zero or more")
+    return bar
+
+
+class RichProgress:
+    """Live progress for the runner's callbacks."""
+
+    def __init__(self, console) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+        self.console = console
+        self.p = Progress(TextColumn("[bold]{task.fields[adapter]:<26}"), TextColumn("{task.description:<8}"),
+                          BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=console, transient=False)
+        self.tasks: dict[str, Any] = {}
+
+    def __enter__(self):
+        self.p.__enter__()
+        return self
+
+    def __exit__(self, *a):
+        self.p.__exit__(*a)
+
+    def stage(self, adapter: str, stage: str, total: int | None = None) -> None:
+        if adapter not in self.tasks:
+            self.tasks[adapter] = self.p.add_task(stage, adapter=adapter, total=total)
+        else:
+            self.p.update(self.tasks[adapter], description=stage, total=total, completed=0)
+
+    def advance(self, adapter: str, n: int) -> None:
+        if adapter in self.tasks:
+            self.p.advance(self.tasks[adapter], n)
+
+    def message(self, text: str) -> None:
+        self.p.console.print(f"  {text}")
+
+    def done(self, result) -> None:
+        t = self.tasks.get(result.name)
+        style = {"ok": "green", "failed": "red"}.get(result.status, "yellow")
+        if t is None:
+            t = self.tasks[result.name] = self.p.add_task("", adapter=result.name, total=1)
+        self.p.update(t, description=f"[{style}]{result.status}[/]", completed=self.p.tasks[t].total or 1)
+        if result.status not in ("ok",):
+            self.p.console.print(f"  [{style}]{result.name}: {result.status}[/] — {result.reason}")
+
+
+class QuietProgress:
+    def __init__(self, console) -> None:
+        self.console = console
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        return None
+
+    def stage(self, *a, **k) -> None: ...
+    def advance(self, *a, **k) -> None: ...
+
+    def message(self, text: str) -> None:
+        self.console.print(f"  {text}")
+
+    def done(self, result) -> None:
+        self.console.print(f"  {result.name}: {result.status}" + (f" — {result.reason}" if result.reason else ""))
+
+
+def print_profile(console, prof: dict[str, Any]) -> None:
+    rows = ", ".join(f"{k} {v:,}" for k, v in prof["rows"].items())
+    console.print(f"[bold]{prof['dataset']}[/]: {rows} rows · {prof['classes']} classes "
+                  f"(majority {prof['majority_share']:.0%}) · split: {prof['split_source']} · "
+                  f"median {prof['text_chars']['train']['median']:.0f} chars")
+    warn = []
+    if prof["exact_duplicate_rows"]:
+        warn.append(f"{prof['exact_duplicate_rows']} exact duplicate rows")
+    if prof["test_texts_in_train"]:
+        warn.append(f"{prof['test_texts_in_train']} test texts also in train (leakage)")
+    if prof["conflicting_label_texts"]:
+        warn.append(f"{prof['conflicting_label_texts']} texts with conflicting labels")
+    for n in prof.get("notes", []):
+        warn.append(n)
+    if warn:
+        console.print("[yellow]data:[/] " + "; ".join(warn))
+
+
+def print_leaderboard(console, results: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    from baseline.report.markdown import leaderboard_rows
+
+    metric = results["settings"]["metric"]
+    t = Table(title=f"Leaderboard — {results['dataset']['name']} ({results['split']['rows'].get('test')} test rows)")
+    for h in ["adapter", "family", f"{metric} [95% CI]", "accuracy [95% CI]", "coverage", "vs best", "p50 ms",
+              "p95 ms", "items/s", "$/1k", "one-off", "status"]:
+        t.add_column(h, overflow="fold")
+    for row in leaderboard_rows(results):
+        t.add_row(*row)
+    console.print(t)
+    for a in results["adapters"]:
+        if not a.get("metrics"):
+            console.print(f"  [yellow]{a['name']}[/]: {a['status']} — {a['reason']}")
+    for n in results.get("not_run") or []:
+        est = n.get("total_usd")
+        console.print(f"  [dim]{n['name']}[/]: paid, not run (name it in --adapters); estimate "
+                      + (f"${est:.4f}" if est is not None else "n/a")
+                      + ("" if n["available"] else f"; unavailable: {n['reason']}"))
+    d = results["decision"]
+    colour = "green" if d["verdict"] == "ADOPT" else "red"
+    console.print(f"\n[bold {colour}]{d['verdict']}[/]" + (f" [bold]{d['choice']}[/]" if d.get("choice") else "")
+                  + f" — {d['reason']}")
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from baseline.adapters.registry import Registry
+    from baseline.config import load_config, pick
+    from baseline.pipeline import CompareRequest, compare
+    from baseline.store import Store, default_store_path
+
+    cfg = load_config(args.config)
+    cc = cfg.get("compare", {})
+    opts, out = _build_options(args, cfg)
+    bar = _bar(args, cfg, opts.metric)
+    resamples = int(pick(args.resamples, cc, "resamples", 1000))
+    if resamples < 100:
+        raise BadInput(f"--resamples must be at least 100 (got {resamples})")
+    fl = (opts.adapter_options.get("flaml") or {}).get("time_budget")
+    if fl is not None and float(fl) <= 0:
+        raise BadInput(f"--time-budget must be a positive number of seconds (got {fl})")
+    req = CompareRequest(
+        data=pick(args.data, cc, "data"), text_col=pick(args.text_col, cc, "text_col"),
+        label_col=pick(args.label_col, cc, "label_col"), split_col=pick(args.split_col, cc, "split_col"),
+        test_size=float(pick(args.test_size, cc, "test_size", 0.25)), adapters=pick(args.adapters, cc, "adapters"),
+        out=out, resume=Path(args.resume) if args.resume else None, resamples=resamples,
+        learning_curve=bool(args.learning_curve or cc.get("learning_curve", False)),
+        command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+    console = _console(stderr=args.json)
+    store = Store(default_store_path(out))
+    show = QuietProgress if (args.no_progress or args.json or not console.is_terminal) else RichProgress
+    try:
+        with show(console) as progress:
+            results, run_dir = compare(req, Registry.discover(), opts, bar, store, progress)
+    except KeyboardInterrupt:
+        console.print("[red]interrupted[/]: finished adapters are saved; continue with "
+                      "`baseline compare ... --resume <run folder>` (paid answers come from the cache)")
+        return 130
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(results, indent=2, ensure_ascii=False, default=float))
+    else:
+        print_profile(console, results["profile"])
+        print_leaderboard(console, results)
+        console.print(f"\nreport: {run_dir / 'report.md'}" + (f" and {run_dir / 'report.html'}" if (run_dir / 'report.html').exists() else ""))
+    return EXIT_FAILED_ADAPTERS if results["failed"] else EXIT_OK
+
+
+def cmd_estimate(args: argparse.Namespace) -> int:
+    from baseline.adapters.registry import Registry
+    from baseline.config import load_config, pick
+    from baseline.data import demo_dataset_path, load_dataset, make_split
+    from baseline.pipeline import estimate_adapters
+
+    cfg = load_config(args.config)
+    cc = cfg.get("compare", {})
+    args.out = None
+    opts, _ = _build_options(args, cfg)
+    ds = load_dataset(pick(args.data, cc, "data") or demo_dataset_path(), pick(args.text_col, cc, "text_col"),
+                      pick(args.label_col, cc, "label_col"), pick(args.split_col, cc, "split_col"))
+    split = make_split(ds, float(pick(args.test_size, cc, "test_size", 0.25)), opts.seed)
+    reg = Registry.discover()
+    spec = pick(args.adapters, cc, "adapters") or "all"
+    names, _ = reg.select(spec)
+    rows = estimate_adapters(reg, names, split, opts)
+    if args.json:
+        print(json.dumps({"dataset": ds.name, "test_rows": len(split.test), "train_rows": len(split.train),
+                          "price_table_date": opts.prices.effective_date, "adapters": rows}, indent=2, default=float))
+        return EXIT_OK
+    from rich.table import Table
+
+    t = Table(title=f"Estimated cost — {ds.name}: {len(split.train):,} train / {len(split.test):,} test rows "
+              f"(prices as of {opts.prices.effective_date})")
+    for h in ["adapter", "family", "paid", "billed units", "one-off", "predict", "total", "where", "note"]:
+        t.add_column(h, overflow="fold")
+    for r in rows:
+        units = ", ".join(f"{k} {v:,.0f}" for k, v in (r.get("units") or {}).items())
+        money = [f"${r[k]:.4f}" if r.get(k) is not None else "—" for k in ("one_off_usd", "predict_usd", "total_usd")]
+        t.add_row(r["name"], r["family"], "yes" if r["paid"] else "no", units, *money, r.get("where") or "",
+                  (r.get("note") or "") + ("" if r["available"] else f" (unavailable: {r['reason']})"))
+    _console().print(t)
+    return EXIT_OK
+
+
+def cmd_adapters(args: argparse.Namespace) -> int:
+    from baseline.adapters.registry import Registry
+    from baseline.config import load_config
+
+    cfg = load_config(args.config)
+    reg = Registry.discover()
+    rows = []
+    for name in reg.names():
+        e = reg.get(name)
+        av = e.availability("text-classification", (cfg.get("adapters") or {}).get(name, {}))
+        cls = e.cls
+        rows.append({"name": name, "family": e.family, "simplicity": cls.simplicity if cls else None,
+                     "paid": bool(cls and cls.paid), "available": av.ok, "reason": av.reason,
+                     "description": cls.description if cls else ""})
+    if args.json:
+        print(json.dumps(rows, indent=2))
+        return EXIT_OK
+    from rich.table import Table
+
+    t = Table(title="baseline adapters (entry-point group baseline.adapters)")
+    for h in ["adapter", "family", "rank", "paid", "available", "reason / description"]:
+        t.add_column(h, overflow="fold")
+    for r in rows:
+        t.add_row(r["name"], r["family"], str(r["simplicity"]), "yes" if r["paid"] else "no",
+                  "[green]yes[/]" if r["available"] else "[red]no[/]", r["reason"] or r["description"])
+    _console().print(t)
+    return EXIT_OK
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    from baseline.report import render
+
+    written = render(args.run_dir)
+    for p in written:
+        print(p)
+    return EXIT_OK
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from baseline.store import Store, default_store_path
+
+    out = Path(args.out or "reports")
+    path = default_store_path(out)
+    if not path.exists():
+        raise BadInput(f"no run history under {out}/ yet: run `baseline compare` first (or pass --out)")
+    store = Store(path)
+    try:
+        runs = store.runs(args.dataset, args.limit)
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(runs, indent=2))
+        return EXIT_OK
+    from rich.table import Table
+
+    t = Table(title=f"baseline runs ({path})")
+    for h in ["run", "started (UTC)", "dataset", "split", "adapters", "best", "verdict", "status"]:
+        t.add_column(h, overflow="fold")
+    for r in runs:
+        t.add_row(r["run_id"], r["started"], r["dataset"], r["split_hash"][:10], ", ".join(r["adapters"]),
+                  r["best"] or "—", r["verdict"] or "—", r["status"])
+    _console().print(t)
+    return EXIT_OK
+
+
+COMMANDS = {"compare": cmd_compare, "estimate": cmd_estimate, "adapters": cmd_adapters, "report": cmd_report,
+            "history": cmd_history}
+
+
+def main(argv: list[str] | None = None) -> int:
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    try:
+        args = build_parser().parse_args(argv)
+        if not args.cmd:
+            build_parser().print_help()
+            return EXIT_BAD_INPUT
+        return COMMANDS[args.cmd](args)
+    except BadInput as e:
+        from baseline.redact import redact
+
+        print(f"error: {redact(str(e))}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,161 @@
+"""Scores with honest uncertainty: point metrics, bootstrap CIs, paired comparisons.
+
+Predictions are dataset labels or ``None`` (an abstention). Abstentions count as wrong in
+accuracy and as a miss for the true class in recall; they are never dropped.
+Macro-F1 averages over the dataset's labels (sklearn's ``labels=`` semantics, zero_division=0).
+All bootstrap work shares one resample-count matrix, so comparisons are paired.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import sparse, stats
+
+HEADLINE = ("accuracy", "macro_f1", "weighted_f1")
+
+
+def encode(labels: Sequence[str], values: Sequence[str | None]) -> np.ndarray:
+    """Labels → integer codes; ``None`` or unknown labels → ``len(labels)`` (abstain)."""
+    index = {lab: i for i, lab in enumerate(labels)}
+    k = len(labels)
+    return np.fromiter((index.get(v, k) if v is not None else k for v in values), dtype=np.int64, count=len(values))
+
+
+def confusion(yt: np.ndarray, yp: np.ndarray, k: int) -> np.ndarray:
+    """K × (K+1) confusion matrix; the last column counts abstentions."""
+    return np.bincount(yt * (k + 1) + yp, minlength=k * (k + 1)).reshape(k, k + 1)
+
+
+def _from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
+    """Metrics from confusion matrices of shape (..., K, K+1), vectorised over leading axes."""
+    k = cm.shape[-2]
+    cm = cm.astype(np.float64)
+    tp = np.diagonal(cm[..., :k], axis1=-2, axis2=-1)
+    support = cm.sum(axis=-1)
+    predicted = cm[..., :k].sum(axis=-2)
+    n = support.sum(axis=-1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        precision = np.where(predicted > 0, tp / predicted, 0.0)
+        recall = np.where(support > 0, tp / support, 0.0)
+        denom = predicted + support
+        f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
+        acc = tp.sum(axis=-1) / n
+        weighted = (f1 * support).sum(axis=-1) / n
+    return {"accuracy": acc, "macro_f1": f1.mean(axis=-1), "weighted_f1": weighted,
+            "precision": precision, "recall": recall, "f1": f1, "support": support}
+
+
+def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, Any]:
+    """Point metrics, per-class table, confusion matrix and coverage for one candidate."""
+    k = len(labels)
+    yt, yp = encode(labels, y_true), encode(labels, y_pred)
+    cm = confusion(yt, yp, k)
+    m = _from_confusion(cm)
+    per_class = {lab: {"precision": float(m["precision"][i]), "recall": float(m["recall"][i]),
+                       "f1": float(m["f1"][i]), "support": int(m["support"][i])}
+                 for i, lab in enumerate(labels)}
+    return {
+        "accuracy": float(m["accuracy"]),
+        "macro_f1": float(m["macro_f1"]),
+        "weighted_f1": float(m["weighted_f1"]),
+        "coverage": float((yp < k).mean()) if len(yp) else 0.0,
+        "abstained": int((yp == k).sum()),
+        "per_class": per_class,
+        "confusion": {"labels": list(labels), "columns": list(labels) + ["(abstain)"], "matrix": cm.tolist()},
+    }
+
+
+def bootstrap_weights(n: int, resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Row counts for each bootstrap resample, shape (resamples, n): row b draws n rows with replacement."""
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n))
+    idx += (np.arange(resamples) * n)[:, None]
+    return np.bincount(idx.ravel(), minlength=resamples * n).reshape(resamples, n).astype(np.float64)
+
+
+def bootstrap_metrics(yt: np.ndarray, yp: np.ndarray, k: int, weights: np.ndarray) -> dict[str, np.ndarray]:
+    """Headline metrics on every resample at once: one sparse product gives all confusion matrices."""
+    n = len(yt)
+    onehot = sparse.csr_matrix((np.ones(n), (np.arange(n), yt * (k + 1) + yp)), shape=(n, k * (k + 1)))
+    cms = np.asarray((onehot.T @ weights.T).T).reshape(-1, k, k + 1)
+    m = _from_confusion(cms)
+    return {name: m[name] for name in HEADLINE}
+
+
+def percentile_ci(samples: np.ndarray, level: float = 0.95) -> tuple[float, float]:
+    a = (1 - level) / 2
+    lo, hi = np.quantile(samples, [a, 1 - a])
+    return float(lo), float(hi)
+
+
+def mcnemar(correct_a: np.ndarray, correct_b: np.ndarray) -> float:
+    """McNemar's test on paired correctness: exact binomial when discordant pairs < 25, else χ² (continuity corrected)."""
+    b = int(np.sum(correct_a & ~correct_b))
+    c = int(np.sum(~correct_a & correct_b))
+    if b + c == 0:
+        return 1.0
+    if b + c < 25:
+        return float(stats.binomtest(b, b + c, 0.5).pvalue)
+    chi2 = (abs(b - c) - 1) ** 2 / (b + c)
+    return float(stats.chi2.sf(chi2, 1))
+
+
+@dataclass
+class Evaluation:
+    """Metrics, CIs and paired comparisons for a set of candidates on one test set."""
+
+    metrics: dict[str, dict[str, Any]]
+    comparisons: dict[str, dict[str, Any]]      # each candidate against the best
+    pairwise: dict[str, dict[str, dict[str, Any]]]  # pairwise[a][b]: a against b
+    best: str | None
+    headline: str
+    resamples: int
+
+
+def _paired(diff: np.ndarray, point: float, ca: np.ndarray, cb: np.ndarray, level: float) -> dict[str, Any]:
+    lo, hi = percentile_ci(diff, level)
+    return {
+        "difference": point,
+        "ci": (lo, hi),
+        "p_bootstrap": float(min(1.0, 2 * min((diff >= 0).mean(), (diff <= 0).mean()))),
+        "mcnemar_p": mcnemar(ca, cb),
+        "indistinguishable": bool(lo <= 0 <= hi),
+    }
+
+
+def evaluate(labels: Sequence[str], y_true: Sequence[str], predictions: dict[str, Sequence[str | None]],
+             headline: str = "macro_f1", resamples: int = 1000, seed: int = 0, level: float = 0.95) -> Evaluation:
+    """Score every candidate, bootstrap CIs on the headline metrics, compare every pair on the same resamples."""
+    if headline not in HEADLINE:
+        raise ValueError(f"headline metric must be one of {HEADLINE}")
+    k = len(labels)
+    yt = encode(labels, y_true)
+    weights = bootstrap_weights(len(yt), resamples, seed)
+    metrics: dict[str, dict[str, Any]] = {}
+    boots: dict[str, np.ndarray] = {}
+    correct: dict[str, np.ndarray] = {}
+    for name, pred in predictions.items():
+        yp = encode(labels, pred)
+        m = score(labels, y_true, pred)
+        b = bootstrap_metrics(yt, yp, k, weights)
+        m["ci"] = {met: percentile_ci(b[met], level) for met in HEADLINE}
+        m["ci_level"] = level
+        metrics[name] = m
+        boots[name] = b[headline]
+        correct[name] = yp == yt
+    best = max(metrics, key=lambda n: (metrics[n][headline], metrics[n]["accuracy"])) if metrics else None
+    pairwise: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in metrics}
+    names = list(metrics)
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            d = boots[a] - boots[b]
+            pab = _paired(d, metrics[a][headline] - metrics[b][headline], correct[a], correct[b], level)
+            pairwise[a][b] = pab
+            lo, hi = pab["ci"]
+            pairwise[b][a] = {**pab, "difference": -pab["difference"], "ci": (-hi, -lo)}
+    comparisons = {n: {"against": best, "metric": headline, **pairwise[n][best]} for n in names if n != best}
+    return Evaluation(metrics, comparisons, pairwise, best, headline, resamples)

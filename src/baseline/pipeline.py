@@ -1,0 +1,258 @@
+"""``compare`` as a library call: load → split → profile → run → score → decide → render + store."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import sys
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from baseline import RESULTS_SCHEMA_VERSION, __version__
+from baseline.adapters.base import AdapterContext
+from baseline.adapters.registry import Registry
+from baseline.data import Dataset, Split, load_dataset, make_split, profile
+from baseline.decide import Bar, decide
+from baseline.errors import BadInput
+from baseline.metrics import evaluate
+from baseline.redact import one_line
+from baseline.runner import STATUS_OK, STATUS_STOPPED, AdapterResult, Progress, RunOptions, run_all
+from baseline.store import Store
+
+PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "torch", "transformers", "sentence-transformers",
+            "flaml", "lightgbm", "xgboost", "boto3", "botocore", "azure-ai-textanalytics", "azure-core")
+
+
+@dataclass
+class CompareRequest:
+    """What the user asked for (flags + config), resolved to plain values."""
+
+    data: str | None = None
+    text_col: str | None = None
+    label_col: str | None = None
+    split_col: str | None = None
+    test_size: float = 0.25
+    adapters: str | list[str] | None = None
+    out: Path = Path("reports")
+    resume: Path | None = None
+    resamples: int = 1000
+    learning_curve: bool = False
+    command: str = ""
+
+
+def provenance() -> dict[str, Any]:
+    pk = {}
+    for p in PACKAGES:
+        try:
+            pk[p] = version(p)
+        except PackageNotFoundError:
+            continue
+    return {"baseline": __version__, "python": sys.version.split()[0], "platform": platform.platform(),
+            "machine": platform.machine(), "processor": platform.processor() or platform.machine(),
+            "cpu_count": os.cpu_count(), "packages": pk}
+
+
+def estimate_adapters(registry: Registry, names: list[str], split: Split, opts: RunOptions) -> list[dict[str, Any]]:
+    """Billed units and USD per adapter from the price table, before any call and without credentials."""
+    out = []
+    train_t, train_l = split.train["text"].tolist(), split.train["label"].tolist()
+    test_t = split.test["text"].tolist()
+    for name in names:
+        e = registry.get(name)
+        row: dict[str, Any] = {"name": name, "family": e.family, "paid": bool(e.cls and e.cls.paid)}
+        av = e.availability(opts.task, opts.adapter_options.get(name, {}))
+        row.update(available=av.ok, reason=av.reason)
+        if e.cls is not None:
+            try:
+                ctx = AdapterContext(labels=split.labels, options=opts.adapter_options.get(name, {}),
+                                     label_map=opts.label_maps.get(name), prices=opts.prices, seed=opts.seed)
+                a = e.cls(ctx)
+                fit = a.estimate_fit(train_t, train_l) if e.cls.learns else None
+                pred = a.estimate_predict(test_t)
+                total = pred + fit if fit is not None else pred
+                row.update(one_off_usd=fit.usd if fit else 0.0, predict_usd=pred.usd, total_usd=total.usd,
+                           units=total.units, note=total.note, where=a.endpoint_description())
+            except BadInput:
+                raise
+            except Exception as ex:
+                row.update(total_usd=None, note=f"cannot estimate: {one_line(ex)}")
+        out.append(row)
+    return out
+
+
+def new_run_dir(out: Path, dataset: str) -> Path:
+    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
+    safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in dataset)[:40]
+    d = out / f"{stamp}-{safe}"
+    i = 1
+    while d.exists():
+        d = out / f"{stamp}-{safe}-{i}"
+        i += 1
+    d.mkdir(parents=True)
+    return d
+
+
+def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult]) -> Path:
+    """Per-item predictions beside the report: one row per test item, one column per adapter."""
+    df = pd.DataFrame({"id": split.test["id"], "text": split.test["text"], "label": split.test["label"]})
+    for r in results:
+        if not r.predictions:
+            continue
+        df[r.name] = r.predictions
+        top = [max(s.values()) if s else None for s in r.scores] if r.scores else None
+        if top and any(t is not None for t in top):
+            df[f"{r.name}:score"] = top
+        if r.item_errors and any(r.item_errors):
+            df[f"{r.name}:error"] = r.item_errors
+    p = run_dir / "predictions.csv"
+    df.to_csv(p, index=False)
+    return p
+
+
+def score_results(split: Split, results: list[AdapterResult], metric: str, resamples: int, seed: int):
+    preds = {r.name: r.predictions for r in results if r.status in (STATUS_OK, STATUS_STOPPED) and r.predictions}
+    return evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples, seed=seed)
+
+
+def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar, store: Store | None = None,
+            progress: Progress | None = None) -> tuple[dict[str, Any], Path]:
+    """Run the whole comparison and write the run folder. Returns (results, run_dir)."""
+    from baseline.data import demo_dataset_path
+    from baseline.report import render
+
+    progress = progress or Progress()
+    started = datetime.now(UTC).isoformat(timespec="seconds")
+    t_start = time.perf_counter()
+    path = req.data or str(demo_dataset_path())
+    ds: Dataset = load_dataset(path, req.text_col, req.label_col, req.split_col)
+    split = make_split(ds, req.test_size, opts.seed)
+    prof = profile(ds, split)
+    names, paid_listed = registry.select(req.adapters)
+
+    if req.resume is not None:
+        run_dir = Path(req.resume)
+        saved = run_dir / "split.json"
+        if not saved.exists():
+            raise BadInput(f"{run_dir} is not a baseline run folder (no split.json): pass a folder under reports/")
+        prior = json.loads(saved.read_text(encoding="utf-8"))
+        if prior["hash"] != split.hash:
+            raise BadInput(f"cannot resume {run_dir}: its split hash differs from this data/seed/test-size; "
+                           "rerun without --resume or with the same inputs")
+    else:
+        run_dir = new_run_dir(req.out, ds.name)
+    run_id = run_dir.name
+    (run_dir / "split.json").write_text(json.dumps(
+        {"hash": split.hash, "source": split.source, "seed": split.seed, "test_size": split.test_size,
+         "labels": split.labels, "rows": {k: int(v) for k, v in prof["rows"].items()}}, indent=2), encoding="utf-8")
+    split.assignment().to_csv(run_dir / "split.csv", index=False)
+    (run_dir / "profile.json").write_text(json.dumps(prof, indent=2, ensure_ascii=False), encoding="utf-8")
+    if store is not None:
+        store.record_run({"run_id": run_id, "started": started, "finished": None, "dataset": ds.name,
+                          "data_sha256": ds.file_sha256, "split_hash": split.hash, "adapters": names,
+                          "best": None, "verdict": None, "status": "running", "run_dir": str(run_dir)})
+
+    not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
+    results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None)
+    adapter_time = sum((r.timing.get("cold_start_s") or 0) + (r.timing.get("fit_s") or 0)
+                       + (r.timing.get("predict_s") or 0) for r in results)
+    t_score = time.perf_counter()
+    ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
+    score_s = time.perf_counter() - t_score
+
+    curve = None
+    if req.learning_curve:
+        from baseline.learning import learning_curve
+
+        curve = learning_curve(registry, [r.name for r in results if r.status == STATUS_OK], split, opts,
+                               run_dir, metric=opts.metric, resamples=req.resamples)
+
+    adapters_json = []
+    for r in results:
+        d = r.to_json()
+        for k in ("predictions", "scores", "raw", "item_errors"):
+            d.pop(k)
+        d["metrics"] = ev.metrics.get(r.name)
+        d["comparison"] = ev.comparisons.get(r.name)
+        adapters_json.append(d)
+    decision = decide(adapters_json, ev.pairwise, bar, curve)
+    write_predictions(run_dir, split, results)
+
+    previous = None
+    if store is not None:
+        prev = store.previous_run(split.hash, run_id)
+        if prev:
+            previous = compare_with_previous(Path(prev["run_dir"]), adapters_json, prev["run_id"])
+
+    finished = datetime.now(UTC).isoformat(timespec="seconds")
+    failed = [r.name for r in results if r.status == "failed"]
+    results_json: dict[str, Any] = {
+        "schema_version": RESULTS_SCHEMA_VERSION,
+        "run_id": run_id,
+        "started": started,
+        "finished": finished,
+        "command": req.command,
+        "task": opts.task,
+        "dataset": {"name": ds.name, "path": ds.path, "sha256": ds.file_sha256, "text_col": ds.text_col,
+                    "label_col": ds.label_col, "split_col": ds.split_col},
+        "split": {"source": split.source, "seed": split.seed, "test_size": split.test_size, "hash": split.hash,
+                  "labels": split.labels, "rows": prof["rows"], "file": "split.csv"},
+        "profile": prof,
+        "settings": {"metric": opts.metric, "bar": bar.to_json(), "max_cost": opts.max_cost,
+                     "adapters_requested": req.adapters, "device": opts.device, "resamples": req.resamples,
+                     "ci_level": 0.95, "seed": opts.seed, "latency_probe": opts.latency_probe},
+        "adapters": adapters_json,
+        "not_run": not_run,
+        "best": ev.best,
+        "leaderboard": sorted(ev.metrics, key=lambda n: -ev.metrics[n][opts.metric]),
+        "pairwise": ev.pairwise,
+        "decision": decision,
+        "learning_curve": curve,
+        "previous_run": previous,
+        "failed": failed,
+        "prices": {"effective_date": opts.prices.effective_date,
+                   "source_note": opts.prices.data.get("source_note", "")},
+        "timing": {"total_s": time.perf_counter() - t_start, "adapters_s": adapter_time, "scoring_s": score_s},
+        "provenance": provenance(),
+        "files": {"predictions": "predictions.csv", "split": "split.csv", "profile": "profile.json",
+                  "report_md": "report.md", "report_html": "report.html"},
+    }
+    (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
+                                          encoding="utf-8")
+    render(run_dir)
+    results_json["timing"]["total_s"] = time.perf_counter() - t_start
+    (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
+                                          encoding="utf-8")
+    if store is not None:
+        store.record_run({"run_id": run_id, "started": started, "finished": finished, "dataset": ds.name,
+                          "data_sha256": ds.file_sha256, "split_hash": split.hash, "adapters": names,
+                          "best": ev.best, "verdict": decision.get("verdict") + (f": {decision['choice']}" if decision.get("choice") else ""),
+                          "status": "failed adapters" if failed else "ok", "run_dir": str(run_dir)})
+    return results_json, run_dir
+
+
+def compare_with_previous(prev_dir: Path, adapters_json: list[dict[str, Any]], prev_id: str) -> dict[str, Any] | None:
+    """What is new and what changed since the last run on the same split."""
+    p = prev_dir / "results.json"
+    if not p.exists():
+        return None
+    prev = json.loads(p.read_text(encoding="utf-8"))
+    before = {a["name"]: a for a in prev.get("adapters", [])}
+    now = {a["name"]: a for a in adapters_json}
+    changes = []
+    for name, a in now.items():
+        b = before.get(name)
+        if b is None or not b.get("metrics") or not a.get("metrics"):
+            continue
+        changes.append({"name": name, "macro_f1_before": b["metrics"]["macro_f1"], "macro_f1_now": a["metrics"]["macro_f1"],
+                        "delta": a["metrics"]["macro_f1"] - b["metrics"]["macro_f1"]})
+    return {"run_id": prev_id, "run_dir": str(prev_dir), "new": sorted(set(now) - set(before)),
+            "dropped": sorted(set(before) - set(now)), "changed": changes,
+            "verdict_before": (prev.get("decision") or {}).get("verdict"),
+            "choice_before": (prev.get("decision") or {}).get("choice")}

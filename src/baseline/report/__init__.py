@@ -1,0 +1,36 @@
+"""Render a run folder into reports. Works from ``results.json`` alone: no adapter is rerun."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from baseline.errors import BadInput
+from baseline.report.markdown import render_markdown
+
+
+def load_results(run_dir: str | Path) -> dict[str, Any]:
+    p = Path(run_dir) / "results.json"
+    if not p.exists():
+        raise BadInput(f"{run_dir} holds no results.json: pass a run folder written by `baseline compare`")
+    try:
+        return json.loads(p.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as e:
+        raise BadInput(f"{p} is not valid JSON ({e.msg}); the run may have been interrupted: rerun with --resume") from e
+
+
+def render(run_dir: str | Path) -> list[Path]:
+    """Write report.md (and report.html when the HTML renderer is available) into the run folder."""
+    run_dir = Path(run_dir)
+    results = load_results(run_dir)
+    written = []
+    md = run_dir / "report.md"
+    md.write_text(render_markdown(results), encoding="utf-8")
+    written.append(md)
+    try:
+        from baseline.report.html import render_html
+    except ImportError:
+        return written
+    written.extend(render_html(results, run_dir))
+    return written

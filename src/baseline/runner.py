@@ -1,0 +1,426 @@
+"""Run adapters on the frozen split: availability → estimate → budget gate → fit → predict → teardown.
+
+The runner times everything (warm-up excluded), batches to each adapter's declared limits,
+serves paid answers from the response cache, enforces ``--max-cost``, and survives a failing
+adapter. It never looks at the test labels.
+"""
+
+from __future__ import annotations
+
+import json
+import random
+import time
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from baseline.adapters.base import Adapter, AdapterContext, BatchResult, Cost
+from baseline.adapters.registry import Registry
+from baseline.costs import PriceTable, compute_usd, local_instance_price, per_1k
+from baseline.data import Split
+from baseline.errors import BadInput, BudgetExceeded
+from baseline.redact import one_line, redact
+from baseline.store import ResponseCache
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+STATUS_SKIPPED = "skipped"
+STATUS_UNAVAILABLE = "unavailable"
+STATUS_STOPPED = "stopped"  # budget reached mid-run: partial predictions kept
+
+
+@dataclass
+class Budget:
+    """What ``--max-cost`` leaves to spend across the run (USD). ``None`` means no cap."""
+
+    max_usd: float | None = None
+    spent: float = 0.0
+
+    @property
+    def remaining(self) -> float:
+        return float("inf") if self.max_usd is None else self.max_usd - self.spent
+
+
+@dataclass
+class RunOptions:
+    """Runner configuration; the CLI builds it from flags and baseline.toml."""
+
+    task: str = "text-classification"
+    seed: int = 42
+    device: str = "auto"
+    threads: int | None = None
+    metric: str = "macro_f1"
+    max_cost: float | None = None
+    latency_probe: int = 100          # single-item requests timed per free adapter
+    adapter_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    label_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    prices: PriceTable = field(default_factory=PriceTable.default)
+    cache: ResponseCache | None = None
+    cache_dir: Path = Path(".baseline-cache")
+
+
+@dataclass
+class AdapterResult:
+    """Everything measured for one adapter; predictions align with the test rows."""
+
+    name: str
+    family: str
+    simplicity: int
+    paid: bool
+    status: str
+    reason: str = ""
+    predictions: list[str | None] = field(default_factory=list)
+    scores: list[dict[str, float] | None] = field(default_factory=list)
+    raw: list[str | None] = field(default_factory=list)
+    item_errors: list[str | None] = field(default_factory=list)
+    timing: dict[str, Any] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    explain: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> AdapterResult:
+        return cls(**d)
+
+
+class Progress:
+    """Callbacks the runner emits; the CLI renders them with rich. Default: silent."""
+
+    def stage(self, adapter: str, stage: str, total: int | None = None) -> None: ...
+    def advance(self, adapter: str, n: int) -> None: ...
+    def message(self, text: str) -> None: ...
+    def done(self, result: AdapterResult) -> None: ...
+
+
+def percentiles(values_ms: list[float] | np.ndarray) -> dict[str, float | int]:
+    v = np.asarray(values_ms, dtype=float)
+    if v.size == 0:
+        return {"n": 0}
+    p50, p95, p99 = np.percentile(v, [50, 95, 99])
+    return {"n": int(v.size), "p50": float(p50), "p95": float(p95), "p99": float(p99),
+            "mean": float(v.mean()), "max": float(v.max())}
+
+
+def resolve_device(device: str) -> str:
+    """``auto`` → cuda, then mps, then cpu (only probes torch if it is installed)."""
+    if device != "auto":
+        return device
+    try:
+        import importlib.util
+
+        if importlib.util.find_spec("torch") is None:
+            return "cpu"
+        import torch
+
+        if torch.cuda.is_available():
+            return "cuda"
+        if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+            return "mps"
+    except Exception:
+        pass
+    return "cpu"
+
+
+def _batches(idx: list[int], size: int) -> list[list[int]]:
+    return [idx[i:i + size] for i in range(0, len(idx), max(1, size))]
+
+
+def _empty_result(cls: type[Adapter] | None, name: str, status: str, reason: str) -> AdapterResult:
+    return AdapterResult(name=name, family=cls.family if cls else "?", simplicity=cls.simplicity if cls else 999,
+                         paid=bool(cls and cls.paid), status=status, reason=reason)
+
+
+def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budget, workdir: Path,
+                progress: Progress | None = None) -> AdapterResult:
+    """Run one adapter through its whole life cycle and measure it. Never raises for adapter errors."""
+    progress = progress or Progress()
+    name = cls.name
+    options = opts.adapter_options.get(name, {})
+    avail = cls.availability(opts.task, options)
+    if not avail.ok:
+        return _empty_result(cls, name, STATUS_UNAVAILABLE, avail.reason)
+
+    device = resolve_device(opts.device)
+    adir = workdir / "adapters" / name
+    adir.mkdir(parents=True, exist_ok=True)
+    ctx = AdapterContext(labels=split.labels, options=options, label_map=opts.label_maps.get(name),
+                         prices=opts.prices, workdir=adir, cache_dir=opts.cache_dir, seed=opts.seed,
+                         device=device, threads=opts.threads, metric=opts.metric, log=progress.message)
+    res = _empty_result(cls, name, STATUS_OK, "")
+    train_texts = split.train["text"].tolist()
+    train_labels = split.train["label"].tolist()
+    test_texts = split.test["text"].tolist()
+    n = len(test_texts)
+    res.predictions = [None] * n
+    res.scores = [None] * n
+    res.raw = [None] * n
+    res.item_errors = [None] * n
+    counts = {"requests": 0, "retries": 0, "throttles": 0, "item_errors": 0, "truncated": 0, "cached_items": 0}
+    timing: dict[str, Any] = {"device": device}
+    billed = Cost()
+    cached_cost = Cost()
+    fit_cost = Cost()
+    adapter: Adapter | None = None
+    try:
+        adapter = cls(ctx)
+        # ---- cache lookup (paid answers only) ------------------------------------------------
+        identity = adapter.cache_identity()
+        cache = opts.cache if identity is not None else None
+        keys: list[str] = []
+        todo = list(range(n))
+        if cache is not None:
+            keys = [cache.key(name, identity, t) for t in test_texts]
+            hits = cache.get_many(keys)
+            todo = []
+            for i, k in enumerate(keys):
+                h = hits.get(k)
+                if h is None:
+                    todo.append(i)
+                    continue
+                v = h["value"]
+                res.predictions[i], res.scores[i], res.raw[i] = v.get("label"), v.get("scores"), v.get("raw")
+                cached_cost = cached_cost + Cost(h["usd"], h["units"])
+            counts["cached_items"] = n - len(todo)
+
+        # ---- estimate and budget gate --------------------------------------------------------
+        est_fit = adapter.estimate_fit(train_texts, train_labels) if cls.learns else Cost()
+        est_pred = adapter.estimate_predict([test_texts[i] for i in todo])
+        estimate = est_fit + est_pred
+        res.cost["estimate_usd"] = estimate.usd
+        res.cost["estimate_units"] = estimate.units
+        if estimate.usd > budget.remaining:
+            res.status = STATUS_SKIPPED
+            res.reason = (f"estimated ${estimate.usd:.4f} exceeds the ${max(budget.remaining, 0):.4f} left "
+                          f"under --max-cost {budget.max_usd}")
+            return res
+        if cls.paid and todo:
+            where = adapter.endpoint_description() or cls.name
+            progress.message(f"{name}: sending {len(todo)} texts to {where} (estimate ${estimate.usd:.4f}; "
+                             f"{counts['cached_items']} answered from cache)")
+
+        # ---- cold start, fit -----------------------------------------------------------------
+        progress.stage(name, "load")
+        t0 = time.perf_counter()
+        adapter.load()
+        timing["cold_start_s"] = time.perf_counter() - t0
+        if cls.learns:
+            progress.stage(name, "fit")
+            t0 = time.perf_counter()
+            info = adapter.fit(train_texts, train_labels)
+            timing["fit_s"] = time.perf_counter() - t0
+            if info is not None:
+                res.fit = info.details
+                fit_cost = info.cost
+                budget.spent += info.cost.usd
+        else:
+            timing["fit_s"] = 0.0
+
+        # ---- warm-up (untimed), batched predict ------------------------------------------------
+        if cls.warmup and not cls.paid and todo:
+            adapter.predict_batch([test_texts[i] for i in todo[: min(8, len(todo))]])
+            timing["warmup_excluded"] = True
+        progress.stage(name, "predict", len(todo))
+        request_ms: list[float] = []
+        item_ms = np.full(n, np.nan)
+        service_ms: list[float] = []
+        batches = _batches(todo, adapter.batch_size)
+        reserved = 0.0
+        stopped_reason = ""
+
+        def submit(pool: ThreadPoolExecutor, b: list[int]) -> Future:
+            def call() -> tuple[BatchResult, float]:
+                t = time.perf_counter()
+                r = adapter.predict_batch([test_texts[i] for i in b])
+                return r, (time.perf_counter() - t) * 1000
+            return pool.submit(call)
+
+        def take(b: list[int], r: BatchResult, ms: float) -> None:
+            if len(r.labels) != len(b):
+                raise RuntimeError(f"{name} returned {len(r.labels)} answers for {len(b)} texts")
+            request_ms.append(ms)
+            if r.service_ms is not None:
+                service_ms.append(r.service_ms)
+            counts["requests"] += 1
+            counts["retries"] += r.retries
+            counts["throttles"] += r.throttles
+            counts["truncated"] += r.truncated
+            rows = []
+            share = r.cost.usd / len(b) if b else 0.0
+            unit_share = {k: v / len(b) for k, v in r.cost.units.items()}
+            for j, i in enumerate(b):
+                res.predictions[i] = r.labels[j]
+                res.scores[i] = r.scores[j] if r.scores else None
+                res.raw[i] = r.raw[j] if r.raw else None
+                err = r.errors[j] if r.errors else None
+                res.item_errors[i] = redact(err) if err else None
+                item_ms[i] = ms
+                if err:
+                    counts["item_errors"] += 1
+                elif cache is not None:
+                    rows.append((keys[i], {"label": r.labels[j], "raw": res.raw[i], "scores": res.scores[i]},
+                                 share, unit_share))
+            if cache is not None and rows:
+                cache.put_many(name, identity, rows)
+            progress.advance(name, len(b))
+
+        t_pred = time.perf_counter()
+        workers = max(1, int(adapter.max_concurrency))
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            pending: dict[Future, tuple[list[int], float]] = {}
+            queue = list(batches)
+            while queue or pending:
+                while queue and len(pending) < workers and not stopped_reason:
+                    b = queue[0]
+                    c = adapter.estimate_predict([test_texts[i] for i in b]).usd if cls.paid else 0.0
+                    if budget.spent + reserved + c > (budget.max_usd if budget.max_usd is not None else float("inf")):
+                        stopped_reason = (f"stopped by --max-cost {budget.max_usd}: the next request would cross it; "
+                                          f"{sum(len(q) for q in queue)} texts left unanswered")
+                        queue.clear()
+                        break
+                    queue.pop(0)
+                    reserved += c
+                    pending[submit(pool, b)] = (b, c)
+                if not pending:
+                    break
+                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for f in finished:
+                    b, c = pending.pop(f)
+                    reserved -= c
+                    r, ms = f.result()
+                    billed = billed + r.cost
+                    budget.spent += r.cost.usd
+                    take(b, r, ms)
+        timing["predict_s"] = time.perf_counter() - t_pred
+        timing["throughput_per_s"] = (len(todo) / timing["predict_s"]) if todo and timing["predict_s"] > 0 else None
+        timing["batch_size"] = adapter.batch_size
+        timing["concurrency"] = workers
+        timing["request_latency_ms"] = percentiles(request_ms)
+        if service_ms:
+            timing["service_latency_ms"] = percentiles(service_ms)
+
+        # ---- single-item latency (free adapters only: it would bill twice otherwise) -----------
+        if not cls.paid and opts.latency_probe > 0 and n:
+            rng = random.Random(opts.seed)
+            sample = rng.sample(range(n), min(opts.latency_probe, n))
+            probe = []
+            for i in sample:
+                t = time.perf_counter()
+                adapter.predict_batch([test_texts[i]])
+                probe.append((time.perf_counter() - t) * 1000)
+            timing["item_latency_ms"] = {**percentiles(probe), "mode": "single-item requests"}
+        else:
+            timing["item_latency_ms"] = {**percentiles(item_ms[~np.isnan(item_ms)]),
+                                         "mode": "latency of the batched request carrying each item"}
+        if stopped_reason:
+            res.status = STATUS_STOPPED
+            res.reason = stopped_reason
+        res.explain = adapter.explain() if res.status == STATUS_OK else {}
+    except BudgetExceeded as e:
+        res.status = STATUS_STOPPED
+        res.reason = one_line(e)
+    except KeyboardInterrupt:
+        res.status = STATUS_FAILED
+        res.reason = "interrupted"
+        raise
+    except BadInput:
+        raise
+    except Exception as e:
+        res.status = STATUS_FAILED
+        res.reason = one_line(e)
+    finally:
+        if adapter is not None:
+            try:
+                adapter.teardown()
+            except Exception as e:  # teardown failure is loud: billable things may be left
+                res.notes.append(f"TEARDOWN FAILED: {one_line(e)} — check the resources listed below")
+                if res.status == STATUS_OK:
+                    res.status = STATUS_FAILED
+                    res.reason = f"teardown failed: {one_line(e)}"
+            res.resources = list(adapter.resources)
+            res.notes.extend(adapter.notes)
+            fit_cost = fit_cost + adapter.extra_cost
+        res.counts = counts
+        res.counts["abstained"] = sum(p is None for p in res.predictions)
+        res.timing.update(timing)
+        res.cost.update(_price(cls, res, opts, fit_cost, billed, cached_cost, n))
+    return res
+
+
+def _price(cls: type[Adapter], res: AdapterResult, opts: RunOptions, fit_cost: Cost, billed: Cost,
+           cached: Cost, n: int) -> dict[str, Any]:
+    """One-off and per-1k costs: measured compute for local adapters, billed units for services."""
+    out: dict[str, Any] = {}
+    if cls.local_compute:
+        rate, row = local_instance_price(opts.prices, res.timing.get("device", "cpu"))
+        fit_s = res.timing.get("fit_s") or 0.0
+        pred_s = res.timing.get("predict_s") or 0.0
+        one_off = compute_usd(fit_s, rate) + fit_cost.usd
+        run_pred = compute_usd(pred_s, rate)
+        out.update(pricing=f"measured compute seconds × ${rate}/h ({row})", price_rows=[row],
+                   one_off_usd=one_off, predict_usd=run_pred, per_1k_usd=per_1k(run_pred, n),
+                   billed_now_usd=one_off + run_pred, cached_usd=0.0, billed_units={})
+    else:
+        units = (billed + cached).units
+        answered = n
+        out.update(pricing="provider billing units × price table", one_off_usd=fit_cost.usd,
+                   predict_usd=billed.usd + cached.usd, per_1k_usd=per_1k(billed.usd + cached.usd, answered),
+                   billed_now_usd=fit_cost.usd + billed.usd, cached_usd=cached.usd, billed_units=units,
+                   billed_now_units=billed.units, one_off_units=fit_cost.units)
+    out["total_usd"] = out["one_off_usd"] + out["predict_usd"]
+    return out
+
+
+def save_result(res: AdapterResult, workdir: Path) -> Path:
+    p = workdir / "adapters" / res.name / "result.json"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(".tmp")
+    tmp.write_text(json.dumps(res.to_json(), default=float), encoding="utf-8")
+    tmp.replace(p)
+    return p
+
+
+def load_result(workdir: Path, name: str) -> AdapterResult | None:
+    p = workdir / "adapters" / name / "result.json"
+    if not p.exists():
+        return None
+    return AdapterResult.from_json(json.loads(p.read_text(encoding="utf-8")))
+
+
+def run_all(registry: Registry, names: list[str], split: Split, opts: RunOptions, workdir: Path,
+            progress: Progress | None = None, resume: bool = False,
+            on_result: Callable[[AdapterResult], None] | None = None) -> list[AdapterResult]:
+    """Run every named adapter in turn; with ``resume``, adapters already finished are loaded, not rerun."""
+    progress = progress or Progress()
+    budget = Budget(opts.max_cost)
+    if opts.max_cost is not None and opts.max_cost < 0:
+        raise BadInput(f"--max-cost must be zero or more (got {opts.max_cost})")
+    results: list[AdapterResult] = []
+    for name in names:
+        entry = registry.get(name)
+        prior = load_result(workdir, name) if resume else None
+        if prior is not None and prior.status in (STATUS_OK, STATUS_UNAVAILABLE):
+            prior.notes.append("resumed: loaded from the interrupted run, not rerun")
+            budget.spent += prior.cost.get("billed_now_usd", 0.0)
+            results.append(prior)
+            progress.done(prior)
+            continue
+        if entry.cls is None:
+            res = _empty_result(None, name, STATUS_UNAVAILABLE, entry.import_error)
+        else:
+            res = run_adapter(entry.cls, split, opts, budget, workdir, progress)
+        save_result(res, workdir)
+        results.append(res)
+        if on_result:
+            on_result(res)
+        progress.done(res)
+    return results
