@@ -1,0 +1,44 @@
+"""Pieces every cloud adapter shares: size limits, truncation rules, throttle-aware pacing."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+
+def truncate_utf8(text: str, max_bytes: int) -> tuple[str, bool]:
+    """Cut ``text`` to at most ``max_bytes`` UTF-8 bytes without splitting a character.
+
+    Rule: keep the longest prefix that fits (AWS limits count bytes, not characters).
+    """
+    data = text.encode("utf-8")
+    if len(data) <= max_bytes:
+        return text, False
+    return data[:max_bytes].decode("utf-8", errors="ignore"), True
+
+
+def truncate_chars(text: str, max_chars: int) -> tuple[str, bool]:
+    """Cut ``text`` to at most ``max_chars`` characters (Azure limits count text elements)."""
+    if len(text) <= max_chars:
+        return text, False
+    return text[:max_chars], True
+
+
+class RateLimiter:
+    """Client-side pacing: at most ``rate`` calls per second across threads (token bucket, burst 1)."""
+
+    def __init__(self, rate: float | None) -> None:
+        self.interval = 0.0 if not rate else 1.0 / rate
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        if not self.interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + self.interval
+        delay = start - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
