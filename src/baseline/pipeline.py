@@ -87,6 +87,11 @@ def estimate_adapters(registry: Registry, names: list[str], split: Split, opts: 
     return out
 
 
+def adapter_seconds(r: AdapterResult) -> float:
+    """Time spent inside the adapter: cold start, fit, warm-up, batched predict, latency probe."""
+    return sum(r.timing.get(k) or 0.0 for k in ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s"))
+
+
 def new_run_dir(out: Path, dataset: str) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in dataset)[:40]
@@ -128,7 +133,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     from baseline.report import render
 
     progress = progress or Progress()
-    started = datetime.now(UTC).isoformat(timespec="seconds")
+    started = datetime.now(UTC).isoformat(timespec="milliseconds")
     t_start = time.perf_counter()
     path = req.data or str(demo_dataset_path())
     ds: Dataset = load_dataset(path, req.text_col, req.label_col, req.split_col)
@@ -160,8 +165,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
 
     not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
     results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None)
-    adapter_time = sum((r.timing.get("cold_start_s") or 0) + (r.timing.get("fit_s") or 0)
-                       + (r.timing.get("predict_s") or 0) for r in results)
+    adapter_time = sum(adapter_seconds(r) for r in results)
     t_score = time.perf_counter()
     ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
     score_s = time.perf_counter() - t_score

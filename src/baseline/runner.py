@@ -227,7 +227,9 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
 
         # ---- warm-up (untimed), batched predict ------------------------------------------------
         if cls.warmup and not cls.paid and todo:
+            t0 = time.perf_counter()
             adapter.predict_batch([test_texts[i] for i in todo[: min(8, len(todo))]])
+            timing["warmup_s"] = time.perf_counter() - t0
             timing["warmup_excluded"] = True
         progress.stage(name, "predict", len(todo))
         request_ms: list[float] = []
@@ -235,6 +237,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         service_ms: list[float] = []
         batches = _batches(todo, adapter.batch_size)
         reserved = 0.0
+        answered = 0
         stopped_reason = ""
 
         def submit(pool: ThreadPoolExecutor, b: list[int]) -> Future:
@@ -281,7 +284,11 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             while queue or pending:
                 while queue and len(pending) < workers and not stopped_reason:
                     b = queue[0]
-                    c = adapter.estimate_predict([test_texts[i] for i in b]).usd if cls.paid else 0.0
+                    c = 0.0
+                    if cls.paid:  # the larger of the estimate and what the bill has run at so far
+                        c = adapter.estimate_predict([test_texts[i] for i in b]).usd
+                        if answered:
+                            c = max(c, billed.usd / answered * len(b))
                     if budget.spent + reserved + c > (budget.max_usd if budget.max_usd is not None else float("inf")):
                         stopped_reason = (f"stopped by --max-cost {budget.max_usd}: the next request would cross it; "
                                           f"{sum(len(q) for q in queue)} texts left unanswered")
@@ -298,6 +305,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
                     reserved -= c
                     r, ms = f.result()
                     billed = billed + r.cost
+                    answered += len(b)
                     budget.spent += r.cost.usd
                     take(b, r, ms)
         timing["predict_s"] = time.perf_counter() - t_pred
@@ -313,10 +321,12 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             rng = random.Random(opts.seed)
             sample = rng.sample(range(n), min(opts.latency_probe, n))
             probe = []
+            t0 = time.perf_counter()
             for i in sample:
                 t = time.perf_counter()
                 adapter.predict_batch([test_texts[i]])
                 probe.append((time.perf_counter() - t) * 1000)
+            timing["probe_s"] = time.perf_counter() - t0
             timing["item_latency_ms"] = {**percentiles(probe), "mode": "single-item requests"}
         else:
             timing["item_latency_ms"] = {**percentiles(item_ms[~np.isnan(item_ms)]),

@@ -65,7 +65,7 @@ class Store:
         if dataset:
             q += " WHERE dataset = ?"
             args.append(dataset)
-        q += " ORDER BY started DESC LIMIT ?"
+        q += " ORDER BY started DESC, rowid DESC LIMIT ?"
         args.append(limit)
         cur = self.db.execute(q, args)
         names = [d[0] for d in cur.description]

@@ -1,0 +1,54 @@
+"""Shared fixtures: small datasets written to tmp, the shared benchmark data when present."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = REPO.parent / "shared"
+SHARED_DATA = SHARED / "datasets"
+
+
+def shared_dataset(name: str) -> Path:
+    """Path to a dataset in ../shared/datasets, or skip: a fresh clone has no ../shared."""
+    p = SHARED_DATA / name / f"{name}.csv"
+    if not p.exists():
+        pytest.skip(f"../shared/datasets/{name} not found (only CI and the dev machines have ../shared)")
+    return p
+
+
+@pytest.fixture
+def sst2_path() -> Path:
+    return shared_dataset("sst2")
+
+
+@pytest.fixture
+def sst2_slice(tmp_path: Path) -> Path:
+    """A small sst2 file with its official split column: 800 train, 300 test rows."""
+    import pandas as pd
+
+    df = pd.read_csv(shared_dataset("sst2"))
+    tr = df[df.split == "train"].sample(800, random_state=0)
+    te = df[df.split == "test"].sample(300, random_state=0)
+    p = tmp_path / "sst2_slice.csv"
+    pd.concat([tr, te]).to_csv(p, index=False)
+    return p
+
+
+@pytest.fixture
+def tiny_csv(tmp_path: Path) -> Path:
+    """A 60-row three-class dataset with no split column."""
+    import pandas as pd
+
+    rows = []
+    words = {"positive": ["love", "great", "excellent", "happy", "superb"],
+             "negative": ["awful", "broken", "refund", "angry", "terrible"],
+             "neutral": ["question", "address", "tuesday", "invoice", "delivery"]}
+    for lab, ws in words.items():
+        for i in range(20):
+            rows.append({"text": f"{ws[i % 5]} {ws[(i + 2) % 5]} item {i} {lab[:2]}", "label": lab})
+    p = tmp_path / "tiny.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    return p

@@ -1,0 +1,142 @@
+"""The CLI end to end: demo data, sst2's official split, exit codes, re-render, history, resume."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from baseline.cli import main
+
+
+def _run_dir(out: Path) -> Path:
+    runs = sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))
+    assert runs, f"no run folder in {out}"
+    return runs[-1]
+
+
+def test_demo_end_to_end(tmp_path, capsys):
+    rc = main(["compare", "--task", "text-classification", "--adapters", "majority,tfidf-logreg",
+               "--out", str(tmp_path), "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "Leaderboard" in out and "tfidf-logreg" in out
+    run = _run_dir(tmp_path)
+    r = json.loads((run / "results.json").read_text())
+    assert r["dataset"]["name"] == "feedback" and r["schema_version"]
+    assert r["split"]["source"] == "stratified" and len(r["split"]["hash"]) == 64
+    m = {a["name"]: a["metrics"] for a in r["adapters"]}
+    # the demo data is a realistic problem: the linear baseline beats the floor but is far from perfect
+    assert m["majority"]["macro_f1"] < 0.25
+    assert 0.45 < m["tfidf-logreg"]["macro_f1"] < 0.9
+    tf = next(a for a in r["adapters"] if a["name"] == "tfidf-logreg")
+    lat = tf["timing"]["item_latency_ms"]
+    assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] and lat["mode"] == "single-item requests"
+    assert tf["timing"]["throughput_per_s"] > 0 and tf["timing"]["warmup_excluded"]
+    assert tf["cost"]["per_1k_usd"] > 0 and "local.cpu" in tf["cost"]["pricing"]
+    assert r["decision"]["verdict"] in {"ADOPT", "PIVOT"}
+    preds = pd.read_csv(run / "predictions.csv", keep_default_na=False)
+    assert len(preds) == r["split"]["rows"]["test"]
+    assert {"id", "text", "label", "majority", "tfidf-logreg", "tfidf-logreg:score"} <= set(preds.columns)
+    acc = (preds["tfidf-logreg"] == preds["label"]).mean()
+    assert acc == pytest.approx(m["tfidf-logreg"]["accuracy"])
+    assert (run / "report.md").read_text().startswith("# baseline report")
+
+
+def test_sst2_official_split(sst2_path, tmp_path, capsys):
+    rc = main(["compare", "--data", str(sst2_path), "--adapters", "majority,tfidf-logreg", "--out", str(tmp_path),
+               "--json", "--latency-probe", "20"])
+    assert rc == 0
+    r = json.loads(capsys.readouterr().out)
+    assert r["split"]["source"] == "file" and r["split"]["rows"] == {"train": 6920, "test": 1821, "validation": 872}
+    assert r["profile"]["test_texts_in_train"] == 2  # the dataset card says 2 test texts also occur in train
+    m = {a["name"]: a["metrics"] for a in r["adapters"]}
+    assert 0.78 < m["tfidf-logreg"]["accuracy"] < 0.85
+    cmp = next(a for a in r["adapters"] if a["name"] == "majority")["comparison"]
+    assert cmp["against"] == "tfidf-logreg" and cmp["ci"][1] < 0 and cmp["mcnemar_p"] < 1e-10
+    assert r["best"] == "tfidf-logreg" and r["decision"]["choice"] == "tfidf-logreg"
+
+
+def test_failing_adapter_recorded_others_finish_exit_1(tiny_csv, tmp_path, capsys):
+    cfg = tmp_path / "baseline.toml"
+    cfg.write_text('[adapters.tfidf-logreg]\nngram_max = "two"\n')
+    rc = main(["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--config", str(cfg),
+               "--out", str(tmp_path / "r"), "--no-progress"])
+    out = capsys.readouterr().out
+    assert rc == 1
+    r = json.loads((_run_dir(tmp_path / "r") / "results.json").read_text())
+    st = {a["name"]: a for a in r["adapters"]}
+    assert st["tfidf-logreg"]["status"] == "failed" and "ValueError" in st["tfidf-logreg"]["reason"]
+    assert st["majority"]["status"] == "ok" and st["majority"]["metrics"]
+    assert r["failed"] == ["tfidf-logreg"]
+    assert "failed" in out
+
+
+def test_report_rerenders_without_running(tiny_csv, tmp_path, capsys):
+    assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    run = _run_dir(tmp_path)
+    before = (run / "report.md").read_text()
+    (run / "report.md").unlink()
+    shutil.rmtree(run / "adapters")  # nothing to rerun from: the report must come from results.json alone
+    assert main(["report", str(run)]) == 0
+    assert (run / "report.md").read_text() == before
+
+
+def test_report_on_non_run_folder_is_bad_input(tmp_path, capsys):
+    assert main(["report", str(tmp_path)]) == 2
+    assert "no results.json" in capsys.readouterr().err
+
+
+def test_history_lists_runs(tiny_csv, tmp_path, capsys):
+    for _ in range(2):
+        assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--out", str(tmp_path),
+                     "--no-progress"]) == 0
+    capsys.readouterr()
+    assert main(["history", "--out", str(tmp_path), "--json"]) == 0
+    runs = json.loads(capsys.readouterr().out)
+    assert len(runs) == 2 and all(r["dataset"] == "tiny" and r["status"] == "ok" for r in runs)
+    assert runs[0]["split_hash"] == runs[1]["split_hash"]
+    second = json.loads((Path(runs[0]["run_dir"]) / "results.json").read_text())
+    assert second["previous_run"]["run_id"] == runs[1]["run_id"]
+
+
+def test_history_without_runs_is_bad_input(tmp_path, capsys):
+    assert main(["history", "--out", str(tmp_path)]) == 2
+
+
+def test_resume_keeps_finished_adapters(tiny_csv, tmp_path, capsys):
+    assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    run = _run_dir(tmp_path)
+    # simulate an interruption after majority finished: tfidf-logreg's result and the summary are missing
+    shutil.rmtree(run / "adapters" / "tfidf-logreg")
+    (run / "results.json").unlink()
+    majority_before = json.loads((run / "adapters" / "majority" / "result.json").read_text())
+    assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--out", str(tmp_path),
+                 "--resume", str(run), "--no-progress"]) == 0
+    r = json.loads((run / "results.json").read_text())
+    st = {a["name"]: a for a in r["adapters"]}
+    assert st["tfidf-logreg"]["status"] == "ok"
+    assert any("resumed" in n for n in st["majority"]["notes"])
+    assert st["majority"]["timing"] == majority_before["timing"]
+
+
+def test_resume_with_other_split_is_bad_input(tiny_csv, tmp_path, capsys):
+    assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--out", str(tmp_path),
+                 "--no-progress"]) == 0
+    run = _run_dir(tmp_path)
+    rc = main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--out", str(tmp_path),
+               "--seed", "99", "--resume", str(run), "--no-progress"])
+    assert rc == 2 and "split hash differs" in capsys.readouterr().err
+
+
+def test_adapters_lists_families_and_reasons(capsys):
+    assert main(["adapters", "--json"]) == 0
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)}
+    assert rows["majority"]["family"] == "trivial" and rows["majority"]["available"]
+    assert rows["tfidf-logreg"]["available"]
+    assert all(r["available"] or r["reason"] for r in rows.values())

@@ -1,0 +1,162 @@
+"""Loading, validation, splitting and profiling."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from baseline.cli import main
+from baseline.data import load_dataset, make_split, profile
+from baseline.errors import BadInput
+
+
+def _write(tmp_path: Path, name: str, df: pd.DataFrame) -> Path:
+    p = tmp_path / name
+    if name.endswith(".csv"):
+        df.to_csv(p, index=False)
+    elif name.endswith(".tsv"):
+        df.to_csv(p, index=False, sep="\t")
+    elif name.endswith(".jsonl"):
+        df.to_json(p, orient="records", lines=True)
+    elif name.endswith(".parquet"):
+        df.to_parquet(p)
+    return p
+
+
+FRAME = pd.DataFrame({"body": [f"text number {i}, with a comma" for i in range(40)],
+                      "queue": ["a", "b"] * 20})
+
+
+@pytest.mark.parametrize("name", ["d.csv", "d.tsv", "d.jsonl", "d.parquet"])
+def test_formats_load_identically(tmp_path, name):
+    ds = load_dataset(_write(tmp_path, name, FRAME), text_col="body", label_col="queue")
+    assert ds.frame["text"].tolist() == FRAME["body"].tolist()
+    assert ds.frame["label"].tolist() == FRAME["queue"].tolist()
+
+
+def test_columns_autodetected(tmp_path):
+    df = pd.DataFrame({"id": range(10), "sentence": ["x y"] * 10, "category": ["p", "q"] * 5})
+    ds = load_dataset(_write(tmp_path, "d.csv", df))
+    assert (ds.text_col, ds.label_col, ds.split_col) == ("sentence", "category", None)
+
+
+def test_text_none_string_is_text_not_missing(tmp_path):
+    df = pd.DataFrame({"text": ["None", "NA", "null", "ok"] * 3, "label": ["a", "b"] * 6})
+    ds = load_dataset(_write(tmp_path, "d.csv", df))
+    assert ds.frame["text"].iloc[0] == "None"
+
+
+def test_file_split_is_kept(sst2_path):
+    ds = load_dataset(sst2_path)
+    sp = make_split(ds)
+    assert sp.source == "file"
+    assert (len(sp.train), len(sp.test), len(sp.validation)) == (6920, 1821, 872)
+
+
+def test_stratified_split_is_frozen_and_hashed(tiny_csv):
+    a = make_split(load_dataset(tiny_csv), test_size=0.25, seed=7)
+    b = make_split(load_dataset(tiny_csv), test_size=0.25, seed=7)
+    c = make_split(load_dataset(tiny_csv), test_size=0.25, seed=8)
+    assert a.hash == b.hash and a.test["id"].tolist() == b.test["id"].tolist()
+    assert a.hash != c.hash
+    assert a.test["label"].value_counts().to_dict() == {"positive": 5, "negative": 5, "neutral": 5}
+    assert set(a.train["id"]).isdisjoint(a.test["id"])
+
+
+def test_single_valued_split_column_is_ignored(tmp_path):
+    df = pd.DataFrame({"text": [f"t{i}" for i in range(20)], "label": ["a", "b"] * 10, "split": ["test"] * 20})
+    ds = load_dataset(_write(tmp_path, "d.csv", df))
+    sp = make_split(ds, test_size=0.5)
+    assert sp.source == "stratified" and len(sp.train) == 10
+    assert any("ignored" in n for n in ds.notes)
+
+
+def test_profile_finds_duplicates_leakage_and_conflicts(tmp_path):
+    df = pd.DataFrame({
+        "text": ["dup", "dup", "leak", "leak", "conflict", "conflict", "x1", "x2", "x3", "x4"],
+        "label": ["a", "a", "a", "a", "a", "b", "b", "b", "a", "b"],
+        "split": ["train", "train", "train", "test", "train", "train", "test", "test", "train", "test"],
+    })
+    ds = load_dataset(_write(tmp_path, "d.csv", df))
+    p = profile(ds, make_split(ds))
+    assert p["exact_duplicate_rows"] == 6
+    assert p["test_texts_in_train"] == 1 and p["test_texts_in_train_examples"] == ["leak"]
+    assert p["conflicting_label_texts"] == 1 and p["conflicting_label_examples"] == ["conflict"]
+    assert p["rows"] == {"train": 6, "test": 4}
+
+
+# ---- bad input: one line, exit code 2, no traceback ----------------------------------------------
+
+def _bad_files(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
+    ok = pd.DataFrame({"text": [f"t{i}" for i in range(20)], "label": ["a", "b"] * 10})
+    cases: dict[str, tuple[list[str], str]] = {}
+    cases["missing file"] = (["--data", str(tmp_path / "nope.csv")], "does not exist")
+    empty = tmp_path / "empty.csv"
+    empty.write_text("")
+    cases["empty file"] = (["--data", str(empty)], "empty")
+    header = tmp_path / "header.csv"
+    header.write_text("text,label\n")
+    cases["header only"] = (["--data", str(header)], "no rows")
+    p = _write(tmp_path, "ok.csv", ok)
+    cases["unknown text column"] = (["--data", str(p), "--text-col", "body"], "'body' not found")
+    cases["unknown label column"] = (["--data", str(p), "--label-col", "queue"], "'queue' not found")
+    one = _write(tmp_path, "one.csv", ok.assign(label="a"))
+    cases["single class"] = (["--data", str(one)], "only one class")
+    nan_text = ok.copy()
+    nan_text.loc[3, "text"] = None
+    cases["NaN text"] = (["--data", str(_write(tmp_path, "nantext.csv", nan_text))], "empty or missing text")
+    blank = ok.copy()
+    blank.loc[4, "text"] = "   "
+    cases["blank text"] = (["--data", str(_write(tmp_path, "blank.csv", blank))], "empty or missing text")
+    nan_label = ok.copy()
+    nan_label.loc[5, "label"] = None
+    cases["NaN label"] = (["--data", str(_write(tmp_path, "nanlabel.csv", nan_label))], "no label")
+    small = pd.concat([ok, pd.DataFrame({"text": ["lonely"], "label": ["c"]})])
+    cases["class too small"] = (["--data", str(_write(tmp_path, "small.csv", small))], "only 1 row")
+    latin = tmp_path / "latin1.csv"
+    latin.write_bytes("text,label\ncaf\xe9 ok,a\nbad,b\n".encode("latin-1"))
+    cases["not UTF-8"] = (["--data", str(latin)], "not valid UTF-8")
+    sp = _write(tmp_path, "split.csv", ok.assign(split=["train", "holdout"] * 10))
+    cases["unknown split values"] = (["--data", str(sp)], "unknown value")
+    cases["bad test size"] = (["--data", str(p), "--test-size", "1.5"], "--test-size")
+    cases["unknown adapter"] = (["--data", str(p), "--adapters", "nope"], "unknown adapter")
+    cases["bad extension"] = (["--data", str(tmp_path / "ok.xlsx")], None)
+    (tmp_path / "ok.xlsx").write_text("x")
+    return cases
+
+
+CASES = ["missing file", "empty file", "header only", "unknown text column", "unknown label column",
+         "single class", "NaN text", "blank text", "NaN label", "class too small", "not UTF-8",
+         "unknown split values", "bad test size", "unknown adapter", "bad extension"]
+
+
+@pytest.mark.parametrize("case", CASES)
+def test_bad_input_exits_2_with_one_line(tmp_path, capsys, case):
+    args, needle = _bad_files(tmp_path)[case]
+    rc = main(["compare", *args, "--adapters", "majority", "--out", str(tmp_path / "r"), "--no-progress"]
+              if "--adapters" not in args else ["compare", *args, "--out", str(tmp_path / "r"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert rc == 2
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith("error: ") and "Traceback" not in err
+    if needle:
+        assert needle in err
+
+
+def test_bad_input_raises_badinput_in_library(tmp_path):
+    with pytest.raises(BadInput):
+        load_dataset(tmp_path / "missing.csv")
+
+
+def test_split_recorded_in_run_folder(tiny_csv, tmp_path):
+    assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--out", str(tmp_path),
+                 "--no-progress", "--seed", "3"]) == 0
+    run = next(p for p in tmp_path.iterdir() if p.is_dir() and not p.name.startswith("."))
+    split = pd.read_csv(run / "split.csv", dtype=str)
+    meta = json.loads((run / "split.json").read_text())
+    expected = make_split(load_dataset(tiny_csv), 0.25, 3)
+    assert meta["hash"] == expected.hash
+    assert sorted(split[split.split == "test"]["id"]) == sorted(expected.test["id"])

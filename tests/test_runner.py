@@ -1,0 +1,128 @@
+"""The runner's contract with adapters: cache, budget, timing, failure isolation, teardown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from baseline.adapters.base import RANK_PREBUILT_API, Adapter, BatchResult, Cost
+from baseline.adapters.registry import Registry
+from baseline.data import Split
+from baseline.runner import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, STATUS_STOPPED, RunOptions, run_all
+from baseline.store import ResponseCache
+
+
+class MeteredEcho(Adapter):
+    """A paid adapter double: answers from the text, bills $0.01 per text, records its calls."""
+
+    name = "metered-echo"
+    family = "cloud"
+    simplicity = RANK_PREBUILT_API
+    paid = True
+    local_compute = False
+    warmup = False
+    batch_size = 4
+    calls: list[int] = []
+    torn_down: list[bool] = []
+
+    def estimate_predict(self, texts):
+        return Cost(0.01 * len(texts), {"units": float(len(texts))})
+
+    def cache_identity(self):
+        return "echo-v1"
+
+    def predict_batch(self, texts):
+        type(self).calls.append(len(texts))
+        return BatchResult(labels=[t.split()[0] for t in texts], cost=Cost(0.01 * len(texts), {"units": len(texts)}))
+
+    def teardown(self):
+        type(self).torn_down.append(True)
+
+
+class Exploding(Adapter):
+    name = "exploding"
+    batch_size = 2
+    torn_down: list[bool] = []
+
+    def predict_batch(self, texts):
+        raise RuntimeError("boom with AKIAABCDEFGHIJKLMNOP inside")
+
+    def teardown(self):
+        type(self).torn_down.append(True)
+
+
+def _split(n_test: int = 10) -> Split:
+    train = pd.DataFrame({"id": ["0", "1"], "text": ["a x", "b y"], "label": ["a", "b"]})
+    test = pd.DataFrame({"id": [str(i + 2) for i in range(n_test)],
+                         "text": [f"{'ab'[i % 2]} text {i}" for i in range(n_test)],
+                         "label": ["ab"[i % 2] for i in range(n_test)]})
+    return Split(train, test, None, "stratified", 0, 0.5, "h", ["a", "b"])
+
+
+@pytest.fixture(autouse=True)
+def _reset():
+    MeteredEcho.calls.clear()
+    MeteredEcho.torn_down.clear()
+    Exploding.torn_down.clear()
+
+
+def _registry() -> Registry:
+    reg = Registry()
+    reg.add(MeteredEcho)
+    reg.add(Exploding)
+    return reg
+
+
+def test_paid_answers_are_cached_and_rerun_bills_nothing(tmp_path: Path):
+    cache = ResponseCache(tmp_path / "c.sqlite3")
+    opts = RunOptions(cache=cache)
+    first = run_all(_registry(), ["metered-echo"], _split(), opts, tmp_path / "r1")[0]
+    assert first.status == STATUS_OK and MeteredEcho.calls == [4, 4, 2]
+    assert first.cost["billed_now_usd"] == pytest.approx(0.10)
+    assert first.predictions == [t.split()[0] for t in _split().test["text"]]
+    second = run_all(_registry(), ["metered-echo"], _split(), opts, tmp_path / "r2")[0]
+    assert MeteredEcho.calls == [4, 4, 2]  # no new calls
+    assert second.cost["billed_now_usd"] == 0 and second.cost["cached_usd"] == pytest.approx(0.10)
+    assert second.cost["per_1k_usd"] == pytest.approx(10.0)  # the real price, not the discounted one
+    assert second.counts["cached_items"] == 10 and second.predictions == first.predictions
+
+
+def test_budget_refuses_to_start_an_adapter_over_the_cap(tmp_path):
+    res = run_all(_registry(), ["metered-echo"], _split(), RunOptions(max_cost=0.05), tmp_path)[0]
+    assert res.status == STATUS_SKIPPED and "exceeds" in res.reason and MeteredEcho.calls == []
+
+
+def test_budget_stops_mid_run_and_keeps_partial_results(tmp_path):
+    class Underestimating(MeteredEcho):
+        name = "under"
+
+        def estimate_predict(self, texts):  # estimate says cheap, the bill is not
+            return Cost(0.001 * len(texts))
+
+    reg = Registry()
+    reg.add(Underestimating)
+    res = run_all(reg, ["under"], _split(), RunOptions(max_cost=0.085), tmp_path)[0]
+    assert res.status == STATUS_STOPPED and "--max-cost" in res.reason
+    answered = [p for p in res.predictions if p is not None]
+    assert len(answered) == 8 and res.cost["billed_now_usd"] <= 0.085 + 1e-9
+    assert res.counts["abstained"] == 2
+    assert Underestimating.torn_down == [True]
+
+
+def test_failing_adapter_is_isolated_torn_down_and_redacted(tmp_path):
+    res = run_all(_registry(), ["exploding", "metered-echo"], _split(), RunOptions(), tmp_path)
+    assert [r.status for r in res] == [STATUS_FAILED, STATUS_OK]
+    assert Exploding.torn_down == [True]
+    assert "boom" in res[0].reason and "AKIA" not in res[0].reason
+
+
+def test_unimportable_plugin_is_unavailable_not_fatal(tmp_path):
+    from baseline.adapters.registry import Entry
+
+    reg = _registry()
+    reg.entries["ghost"] = Entry("ghost", None, "cannot import ghost_pkg: No module named 'ghost_pkg'")
+    res = run_all(reg, ["ghost", "metered-echo"], _split(), RunOptions(), tmp_path)
+    assert res[0].status == "unavailable" and "ghost_pkg" in res[0].reason
+    assert res[1].status == STATUS_OK
