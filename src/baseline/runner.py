@@ -22,7 +22,7 @@ from baseline.adapters.base import Adapter, AdapterContext, BatchResult, Cost
 from baseline.adapters.registry import Registry
 from baseline.costs import PriceTable, compute_usd, local_instance_price, per_1k
 from baseline.data import Split
-from baseline.errors import BadInput, BudgetExceeded
+from baseline.errors import AdapterUnavailable, BadInput, BudgetExceeded
 from baseline.redact import one_line, redact
 from baseline.store import ResponseCache
 
@@ -150,7 +150,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
     if not avail.ok:
         return _empty_result(cls, name, STATUS_UNAVAILABLE, avail.reason)
 
-    device = resolve_device(opts.device)
+    device = resolve_device(opts.device) if cls.uses_device else "cpu"
     adir = workdir / "adapters" / name
     adir.mkdir(parents=True, exist_ok=True)
     ctx = AdapterContext(labels=split.labels, options=options, label_map=opts.label_maps.get(name),
@@ -344,6 +344,9 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         raise
     except BadInput:
         raise
+    except AdapterUnavailable as e:  # found late (e.g. at load): skipped with its reason, not failed
+        res.status = STATUS_UNAVAILABLE
+        res.reason = one_line(e).removeprefix("AdapterUnavailable: ")
     except Exception as e:
         res.status = STATUS_FAILED
         res.reason = one_line(e)

@@ -119,6 +119,7 @@ class Adapter:
         batch_size / max_concurrency: the adapter's declared limits.
         local_compute: priced from measured compute seconds × instance price.
         warmup: the runner may make an untimed warm-up call (never for paid adapters).
+        uses_device: the runner resolves ``--device auto`` (cuda, mps, cpu) for it; others get ``cpu``.
     """
 
     name: ClassVar[str] = "adapter"
@@ -130,6 +131,7 @@ class Adapter:
     extra: ClassVar[str | None] = None
     requires: ClassVar[tuple[str, ...]] = ()
     local_compute: ClassVar[bool] = True
+    uses_device: ClassVar[bool] = False  # runs on an accelerator when one is there (torch models)
     warmup: ClassVar[bool] = True
     batch_size: int = 256
     max_concurrency: int = 1
