@@ -110,7 +110,10 @@ def build_parser() -> argparse.ArgumentParser:
 def _console(stderr: bool = False):
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False)
+    c = Console(stderr=stderr, highlight=False)
+    if not c.is_terminal and "COLUMNS" not in os.environ:  # piped or logged: don't squeeze tables to 80 columns
+        c = Console(stderr=stderr, highlight=False, width=180)
+    return c
 
 
 def _build_options(args: argparse.Namespace, cfg: dict[str, Any]):
