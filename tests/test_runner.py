@@ -10,7 +10,14 @@ import pytest
 from baseline.adapters.base import RANK_PREBUILT_API, Adapter, BatchResult, Cost
 from baseline.adapters.registry import Registry
 from baseline.data import Split
-from baseline.runner import STATUS_FAILED, STATUS_OK, STATUS_SKIPPED, STATUS_STOPPED, RunOptions, run_all
+from baseline.runner import (
+    STATUS_FAILED,
+    STATUS_OK,
+    STATUS_SKIPPED,
+    STATUS_STOPPED,
+    RunOptions,
+    run_all,
+)
 from baseline.store import ResponseCache
 
 

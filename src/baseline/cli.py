@@ -173,7 +173,13 @@ class RichProgress:
     """Live progress for the runner's callbacks."""
 
     def __init__(self, console) -> None:
-        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
 
         self.console = console
         self.p = Progress(TextColumn("[bold]{task.fields[adapter]:<26}"), TextColumn("{task.description:<8}"),

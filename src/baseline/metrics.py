@@ -9,7 +9,6 @@ All bootstrap work shares one resample-count matrix, so comparisons are paired.
 from __future__ import annotations
 
 import math
-
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
