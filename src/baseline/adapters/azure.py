@@ -1,0 +1,520 @@
+"""Azure AI Language: prebuilt sentiment and custom single-label classification.
+
+Both adapters use ``azure-ai-textanalytics`` (extra ``azure``), imported lazily.
+
+Connection (same for both):
+    endpoint: option ``endpoint`` or env ``AZURE_LANGUAGE_ENDPOINT`` (``https://<resource>.cognitiveservices.azure.com``).
+    credential: env ``AZURE_LANGUAGE_KEY`` (an ``AzureKeyCredential``) or, without it, azure-identity's
+        ``DefaultAzureCredential`` (az login, managed identity, ``AZURE_CLIENT_ID``/... env).
+        Keys are never read from baseline.toml: a ``key`` there makes the adapter unavailable.
+
+Options ([adapters.<name>] in baseline.toml):
+    endpoint, api_version ("2023-04-01"), language ("en"), batch_size (10 sentiment / 25 custom,
+    never above the service limit), max_concurrency (4), max_rps (client-side pacing, requests/s;
+    none by default), retry_total (5), retry_backoff_factor (0.8 s), retry_backoff_max (60 s),
+    retry_mode ("exponential" or "fixed"), read_timeout (60 s), disable_service_logs (false).
+    Sentiment only: model_version ("latest").
+    Custom only: project, deployment (required), polling_interval (5 s; a Retry-After wins).
+
+Retries: azure-core's RetryPolicy with the settings above retries 408/429/5xx and waits what
+``Retry-After`` asks; every retry and every 429 is counted per request and reported.
+Oversized texts: cut to the first 5,120 characters (Unicode code points; the service counts text
+elements, of which a code-point prefix never has more), counted as truncated, never sent to fail.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from typing import Any, ClassVar
+from urllib.parse import urlsplit
+
+from baseline.adapters.base import (
+    RANK_CUSTOM_CLOUD,
+    RANK_PREBUILT_API,
+    Adapter,
+    AdapterContext,
+    Availability,
+    BatchResult,
+    Cost,
+)
+from baseline.adapters.cloud import RateLimiter, truncate_chars
+from baseline.adapters.labels import describe_map, infer_label_map
+from baseline.costs import azure_text_records
+from baseline.errors import AdapterUnavailable, BadInput
+
+ENV_ENDPOINT = "AZURE_LANGUAGE_ENDPOINT"
+ENV_KEY = "AZURE_LANGUAGE_KEY"
+API_VERSION = "2023-04-01"
+SENTIMENT_LABELS = ("positive", "negative", "neutral", "mixed")
+MAX_DOC_CHARS = 5120          # per document, sync and async (data-limits.md)
+MAX_SYNC_DOCS = 10            # sentiment documents per request
+MAX_JOB_DOCS = 25             # documents per analyze-text job
+MAX_JOB_CHARS = 125_000       # characters per analyze-text job, all documents together
+SECRET_OPTIONS = ("key", "api_key", "subscription_key", "credential", "secret")
+UNIT = "azure_text_records"
+
+
+def _endpoint(options: dict[str, Any]) -> str | None:
+    """The configured endpoint: option ``endpoint``, else env AZURE_LANGUAGE_ENDPOINT."""
+    ep = options.get("endpoint") or os.environ.get(ENV_ENDPOINT)
+    return str(ep).strip().rstrip("/") if ep else None
+
+
+def _host(endpoint: str | None) -> str:
+    return (urlsplit(endpoint).netloc or endpoint) if endpoint else "(no endpoint set)"
+
+
+def _at(endpoint: str | None) -> str:
+    return f"at {_host(endpoint)}" if endpoint else "(no endpoint set)"
+
+
+def _counting_retry_policy(**settings: Any) -> Any:
+    """An azure-core RetryPolicy that also counts retries, 429s and the server-reported latency."""
+    from azure.core.pipeline.policies import RetryPolicy
+
+    class CountingRetryPolicy(RetryPolicy):
+        """RetryPolicy (Retry-After honoured) + counters read by the adapter after each call."""
+
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            self._lock = threading.Lock()
+            self.reset()
+
+        def reset(self) -> None:
+            with self._lock:
+                self.retries, self.throttles, self.service_ms, self.seen_service_ms = 0, 0, 0.0, False
+
+        def increment(self, settings: dict[str, Any], response: Any = None, error: Exception | None = None) -> bool:
+            again = super().increment(settings, response=response, error=error)
+            if again:
+                status = getattr(getattr(response, "http_response", None), "status_code", None)
+                with self._lock:
+                    self.retries += 1
+                    self.throttles += int(status == 429)
+            return again
+
+        def send(self, request: Any) -> Any:
+            response = super().send(request)
+            value = response.http_response.headers.get("x-envoy-upstream-service-time")
+            if value is not None:
+                try:
+                    ms = float(value)
+                except ValueError:
+                    return response
+                with self._lock:
+                    self.service_ms += ms
+                    self.seen_service_ms = True
+            return response
+
+    return CountingRetryPolicy(**settings)
+
+
+class _AzureLanguage(Adapter):
+    """Shared plumbing: endpoint/credential resolution, per-thread clients, retries, errors, cost."""
+
+    family = "cloud"
+    paid = True
+    extra = "azure"
+    requires = ("azure.ai.textanalytics",)
+    local_compute = False
+    warmup = False
+    max_concurrency = 4
+    service_limit: ClassVar[int] = MAX_SYNC_DOCS
+    price_row: ClassVar[tuple[str, str]] = ("azure_language", "prebuilt_standard")
+    operation: ClassVar[str] = ""
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        o = ctx.option
+        self.endpoint = _endpoint(ctx.options)
+        self.api_version = str(o("api_version", API_VERSION))
+        self.language = str(o("language", "en"))
+        bs = self._number("batch_size", self.service_limit, int)
+        if not 1 <= bs <= self.service_limit:
+            raise BadInput(f"{self.name}: batch_size must be between 1 and {self.service_limit} "
+                           f"(the service's limit per request), got {bs}")
+        self.batch_size = bs
+        mc = self._number("max_concurrency", type(self).max_concurrency, int)
+        if mc < 1:
+            raise BadInput(f"{self.name}: max_concurrency must be at least 1, got {mc}")
+        self.max_concurrency = mc
+        rps = self._number("max_rps", None, float)
+        if rps is not None and rps <= 0:
+            raise BadInput(f"{self.name}: max_rps must be a positive number of requests per second, got {rps}")
+        self._limiter = RateLimiter(rps)
+        mode = str(o("retry_mode", "exponential")).lower()
+        if mode not in ("exponential", "fixed"):
+            raise BadInput(f"{self.name}: retry_mode must be 'exponential' or 'fixed', got {mode!r}")
+        self.retry_settings = {"retry_total": self._number("retry_total", 5, int),
+                               "retry_backoff_factor": self._number("retry_backoff_factor", 0.8, float),
+                               "retry_backoff_max": self._number("retry_backoff_max", 60, int), "retry_mode": mode}
+        if self.retry_settings["retry_total"] < 0:
+            raise BadInput(f"{self.name}: retry_total must be zero or more")
+        self.read_timeout = self._number("read_timeout", 60.0, float)
+        self.disable_service_logs = bool(o("disable_service_logs", False))
+        self._credential: Any = None
+        self._local = threading.local()
+        self._clients: list[Any] = []
+        self._clients_lock = threading.Lock()
+        self._maps: dict[str, str | None] = {}
+
+    def _number(self, key: str, default: Any, kind: type) -> Any:
+        """A numeric option, or BadInput naming it."""
+        value = self.ctx.option(key, default)
+        if value is None:
+            return None
+        try:
+            return kind(value)
+        except (TypeError, ValueError):
+            raise BadInput(f"{self.name}: option {key} must be a number, got {value!r}") from None
+
+    # ---- discovery -------------------------------------------------------------------------
+    @classmethod
+    def availability(cls, task: str, options: dict[str, Any] | None = None) -> Availability:
+        try:
+            base = super().availability(task, options)
+        except ImportError:  # find_spec imports the parent: the 'azure' namespace itself is missing
+            return Availability.no(f'extra "{cls.extra}" not installed (pip install "baseline[{cls.extra}]")')
+        if not base.ok:
+            return base
+        options = options or {}
+        bad = [k for k in options if k.lower() in SECRET_OPTIONS]
+        if bad:
+            return Availability.no(f"option {bad[0]!r} in baseline.toml is not used: keys are read only from "
+                                   f"the {ENV_KEY} environment variable (or DefaultAzureCredential); remove it")
+        if not _endpoint(options):
+            return Availability.no(f"no Azure AI Language endpoint: set {ENV_ENDPOINT} or the 'endpoint' option")
+        if not os.environ.get(ENV_KEY):
+            import importlib.util
+
+            if importlib.util.find_spec("azure.identity") is None:
+                return Availability.no(f"no Azure credential: set {ENV_KEY}, or install azure-identity "
+                                       "for DefaultAzureCredential")
+        return Availability.yes()
+
+    # ---- estimate before paying --------------------------------------------------------------
+    def _price(self) -> tuple[int, float]:
+        row = self.ctx.prices.row(*self.price_row)
+        return int(row.get("unit_chars", 1000)), float(row["usd_per_1000_records"])
+
+    def _cost(self, n_records: int) -> Cost:
+        _, usd = self._price()
+        return Cost(n_records * usd / 1000.0, {UNIT: float(n_records)})
+
+    def estimate_predict(self, texts: Sequence[str]) -> Cost:
+        """Text records of what would be sent (after truncation) × the price row; no calls."""
+        unit_chars, _ = self._price()
+        n = sum(azure_text_records(truncate_chars(t, MAX_DOC_CHARS)[0], unit_chars) for t in texts)
+        c = self._cost(n)
+        c.note = f"{n:,} text records ({unit_chars:,} characters each) × {'.'.join(self.price_row)}"
+        return c
+
+    # ---- clients -------------------------------------------------------------------------------
+    def load(self) -> None:
+        """Resolve endpoint and credential, build this thread's client (no network call)."""
+        if not self.endpoint:
+            raise BadInput(f"{self.name}: no endpoint: set {ENV_ENDPOINT} or endpoint under adapters.{self.name} in baseline.toml")
+        if urlsplit(self.endpoint).scheme not in ("http", "https"):
+            raise BadInput(f"{self.name}: endpoint must start with https:// (got a value without a scheme); "
+                           f"fix {ENV_ENDPOINT} or the 'endpoint' option")
+        key = os.environ.get(ENV_KEY)
+        if key:
+            from azure.core.credentials import AzureKeyCredential
+
+            self._credential = AzureKeyCredential(key)
+        else:
+            try:
+                from azure.identity import DefaultAzureCredential
+            except ImportError as e:
+                raise BadInput(f"{self.name}: no credential: set {ENV_KEY} or install azure-identity") from e
+            self._credential = DefaultAzureCredential()
+            self.notes.append("credential: DefaultAzureCredential (no AZURE_LANGUAGE_KEY set)")
+        self._client()
+
+    def _client(self) -> Any:
+        """One client per worker thread, so retry counters belong to one request at a time."""
+        c = getattr(self._local, "client", None)
+        if c is None:
+            from azure.ai.textanalytics import TextAnalyticsClient
+
+            policy = _counting_retry_policy(**self.retry_settings)
+            c = TextAnalyticsClient(self.endpoint, self._credential, api_version=self.api_version,
+                                    default_language=self.language, retry_policy=policy,
+                                    read_timeout=self.read_timeout, connection_timeout=10)
+            c._baseline_retry = policy  # noqa: SLF001 - our own attribute, read after each call
+            self._local.client = c
+            with self._clients_lock:
+                self._clients.append(c)
+        return c
+
+    def teardown(self) -> None:
+        """Close the HTTP sessions (nothing billable is created by these adapters)."""
+        with self._clients_lock:
+            clients, self._clients = self._clients, []
+        for c in clients:
+            try:
+                c.close()
+            except Exception:  # closing a pooled session must not fail the run
+                pass
+        if self._credential is not None and hasattr(self._credential, "close"):
+            try:
+                self._credential.close()
+            except Exception:
+                pass
+
+    def _call(self, fn: Any) -> tuple[Any, Any]:
+        """Pace, run one SDK call with counters reset; map credential/config errors to BadInput."""
+        from azure.core.exceptions import (
+            ClientAuthenticationError,
+            DeserializationError,
+            HttpResponseError,
+            ResourceNotFoundError,
+            ServiceRequestError,
+        )
+
+        client = self._client()
+        policy = client._baseline_retry  # noqa: SLF001
+        policy.reset()
+        self._limiter.wait()
+        try:
+            return fn(client), policy
+        except ClientAuthenticationError as e:
+            status = getattr(e, "status_code", None)
+            if status is None:  # DefaultAzureCredential found nothing to sign in with
+                raise BadInput(f"{self.name}: no Azure credential: set {ENV_KEY}, or sign in for "
+                               "DefaultAzureCredential (az login, managed identity, AZURE_CLIENT_ID/...)") from None
+            raise BadInput(self._auth_message(status)) from None
+        except ResourceNotFoundError:
+            raise BadInput(self._not_found_message()) from None
+        except ServiceRequestError as e:
+            if "non-TLS" in str(e):
+                raise BadInput(f"{self.name}: DefaultAzureCredential needs an https:// endpoint; "
+                               f"fix {ENV_ENDPOINT} or set {ENV_KEY}") from None
+            raise
+        except DeserializationError:
+            raise RuntimeError(f"the response from {_host(self.endpoint)} does not parse as api_version "
+                               f"{self.api_version!r} (azure-ai-textanalytics 5.x): set the api_version option "
+                               "to one your resource serves") from None
+        except HttpResponseError as e:
+            if e.status_code == 403 and "quota" not in str(e).lower():
+                raise BadInput(self._auth_message(403)) from None
+            if e.status_code == 429:
+                raise RuntimeError(f"still throttled (HTTP 429) after {self.retry_settings['retry_total']} "
+                                   "retries: lower max_rps or max_concurrency") from None
+            err = getattr(e, "error", None)
+            code = getattr(err, "code", None) or e.status_code
+            message = getattr(err, "message", None) or str(e.message).splitlines()[0]
+            raise RuntimeError(f"Azure AI Language refused the request (HTTP {e.status_code}, {code}): "
+                               f"{message}") from None
+
+    def _auth_message(self, status: int | None) -> str:
+        how = f"the key in {ENV_KEY}" if os.environ.get(ENV_KEY) else "DefaultAzureCredential"
+        what = "refused the credential (HTTP 401)" if status != 403 else "denied access (HTTP 403)"
+        return (f"{self.name}: Azure AI Language at {_host(self.endpoint)} {what}: check {how} and that "
+                f"{ENV_ENDPOINT} is this resource's endpoint")
+
+    def _not_found_message(self) -> str:
+        return (f"{self.name}: {_host(self.endpoint)} has no such resource (HTTP 404): check {ENV_ENDPOINT}"
+                f" and api_version {self.api_version!r}")
+
+    def _records(self, sent: str, doc: Any) -> int:
+        """Billed records for a document answered: the service's own count when it reports one."""
+        stats = getattr(doc, "statistics", None)
+        n = getattr(stats, "transaction_count", None) if stats is not None else None
+        return int(n) if n is not None else azure_text_records(sent, self._price()[0])
+
+    def _identity(self, *parts: str) -> str:
+        mapping = ",".join(f"{k}>{v}" for k, v in sorted((self.ctx.label_map or {}).items()))
+        return "|".join([self.name, f"api={self.api_version}", f"lang={self.language}",
+                         f"truncate={MAX_DOC_CHARS}", *parts, f"labels={','.join(self.ctx.labels)}",
+                         f"map={mapping}"])
+
+
+class AzureSentiment(_AzureLanguage):
+    """Azure AI Language prebuilt sentiment (``analyze_sentiment``), label-mapped onto the dataset.
+
+    positive/negative/neutral/mixed map onto the dataset's labels (explicit [label_maps] first,
+    then the obvious names); a label with no counterpart is an abstention with its raw label kept.
+    """
+
+    name = "azure-language-sentiment"
+    simplicity = RANK_PREBUILT_API
+    description = "Azure AI Language prebuilt sentiment (analyze_sentiment), label-mapped"
+    learns = False
+    batch_size = MAX_SYNC_DOCS
+    service_limit = MAX_SYNC_DOCS
+    price_row = ("azure_language", "prebuilt_standard")
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self.model_version = str(ctx.option("model_version", "latest"))
+        self.label_map = infer_label_map(SENTIMENT_LABELS, ctx.labels, ctx.label_map)
+
+    def endpoint_description(self) -> str:
+        return f"Azure AI Language analyze_sentiment {_at(self.endpoint)}"
+
+    def cache_identity(self) -> str:
+        return self._identity("op=analyze_sentiment", f"model={self.model_version}", "opinion_mining=false")
+
+    def load(self) -> None:
+        if not any(v is not None for v in self.label_map.values()):
+            raise AdapterUnavailable(
+                f"labels {self.ctx.labels} do not map onto {'/'.join(SENTIMENT_LABELS)}: add "
+                f"a label_maps.{self.name} table to baseline.toml")
+        super().load()
+        self.notes.append("label map: " + describe_map(self.label_map, SENTIMENT_LABELS))
+
+    def predict_batch(self, texts: list[str]) -> BatchResult:
+        sent, cut = zip(*(truncate_chars(t, MAX_DOC_CHARS) for t in texts), strict=True) if texts else ((), ())
+        sent = list(sent)
+        model = None if self.model_version == "latest" else self.model_version
+
+        def call(client: Any) -> Any:
+            return client.analyze_sentiment(sent, language=self.language, show_opinion_mining=False,
+                                            model_version=model, show_stats=True,
+                                            disable_service_logs=self.disable_service_logs or None)
+
+        docs, policy = self._call(call)
+        labels: list[str | None] = []
+        scores: list[dict[str, float]] = []
+        raw: list[str | None] = []
+        errors: list[str | None] = []
+        billed = 0
+        for text, doc in zip(sent, docs, strict=True):
+            if doc.is_error:
+                labels.append(None)
+                scores.append({})
+                raw.append(None)
+                errors.append(f"{doc.error.code}: {doc.error.message}")
+                continue
+            billed += self._records(text, doc)
+            raw.append(doc.sentiment)
+            labels.append(self.label_map.get(doc.sentiment))
+            s: dict[str, float] = {}
+            for service_label in ("positive", "neutral", "negative"):
+                target = self.label_map.get(service_label)
+                if target is not None:
+                    s[target] = s.get(target, 0.0) + float(getattr(doc.confidence_scores, service_label))
+            scores.append(s)
+            errors.append(None)
+        return BatchResult(labels=labels, scores=scores, raw=raw, errors=errors, cost=self._cost(billed),
+                           retries=policy.retries, throttles=policy.throttles, truncated=sum(cut),
+                           service_ms=policy.service_ms if policy.seen_service_ms else None)
+
+
+class AzureCustom(_AzureLanguage):
+    """Azure AI Language custom single-label classification against a project you trained in Azure.
+
+    Classifies through ``begin_single_label_classify`` with the ``project`` and ``deployment``
+    options. Training Azure custom models is out of scope: train and deploy in Language Studio
+    (or the authoring API) first. Categories map onto dataset labels by explicit
+    [label_maps.azure-language-custom] entries or identical names; others are abstentions.
+    """
+
+    name = "azure-language-custom"
+    simplicity = RANK_CUSTOM_CLOUD
+    description = ("Azure AI Language custom single-label classification (a project + deployment you "
+                   "trained in Azure; baseline does not train it)")
+    learns = False
+    batch_size = MAX_JOB_DOCS
+    service_limit = MAX_JOB_DOCS
+    price_row = ("azure_language", "custom_classification")
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self.project = ctx.option("project")
+        self.deployment = ctx.option("deployment")
+        self.polling_interval = self._number("polling_interval", 5.0, float)
+        bad = {k: v for k, v in (ctx.label_map or {}).items() if v not in ctx.labels}
+        if bad:
+            k, v = next(iter(bad.items()))
+            raise BadInput(f"label map for {self.name} sends {k!r} to {v!r}, which is not a dataset label "
+                           f"{ctx.labels}: fix label_maps.{self.name} in baseline.toml")
+
+    @classmethod
+    def availability(cls, task: str, options: dict[str, Any] | None = None) -> Availability:
+        base = super().availability(task, options)
+        if not base.ok:
+            return base
+        missing = [k for k in ("project", "deployment") if not (options or {}).get(k)]
+        if missing:
+            return Availability.no(f"set {' and '.join(missing)} under adapters.{cls.name} in baseline.toml (a project and "
+                                   "deployment you trained in Azure; baseline does not train Azure models)")
+        return Availability.yes()
+
+    def endpoint_description(self) -> str:
+        where = f"{self.project}/{self.deployment}" if self.project and self.deployment else "project not set"
+        return (f"Azure AI Language custom single-label classification ({where}) "
+                f"{_at(self.endpoint)}")
+
+    def cache_identity(self) -> str:
+        return self._identity("op=single_label_classify", f"project={self.project}",
+                              f"deployment={self.deployment}")
+
+    def _map(self, category: str | None) -> str | None:
+        """Category → dataset label: the explicit map, else the same name (case-insensitive); None = abstain."""
+        if category is None:
+            return None
+        if category not in self._maps:
+            explicit = self.ctx.label_map or {}
+            by_name = {str(lab).strip().lower(): lab for lab in self.ctx.labels}
+            target = explicit.get(category, by_name.get(category.strip().lower()))
+            self._maps[category] = target
+        return self._maps[category]
+
+    def _not_found_message(self) -> str:
+        return (f"{self.name}: project {self.project!r} / deployment {self.deployment!r} not found at "
+                f"{_host(self.endpoint)} (HTTP 404): check the project and deployment options")
+
+    def load(self) -> None:
+        if not self.project or not self.deployment:
+            raise BadInput(f"{self.name}: set project and deployment under adapters.{self.name} in baseline.toml")
+        super().load()
+        self.notes.append(f"classifies with {self.project}/{self.deployment}, trained and hosted in Azure outside "
+                          "baseline: its training and hosting costs are not in this report")
+
+    def predict_batch(self, texts: list[str]) -> BatchResult:
+        sent, cut = zip(*(truncate_chars(t, MAX_DOC_CHARS) for t in texts), strict=True) if texts else ((), ())
+        sent = list(sent)
+        out = BatchResult(labels=[], scores=[], raw=[], errors=[], truncated=sum(cut))
+        service_ms: float | None = None
+        billed = 0
+        # one job per ≤25 documents and ≤125,000 characters (5,120 × 25 can exceed it)
+        jobs: list[list[str]] = [[]]
+        for t in sent:
+            if jobs[-1] and sum(map(len, jobs[-1])) + len(t) > MAX_JOB_CHARS:
+                jobs.append([])
+            jobs[-1].append(t)
+        for job in jobs:
+            def call(client: Any, job: list[str] = job) -> Any:
+                poller = client.begin_single_label_classify(
+                    job, project_name=self.project, deployment_name=self.deployment, language=self.language,
+                    show_stats=True, polling_interval=self.polling_interval,
+                    disable_service_logs=self.disable_service_logs or None)
+                return list(poller.result())
+
+            docs, policy = self._call(call)
+            out.retries += policy.retries
+            out.throttles += policy.throttles
+            if policy.seen_service_ms:
+                service_ms = (service_ms or 0.0) + policy.service_ms
+            for text, doc in zip(job, docs, strict=True):
+                if doc.is_error:
+                    out.labels.append(None)
+                    out.scores.append({})
+                    out.raw.append(None)
+                    out.errors.append(f"{doc.error.code}: {doc.error.message}")
+                    continue
+                billed += self._records(text, doc)
+                top = doc.classifications[0] if doc.classifications else None
+                category = top.category if top is not None else None
+                label = self._map(category)
+                out.raw.append(category)
+                out.labels.append(label)
+                out.scores.append({label: float(top.confidence_score)} if label is not None and top else {})
+                out.errors.append(None)
+        out.cost = self._cost(billed)
+        out.service_ms = service_ms
+        return out
