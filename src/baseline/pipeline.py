@@ -131,6 +131,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     """Run the whole comparison and write the run folder. Returns (results, run_dir)."""
     from baseline.data import demo_dataset_path
     from baseline.report import render
+    from baseline.report.analysis import analyze_run
 
     progress = progress or Progress()
     started = datetime.now(UTC).isoformat(timespec="milliseconds")
@@ -140,6 +141,11 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     split = make_split(ds, req.test_size, opts.seed)
     prof = profile(ds, split)
     names, paid_listed = registry.select(req.adapters)
+    if req.adapters not in (None, "default", "all"):  # named explicitly: its required settings must be given
+        for n in names:
+            check = getattr(registry.get(n).cls, "check_named", None)
+            if check is not None:
+                check(opts.adapter_options.get(n, {}))
 
     if req.resume is not None:
         run_dir = Path(req.resume)
@@ -227,9 +233,12 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         "files": {"predictions": "predictions.csv", "split": "split.csv", "profile": "profile.json",
                   "report_md": "report.md", "report_html": "report.html"},
     }
+    results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
+    t_render = time.perf_counter()
     render(run_dir)
+    results_json["timing"]["render_s"] = time.perf_counter() - t_render
     results_json["timing"]["total_s"] = time.perf_counter() - t_start
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")

@@ -21,16 +21,24 @@ def load_results(run_dir: str | Path) -> dict[str, Any]:
 
 
 def render(run_dir: str | Path) -> list[Path]:
-    """Write report.md (and report.html when the HTML renderer is available) into the run folder."""
+    """Write report.html (with plots/) and report.md into the run folder from its results.json.
+
+    The derived figures (``analysis``: disagreements, coverage/precision, Pareto front, monthly cost)
+    come from results.json, or are recomputed from predictions.csv for older run folders.
+    """
+    from baseline.report.view import ensure_analysis
+
     run_dir = Path(run_dir)
     results = load_results(run_dir)
-    written = []
-    md = run_dir / "report.md"
-    md.write_text(render_markdown(results), encoding="utf-8")
-    written.append(md)
+    analysis = ensure_analysis(results, run_dir)
+    written: list[Path] = []
     try:
         from baseline.report.html import render_html
-    except ImportError:
-        return written
-    written.extend(render_html(results, run_dir))
+    except ImportError:  # jinja2/matplotlib missing: Markdown only
+        render_html = None
+    if render_html is not None:
+        written.extend(render_html(results, run_dir, analysis))
+    md = run_dir / "report.md"
+    md.write_text(render_markdown(results, run_dir, analysis), encoding="utf-8")
+    written.insert(0, md)
     return written

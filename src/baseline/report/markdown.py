@@ -2,147 +2,181 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
+from baseline.report.view import build_view, leaderboard_rows, plot_file
 
-def _f(v: Any, fmt: str = ".3f", none: str = "—") -> str:
-    if v is None:
-        return none
-    try:
-        return format(v, fmt)
-    except (TypeError, ValueError):
-        return str(v)
+__all__ = ["leaderboard_rows", "render_markdown", "table"]
 
 
-def _usd(v: Any) -> str:
-    if v is None:
-        return "—"
-    if v == 0:
-        return "$0"
-    return f"${v:.4f}" if v < 1 else f"${v:,.2f}"
+def _cell(c: Any) -> str:
+    return str(c).replace("|", "\\|").replace("\n", " ")
 
 
 def table(headers: list[str], rows: list[list[str]]) -> str:
-    out = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    out += ["| " + " | ".join(str(c).replace("|", "\\|") for c in r) + " |" for r in rows]
+    """A GitHub-flavoured Markdown table."""
+    out = ["| " + " | ".join(_cell(h) for h in headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    out += ["| " + " | ".join(_cell(c) for c in r) + " |" for r in rows]
     return "\n".join(out)
 
 
-def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
-    metric = r["settings"]["metric"]
-    by = {a["name"]: a for a in r["adapters"]}
-    rows = []
-    for name in r["leaderboard"]:
-        a = by[name]
-        m = a["metrics"]
-        cmp = a.get("comparison")
-        lat = a["timing"].get("item_latency_ms") or {}
-        vs = "best" if cmp is None else (
-            f"{cmp['difference']:+.3f} [{cmp['ci'][0]:+.3f}, {cmp['ci'][1]:+.3f}], McNemar p={cmp['mcnemar_p']:.3g}"
-            + (" (indistinguishable)" if cmp["indistinguishable"] else ""))
-        rows.append([name, a["family"], f"{m[metric]:.3f} [{m['ci'][metric][0]:.3f}, {m['ci'][metric][1]:.3f}]",
-                     f"{m['accuracy']:.3f} [{m['ci']['accuracy'][0]:.3f}, {m['ci']['accuracy'][1]:.3f}]",
-                     f"{m['coverage']:.1%}", vs, _f(lat.get("p50"), ".1f"), _f(lat.get("p95"), ".1f"),
-                     _f(a["timing"].get("throughput_per_s"), ",.0f"), _usd(a["cost"].get("per_1k_usd")),
-                     _usd(a["cost"].get("one_off_usd")), a["status"]])
-    return rows
+def _img(lines: list[str], run_dir: Path | None, key: str, alt: str) -> None:
+    name = plot_file(key)
+    if run_dir is not None and (run_dir / "plots" / name).exists():
+        lines += [f"![{alt}](plots/{name})", ""]
 
 
-def render_markdown(r: dict[str, Any]) -> str:
-    metric = r["settings"]["metric"]
-    d = r["decision"]
-    lines = [f"# baseline report — {r['dataset']['name']}", ""]
-    lines += [f"Run `{r['run_id']}` · task {r['task']} · {r['split']['rows'].get('test', '?')} test rows · "
-              f"split `{r['split']['hash'][:12]}` ({r['split']['source']}) · seed {r['split']['seed']} · "
-              f"prices as of {r['prices']['effective_date']}", ""]
-    verdict = f"**{d['verdict']}**" + (f": `{d['choice']}`" if d.get("choice") else "")
-    lines += ["## Verdict", "", verdict, "", d.get("reason", ""), ""]
-    if d.get("candidates"):
-        bars = [k for k in (d["candidates"][0]["checks"] or {})]
-        if bars:
-            hdr = ["candidate"] + [d["candidates"][0]["checks"][b]["label"] for b in bars] + ["passes"]
-            rows = []
-            for c in sorted(d["candidates"], key=lambda c: c["simplicity"]):
-                rows.append([c["name"]] + [("✅ " if c["checks"][b]["pass"] else "❌ ") + _f(c["checks"][b]["value"], ".4g")
-                                           for b in bars] + ["yes" if c["passes"] else "no"])
-            lines += [table(hdr, rows), ""]
+def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analysis: dict[str, Any] | None = None) -> str:
+    """The whole report as Markdown; plots are linked from ``plots/`` when the run folder holds them."""
+    v = build_view(r, analysis)
+    rd = Path(run_dir) if run_dir is not None else None
+    vd, bars = v["verdict"], v["bars"]
+    L: list[str] = [f"# {v['title']}", "", " · ".join(v["meta"]), ""]
+
+    # -- verdict and bars
+    L += ["## Verdict", "", f"**{vd['verdict']}**" + (f": `{vd['choice']}`" if vd.get("choice") else ""), "",
+          vd["reason"] + ".", ""]
+    for w in vd["warnings"]:
+        L += [f"> ⚠ {w}.", ""]
+    if vd["tiles"]:
+        L += [f"{vd['focus_role'].capitalize()} `{vd['focus']}`: "
+              + "; ".join(f"{t['label']} **{t['value']}** ({t['sub']})" for t in vd["tiles"]), ""]
+    if bars["rows"]:
+        hdr = ["candidate", "rank", f"{bars['metric']} [95% CI]"] + bars["headers"] + ["passes", "vs best passing", "role"]
+        rows = [[b["name"], str(b["rank"]), b["metric"]]
+                + [("✅ " if c["pass"] else "❌ ") + c["text"] for c in b["cells"]]
+                + ["yes" if b["passes"] else "no", b["vs"], b["role"]] for b in bars["rows"]]
+        L += [table(hdr, rows), ""]
+    if bars["none_set"]:
+        L += ["No bar was set (`--min-metric`, `--max-p95-ms`, `--max-cost-per-1k`, `--max-one-off`): the verdict rests "
+              "on the statistics alone.", ""]
+    if vd["rule"]:
+        L += [f"Rule: {vd['rule']}. Simplicity rank (lower is simpler): trivial floor 0, prebuilt API 10, pretrained model "
+              "20, managed custom model 30, linear model trained here 40, trained probe 50, AutoML 60.", ""]
+
+    # -- leaderboard
+    lb = v["leaderboard"]
+    L += ["## Leaderboard", "", lb["note"], ""]
+    if lb["rows"]:
+        L += [table(lb["headers"], lb["rows"]), ""]
+    if v["excluded"]:
+        L += ["Not scored:", ""]
+        L += [f"- `{a['name']}` ({a['family']}): **{a['status']}** — {a['reason']}" for a in v["excluded"]] + [""]
+    if v["not_run"]:
+        L += ["Paid candidates not run (name them in `--adapters` to run them):", "",
+              table(["candidate", "available", "estimate", "billed units", "note"], v["not_run"]), ""]
+
+    # -- cost chart
+    c = v["cost"]
+    L += ["## Metric against cost", ""]
+    _img(L, rd, "cost", "metric against cost per 1k")
+    L += [f"Pareto front (no cheaper candidate scores higher): {', '.join(c['pareto']) or '—'}."]
+    if c["floored"]:
+        L += [f"On the chart's log axis, costs below ${c['floor']:g} per 1k ({', '.join(c['floored'])}) are drawn at "
+              f"${c['floor']:g}; the table holds their measured values."]
+    L += [f"Pricing: {'; '.join(c['pricing'])}." if c["pricing"] else "", ""]
+
+    # -- latency
+    lat = v["latency"]
+    L += ["## Latency", ""]
+    _img(L, rd, "latency", "latency per item")
+    if lat["rows"]:
+        L += [table(lat["headers"], [x["cells"] for x in lat["rows"]]), ""]
+        L += ["Warm-up excluded. Free candidates are timed with single-item requests; paid ones by the latency of the "
+              "batched request that carried each item (network included, retries and throttles counted).", ""]
+
+    # -- confusion
+    L += ["## Confusion", ""]
+    for cm in v["confusion"]:
+        L += [f"### {cm['name']}", ""]
+        if cm["kind"] == "matrix":
+            _img(L, rd, f"confusion-{cm['name']}", f"confusion matrix of {cm['name']}")
+            conf = cm["confusion"]
+            L += [table(["true \\ predicted"] + conf["columns"],
+                        [[lab] + [str(x) for x in row] for lab, row in zip(conf["labels"], conf["matrix"], strict=True)]), ""]
         else:
-            lines += ["No bar was set (`--min-metric`, `--max-p95-ms`, `--max-cost-per-1k`, `--max-one-off`): "
-                      "the verdict rests on statistics alone.", ""]
-    lines += ["## Leaderboard", "",
-              f"Headline metric: {metric}, with {int(r['settings']['ci_level'] * 100)}% bootstrap CIs "
-              f"({r['settings']['resamples']} resamples). Paired comparison against the best on the same rows.", ""]
-    lines += [table(["adapter", "family", metric, "accuracy", "coverage", "vs best (diff, CI)", "p50 ms", "p95 ms",
-                     "items/s", "cost / 1k", "one-off", "status"], leaderboard_rows(r)), ""]
-    others = [a for a in r["adapters"] if a["status"] not in ("ok",) or not a.get("metrics")]
-    if others:
-        lines += ["### Not scored", ""]
-        lines += [f"- `{a['name']}` ({a['family']}): **{a['status']}** — {a['reason']}" for a in others]
-        lines += [""]
-    if r.get("not_run"):
-        lines += ["### Paid adapters not run (name them with --adapters to run them)", ""]
-        lines += [table(["adapter", "available", "estimate", "units", "note"],
-                        [[n["name"], "yes" if n["available"] else f"no: {n['reason']}", _usd(n.get("total_usd")),
-                          ", ".join(f"{k} {v:,.0f}" for k, v in (n.get("units") or {}).items()), n.get("note", "")]
-                         for n in r["not_run"]]), ""]
-    lines += ["## Cost and latency", ""]
-    vol = r["settings"]["bar"].get("monthly_volume")
-    rows = []
-    for a in r["adapters"]:
-        c, t = a["cost"], a["timing"]
-        if a["status"] not in ("ok", "stopped"):
-            continue
-        rows.append([a["name"], _usd(c.get("billed_now_usd")), _usd(c.get("cached_usd")), _usd(c.get("per_1k_usd")),
-                     _usd(c.get("one_off_usd")), _usd(c["per_1k_usd"] * vol / 1000) if vol and c.get("per_1k_usd") is not None else "—",
-                     _f(t.get("cold_start_s"), ".2f"), _f(t.get("fit_s"), ".2f"), _f(t.get("predict_s"), ".2f"),
-                     (t.get("item_latency_ms") or {}).get("mode", ""), c.get("pricing", "")])
-    lines += [table(["adapter", "this run", "from cache", "per 1k", "one-off", f"month @ {vol:,}" if vol else "month",
-                     "cold start s", "fit s", "predict s", "latency measured as", "pricing"], rows), ""]
-    lines += ["## Per class", ""]
-    scored = [a for a in r["adapters"] if a.get("metrics")]
-    labels = r["split"]["labels"]
-    if scored and len(labels) <= 30:
-        hdr = ["class", "support"] + [f"{a['name']} F1" for a in scored]
-        rows = []
-        for lab in labels:
-            pcs = [a["metrics"]["per_class"][lab] for a in scored]
-            rows.append([lab, str(pcs[0]["support"])] + [f"{p['f1']:.3f}" for p in pcs])
-        lines += [table(hdr, rows), ""]
-    elif scored:
-        lines += [f"{len(labels)} classes: see results.json for the per-class table.", ""]
-    p = r["profile"]
-    lines += ["## Data profile", "",
-              f"- rows: {', '.join(f'{k} {v:,}' for k, v in p['rows'].items())}; classes: {p['classes']}; "
-              f"majority share {p['majority_share']:.1%}, minority share {p['minority_share']:.1%}",
-              f"- text length (chars, test): median {p['text_chars']['test']['median']:.0f}, p95 {p['text_chars']['test']['p95']:.0f}, max {p['text_chars']['test']['max']}",
-              f"- exact duplicate rows: {p['exact_duplicate_rows']}; test texts also in train (leakage): {p['test_texts_in_train']}; "
-              f"texts with conflicting labels: {p['conflicting_label_texts']}"]
-    lines += [f"- note: {n}" for n in p.get("notes", [])]
-    lines += [""]
-    ex = [a for a in r["adapters"] if a.get("explain")]
-    if ex:
-        lines += ["## Explainability", ""]
-        for a in ex:
-            e = a["explain"]
-            lines.append(f"- `{a['name']}`: {e.get('text', '')}")
-            for cls, feats in (e.get("features") or {}).items():
-                lines.append(f"  - {cls}: {', '.join(feats)}")
-        lines += [""]
-    prev = r.get("previous_run")
-    if prev:
-        lines += ["## Since the last run", "",
-                  f"Previous run `{prev['run_id']}` on the same split (verdict then: {prev.get('verdict_before')}"
-                  + (f" `{prev['choice_before']}`" if prev.get("choice_before") else "") + ").", ""]
-        if prev["new"]:
-            lines.append(f"- new candidates: {', '.join(prev['new'])}")
-        for c in prev["changed"]:
-            lines.append(f"- {c['name']}: macro-F1 {c['macro_f1_before']:.3f} → {c['macro_f1_now']:.3f} ({c['delta']:+.3f})")
-        lines += [""]
-    pv = r["provenance"]
-    lines += ["## Provenance", "",
-              f"- baseline {pv['baseline']}, Python {pv['python']}, {pv['platform']}, {pv['cpu_count']} CPUs",
-              f"- data `{r['dataset']['path']}` sha256 `{r['dataset']['sha256'][:16]}…`; split hash `{r['split']['hash']}`",
-              f"- prices: table dated {r['prices']['effective_date']}",
-              "- packages: " + ", ".join(f"{k} {v}" for k, v in pv["packages"].items()),
-              f"- command: `{r.get('command', '')}`", ""]
-    return "\n".join(lines)
+            L += ["Most-confused pairs (true → predicted):", "",
+                  table(["true", "predicted", "count", "share of true class"], cm["pairs"]), ""]
+
+    # -- per class
+    pc = v["per_class"]
+    L += ["## Per class", "", pc["note"], ""]
+    if pc["rows"]:
+        L += [table(pc["headers"], pc["rows"]), ""]
+
+    # -- disagreements
+    dis = v["disagreements"]
+    L += ["## Where candidates disagree", ""]
+    if dis:
+        a, b = dis["a"], dis["b"]
+        L += [f"`{a}` and `{b}` give the same answer on {dis['agree']} of {dis['n']} test rows. Both right "
+              f"{dis['both_right']}, only {a} right {dis['only_a_right']}, only {b} right {dis['only_b_right']}, "
+              f"both wrong {dis['both_wrong']} ({dis['both_wrong_same_answer']} with the same wrong answer).", ""]
+        for key, who, other in (("a_right_b_wrong", a, b), ("b_right_a_wrong", b, a)):
+            ex = dis[key]
+            L += [f"{who} right, {other} wrong:", ""]
+            if ex:
+                L += [table(["text", "label", f"{other} said"],
+                            [[e["text"], e["label"], str(e[other] or "(abstained)")] for e in ex]), ""]
+            else:
+                L += ["none", ""]
+    else:
+        L += ["Needs two scored candidates and predictions.csv.", ""]
+
+    # -- coverage vs precision
+    cv = v["coverage"]
+    L += ["## Coverage against precision", ""]
+    if cv["rows"]:
+        _img(L, rd, "coverage", "coverage against precision")
+        L += [f"Answer the most confident items automatically and route the rest to people: the share that can be "
+              f"automated while the automated answers stay at ≥{cv['target']:.0%} precision. The threshold is read off "
+              "this test set, so the figure is optimistic; confirm it on fresh data.", "",
+              table(cv["headers"], cv["rows"]), ""]
+    else:
+        L += ["No candidate gives scores.", ""]
+
+    # -- monthly
+    mo = v["monthly"]
+    L += ["## Monthly cost", ""]
+    if mo:
+        L += [f"At {mo['volume']:,} predictions per month. Local candidates are priced by the compute seconds measured "
+              "here; an always-on instance of the priced type costs the last column whatever the volume.", "",
+              table(mo["headers"], mo["rows"]), ""]
+    else:
+        L += ["Give `--monthly-volume` (or `monthly_volume` under `[bar]` in baseline.toml) for a projection.", ""]
+
+    # -- learning curve
+    lc = v["learning"]
+    if lc:
+        L += ["## Learning curve", ""]
+        _img(L, rd, "learning-curve", "learning curve")
+        L += [table(lc["headers"], lc["rows"]), ""]
+        L += [f"- {t}" for t in lc["trends"]]
+        if lc["advice"]:
+            L += [f"- verdict advice: {lc['advice']}"]
+        L += [f"- not refitted: {s}" for s in lc["skipped"]] + [""]
+
+    # -- profile
+    p = v["profile"]
+    L += ["## Data profile", ""] + [f"- {i}" for i in p["items"]] + [""]
+    if p["table"]:
+        L += [table(p["table"]["headers"], p["table"]["rows"]), ""]
+
+    # -- explainability
+    L += ["## Explainability", ""]
+    for e in v["explain"]:
+        L += [f"- `{e['name']}` ({e['family']}): {e['text']}" + (f"; fit: {e['fit']}" if e["fit"] else "")]
+        for cls, feats in e["features"].items():
+            L += [f"  - {cls}: {', '.join(feats)}"]
+        L += [f"  - note: {n}" for n in e["notes"]]
+        L += [f"  - resource: {x}" for x in e["resources"]]
+    L += [""]
+
+    # -- since last run
+    if v["previous"]:
+        L += ["## Since the last run", ""] + [f"- {i}" for i in v["previous"]["items"]] + [""]
+
+    # -- provenance
+    L += ["## Provenance", "", table(["", ""], v["provenance"]), ""]
+    return "\n".join(L)

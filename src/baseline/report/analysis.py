@@ -1,0 +1,235 @@
+"""Figures the report derives from per-item predictions: pure functions, stored in results.json.
+
+Where the top candidates disagree, how much each scoring candidate could automate at a target
+precision, the Pareto front of metric against cost, the most-confused class pairs, and the
+monthly cost at the user's volume. Nothing here runs a model or reads the network.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from baseline.redact import redact
+
+HOURS_PER_MONTH = 730.0
+TARGET_PRECISION = 0.95
+EXAMPLE_CHARS = 240
+
+
+def _clip(text: Any, n: int = EXAMPLE_CHARS) -> str:
+    s = redact(str(text))
+    return s if len(s) <= n else s[: n - 1].rstrip() + "…"
+
+
+def _labels(col: pd.Series) -> list[str | None]:
+    return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in col]
+
+
+def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
+    """predictions.csv as strings (empty cells = abstentions), or ``None`` when the run has none."""
+    p = Path(run_dir) / "predictions.csv"
+    if not p.exists():
+        return None
+    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+
+
+def scored_names(results: dict[str, Any]) -> list[str]:
+    """Candidates with metrics, in leaderboard order."""
+    by = {a["name"]: a for a in results.get("adapters", [])}
+    return [n for n in results.get("leaderboard", []) if (by.get(n) or {}).get("metrics")]
+
+
+def top_candidates(results: dict[str, Any], k: int = 3) -> list[str]:
+    """The verdict's choice (or nearest miss), then the leaderboard: the candidates a reviewer looks at first."""
+    d = results.get("decision") or {}
+    order = [d.get("choice"), d.get("best_passing"), d.get("nearest_miss")] + scored_names(results)
+    names = scored_names(results)
+    out: list[str] = []
+    for n in order:
+        if n and n in names and n not in out:
+            out.append(n)
+    return out[:k]
+
+
+def disagreement_pair(results: dict[str, Any]) -> tuple[str, str] | None:
+    """The two candidates worth contrasting: the choice and the best when they differ, else the top two."""
+    d = results.get("decision") or {}
+    names = scored_names(results)
+    if d.get("choice") and d.get("best_passing") and d["choice"] != d["best_passing"]:
+        return d["choice"], d["best_passing"]
+    top = top_candidates(results, 2)
+    if len(top) < 2 and len(names) >= 2:
+        top = names[:2]
+    return (top[0], top[1]) if len(top) == 2 else None
+
+
+def disagreements(df: pd.DataFrame, a: str, b: str, examples: int = 3) -> dict[str, Any]:
+    """How two candidates agree and differ on the same rows, with a few texts each way.
+
+    Examples are the rows where the wrong candidate was most confident (when it gives scores),
+    else the first rows in test order.
+    """
+    truth = df["label"].astype(str).tolist()
+    pa, pb = _labels(df[a]), _labels(df[b])
+    ra = np.array([p == t for p, t in zip(pa, truth, strict=True)])
+    rb = np.array([p == t for p, t in zip(pb, truth, strict=True)])
+    same = np.array([x == y for x, y in zip(pa, pb, strict=True)])
+
+    def pick(mask: np.ndarray, wrong: str) -> list[dict[str, Any]]:
+        idx = np.flatnonzero(mask)
+        col = f"{wrong}:score"
+        if col in df.columns:
+            s = pd.to_numeric(df[col], errors="coerce").to_numpy()[idx]
+            idx = idx[np.argsort(-np.nan_to_num(s, nan=-1.0), kind="stable")]
+        rows = []
+        for i in idx[:examples]:
+            row = {"id": str(df["id"].iloc[i]), "text": _clip(df["text"].iloc[i]), "label": truth[i], a: pa[i], b: pb[i]}
+            if col in df.columns:
+                v = pd.to_numeric(df[col].iloc[i:i + 1], errors="coerce").iloc[0]
+                row["wrong_score"] = None if pd.isna(v) else float(v)
+            rows.append(row)
+        return rows
+
+    n = len(truth)
+    return {
+        "a": a, "b": b, "n": n,
+        "agree": int(same.sum()),
+        "both_right": int((ra & rb).sum()),
+        "only_a_right": int((ra & ~rb).sum()),
+        "only_b_right": int((~ra & rb).sum()),
+        "both_wrong": int((~ra & ~rb).sum()),
+        "both_wrong_same_answer": int((~ra & ~rb & same).sum()),
+        "a_right_b_wrong": pick(ra & ~rb, b),
+        "b_right_a_wrong": pick(~ra & rb, a),
+    }
+
+
+def coverage_precision(truth: list[str], preds: list[str | None], scores: list[float | None],
+                       target: float = TARGET_PRECISION, points: int = 60) -> dict[str, Any] | None:
+    """Automate the most confident answers first: precision of the top-k by score against coverage k/n.
+
+    Only cuts between different scores count (a threshold cannot split a tie). Abstentions and
+    items without a score are never automated. The threshold is read off the test set itself,
+    so the coverage at the target is optimistic; confirm it on fresh data.
+    """
+    n = len(truth)
+    s = np.array([np.nan if v is None else float(v) for v in scores], dtype=float)
+    ok = ~np.isnan(s) & np.array([p is not None for p in preds])
+    if n == 0 or not ok.any():
+        return None
+    idx = np.flatnonzero(ok)
+    order = idx[np.argsort(-s[idx], kind="stable")]
+    correct = np.array([preds[i] == truth[i] for i in order], dtype=float)
+    ss = s[order]
+    k = np.arange(1, len(order) + 1)
+    prec = np.cumsum(correct) / k
+    cut = np.r_[ss[1:] < ss[:-1], True]          # a threshold can stop after position k only here
+    cuts = np.flatnonzero(cut)
+    good = cuts[prec[cuts] >= target]
+    best = None
+    if good.size:
+        j = int(good.max())
+        best = {"coverage": float((j + 1) / n), "precision": float(prec[j]), "threshold": float(ss[j]),
+                "items": int(j + 1)}
+    sel = cuts if cuts.size <= points else cuts[np.unique(np.linspace(0, cuts.size - 1, points).round().astype(int))]
+    curve = [[round(float((j + 1) / n), 5), round(float(prec[j]), 5), round(float(ss[j]), 5)] for j in sel]
+    return {"target": target, "n": n, "answered_with_score": int(ok.sum()), "at_target": best,
+            "full_coverage_precision": float(prec[-1]), "max_coverage": float(len(order) / n),
+            "curve": curve, "curve_columns": ["coverage", "precision", "threshold"],
+            "note": "threshold read off the test set itself: optimistic, confirm on fresh data"}
+
+
+def confused_pairs(confusion: dict[str, Any], top: int = 8) -> list[dict[str, Any]]:
+    """The largest off-diagonal cells (true → predicted), with their share of the true class."""
+    labels, cols, m = confusion["labels"], confusion["columns"], np.asarray(confusion["matrix"])
+    rows = []
+    support = m.sum(axis=1)
+    for i, t in enumerate(labels):
+        for j, p in enumerate(cols):
+            if j == i or m[i, j] == 0:
+                continue
+            rows.append({"true": t, "predicted": p, "count": int(m[i, j]),
+                         "share_of_true": float(m[i, j] / support[i]) if support[i] else 0.0})
+    rows.sort(key=lambda r: (-r["count"], r["true"], r["predicted"]))
+    return rows[:top]
+
+
+def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
+    """Names not dominated in (lower cost, higher metric): no other point is at least as good on both and better on one."""
+    front = []
+    for name, c, m in points:
+        dominated = any((c2 <= c and m2 >= m) and (c2 < c or m2 > m) for n2, c2, m2 in points if n2 != name)
+        if not dominated:
+            front.append(name)
+    return sorted(front, key=lambda n: next(c for nm, c, _ in points if nm == n))
+
+
+def _host_rate(a: dict[str, Any], prices: Any) -> float | None:
+    """USD/hour of the local instance a local adapter was priced on (from its price row)."""
+    rows = (a.get("cost") or {}).get("price_rows") or []
+    if not rows or prices is None:
+        return None
+    try:
+        row = prices.row(*rows[0].split("."))
+        return float(row["usd_per_hour"])
+    except Exception:
+        return None
+
+
+def monthly(results: dict[str, Any], prices: Any = None) -> dict[str, Any] | None:
+    """Cost per month at the stated volume, per candidate; local ones also as an always-on instance."""
+    vol = ((results.get("settings") or {}).get("bar") or {}).get("monthly_volume")
+    if not vol:
+        return None
+    rows = []
+    for a in results.get("adapters", []):
+        c, t = a.get("cost") or {}, a.get("timing") or {}
+        if not a.get("metrics") or c.get("per_1k_usd") is None:
+            continue
+        usage = c["per_1k_usd"] * vol / 1000.0
+        row = {"name": a["name"], "per_1k_usd": c["per_1k_usd"], "usage_usd": usage,
+               "one_off_usd": c.get("one_off_usd") or 0.0, "first_month_usd": usage + (c.get("one_off_usd") or 0.0),
+               "always_on_usd": None, "compute_hours": None}
+        rate = _host_rate(a, prices)
+        thr = t.get("throughput_per_s")
+        if rate is not None:
+            row["always_on_usd"] = rate * HOURS_PER_MONTH
+        if thr:
+            row["compute_hours"] = vol / thr / 3600.0
+        rows.append(row)
+    return {"volume": vol, "hours_per_month": HOURS_PER_MONTH, "rows": rows}
+
+
+def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None) -> dict[str, Any]:
+    """Everything the report derives beyond metrics, from results plus predictions.csv."""
+    df = load_predictions(run_dir)
+    by = {a["name"]: a for a in results.get("adapters", [])}
+    names = scored_names(results)
+    metric = (results.get("settings") or {}).get("metric", "macro_f1")
+    out: dict[str, Any] = {"top": top_candidates(results), "disagreements": None, "coverage_precision": {},
+                           "pareto": [], "confused_pairs": {}, "monthly": monthly(results, prices)}
+    pts = [(n, by[n]["cost"].get("per_1k_usd"), by[n]["metrics"][metric]) for n in names
+           if (by[n].get("cost") or {}).get("per_1k_usd") is not None]
+    out["pareto"] = pareto_front(pts)
+    for n in names:
+        out["confused_pairs"][n] = confused_pairs(by[n]["metrics"]["confusion"])
+    if df is None:
+        return out
+    pair = disagreement_pair(results)
+    if pair and all(p in df.columns for p in pair):
+        out["disagreements"] = disagreements(df, *pair)
+    truth = df["label"].astype(str).tolist()
+    for n in names:
+        col = f"{n}:score"
+        if n not in df.columns or col not in df.columns:
+            continue
+        sc = pd.to_numeric(df[col], errors="coerce")
+        cp = coverage_precision(truth, _labels(df[n]), [None if pd.isna(v) else float(v) for v in sc])
+        if cp is not None:
+            out["coverage_precision"][n] = cp
+    return out

@@ -1,0 +1,205 @@
+"""The report's charts, drawn with matplotlib (Agg) as standalone SVG: titled, labelled, legible in print.
+
+Each function takes plain data from results.json and returns SVG text, or ``None`` when there is
+nothing to draw. The HTML report embeds the SVGs as data URIs; the run folder keeps them as files.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator  # noqa: E402
+
+from baseline.decide import metric_name  # noqa: E402
+
+COST_FLOOR = 1e-6          # USD per 1k: smaller costs (including $0) are drawn here on the log axis
+CHOSEN, OTHER, FRONT, BAR = "#1b7f3b", "#4a5a75", "#d0661b", "#b3261e"
+STYLE = {
+    "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
+    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.color": "#dddddd",
+    "grid.linewidth": 0.6, "svg.fonttype": "path", "svg.hashsalt": "baseline", "figure.dpi": 100,
+    "legend.fontsize": 9, "legend.frameon": False,
+}
+
+
+def _svg(fig: Any) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": "baseline"})
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def _usd_tick(v: float, _pos: Any = None) -> str:
+    if v <= COST_FLOOR * 1.0001:
+        return f"≤${COST_FLOOR:g}"
+    if v >= 1:
+        return f"${v:,.0f}"
+    return f"${v:.{max(0, -math.floor(math.log10(v)))}f}"
+
+
+def cost_chart(points: list[dict[str, Any]], metric: str, front: list[str], chosen: str | None,
+               min_metric: float | None = None, max_cost: float | None = None) -> str | None:
+    """Headline metric (with CI) against cost per 1,000 predictions on a log axis; Pareto front joined."""
+    pts = [p for p in points if p.get("cost") is not None and p.get("metric") is not None]
+    if not pts:
+        return None
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.6, 4.4))
+        xs = {p["name"]: max(p["cost"], COST_FLOOR) for p in pts}
+        for p in pts:
+            x, y = xs[p["name"]], p["metric"]
+            lo, hi = p.get("ci") or (y, y)
+            colour = CHOSEN if p["name"] == chosen else (FRONT if p["name"] in front else OTHER)
+            ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", color=colour, ms=7, capsize=3, lw=1.2,
+                        zorder=3)
+            ax.annotate(p["name"] + (" (chosen)" if p["name"] == chosen else ""), (x, y), xytext=(6, 5),
+                        textcoords="offset points", fontsize=9, color=colour)
+        fr = [p for p in sorted(pts, key=lambda p: xs[p["name"]]) if p["name"] in front]
+        if len(fr) > 1:
+            ax.step([xs[p["name"]] for p in fr], [p["metric"] for p in fr], where="post", color=FRONT, lw=1.5,
+                    ls="--", zorder=2, label="Pareto front (no cheaper candidate scores higher)")
+        elif fr:
+            ax.plot([], [], color=FRONT, ls="--", label="Pareto front: " + fr[0]["name"])
+        if min_metric is not None:
+            ax.axhline(min_metric, color=BAR, lw=1, ls=":", label=f"bar: {metric_name(metric)} ≥ {min_metric:g}")
+        if max_cost is not None:
+            ax.axvline(max(max_cost, COST_FLOOR), color=BAR, lw=1, ls="-.", label=f"bar: ≤ ${max_cost:g} per 1k")
+        ax.set_xscale("log")
+        lo_x = min(xs.values()) / 3
+        hi_x = max(max(xs.values()), max_cost or 0) * 6
+        ax.set_xlim(lo_x, max(hi_x, lo_x * 100))
+        ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
+        ax.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
+        ax.set_xlabel("cost per 1,000 predictions (USD, log scale)")
+        ax.set_ylabel(f"{metric_name(metric)} (95% CI)")
+        ymin = min([(p.get("ci") or (p["metric"],))[0] for p in pts] + ([min_metric] if min_metric else []))
+        ax.set_ylim(max(0.0, ymin - 0.08), 1.0)
+        ax.set_title(f"{metric_name(metric)} against cost")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
+        return _svg(fig)
+
+
+def latency_chart(rows: list[dict[str, Any]], max_p95_ms: float | None = None) -> str | None:
+    """Per-item latency p50–p95–p99 (and max) per candidate on a log axis."""
+    rows = [r for r in rows if r.get("p50") is not None]
+    if not rows:
+        return None
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.6, 0.55 * len(rows) + 1.5))
+        for i, r in enumerate(rows):
+            y = len(rows) - 1 - i
+            ax.plot([r["p50"], r.get("max") or r["p99"]], [y, y], color="#bbbbbb", lw=1.2, zorder=1)
+            ax.plot([r["p50"], r["p99"]], [y, y], color=OTHER, lw=4, solid_capstyle="butt", zorder=2)
+            ax.scatter([r["p50"]], [y], marker="o", color="white", edgecolor=OTHER, s=45, zorder=3,
+                       label="p50" if i == 0 else None)
+            ax.scatter([r["p95"]], [y], marker="D", color=FRONT, s=40, zorder=4, label="p95" if i == 0 else None)
+            ax.scatter([r["p99"]], [y], marker="|", color="black", s=120, zorder=4, label="p99" if i == 0 else None)
+        if max_p95_ms is not None:
+            ax.axvline(max_p95_ms, color=BAR, ls=":", lw=1.2, label=f"bar: p95 ≤ {max_p95_ms:g} ms")
+        ax.set_yticks(range(len(rows)))
+        ax.set_yticklabels([f"{r['name']}{' *' if r.get('batched') else ''}" for r in reversed(rows)])
+        ax.set_xscale("log")
+        ax.set_xlabel("per-item latency (ms, log scale); grey line runs to the slowest item")
+        ax.set_title("Latency per item: p50, p95, p99")
+        ax.grid(axis="y", visible=False)
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32 if len(rows) < 4 else -0.18), ncol=4)
+        return _svg(fig)
+
+
+def confusion_chart(name: str, confusion: dict[str, Any]) -> str | None:
+    """Confusion matrix as row shares (recall per true class) with counts; abstentions as the last column."""
+    import numpy as np
+
+    m = np.asarray(confusion["matrix"], dtype=float)
+    labels, cols = confusion["labels"], list(confusion["columns"])
+    if m.size == 0:
+        return None
+    if not m[:, -1].any():          # no abstentions: drop the empty column
+        m, cols = m[:, :-1], cols[:-1]
+    share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
+    k = len(labels)
+    with plt.rc_context({**STYLE, "axes.grid": False}):
+        side = min(6.0, 1.2 + 0.55 * max(k, 3))
+        fig, ax = plt.subplots(figsize=(side + 1.2, side))
+        ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+        for i in range(m.shape[0]):
+            for j in range(m.shape[1]):
+                ax.text(j, i, f"{int(m[i, j])}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=8 if k > 6 else 9,
+                        color="white" if share[i, j] > 0.55 else "black")
+        ax.set_xticks(range(len(cols)))
+        ax.set_xticklabels(cols, rotation=30 if k > 3 else 0, ha="right" if k > 3 else "center")
+        ax.set_yticks(range(k))
+        ax.set_yticklabels(labels)
+        ax.set_xlabel("predicted label")
+        ax.set_ylabel("true label")
+        ax.set_title(f"{name}: confusion (count, share of true class)")
+        for s in ax.spines.values():
+            s.set_visible(False)
+        return _svg(fig)
+
+
+def coverage_chart(curves: dict[str, dict[str, Any]], chosen: str | None = None) -> str | None:
+    """Precision of the most confident answers against the share of items automated."""
+    if not curves:
+        return None
+    palette = [CHOSEN, "#3b5bdb", FRONT, "#7b3fa0", "#0b7285", "#5c940d", OTHER]
+    target = next(iter(curves.values()))["target"]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.6, 4.2))
+        order = sorted(curves, key=lambda n: (n != chosen, n))
+        for i, name in enumerate(order):
+            c = curves[name]
+            xs = [0.0] + [p[0] for p in c["curve"]]
+            ys = [c["curve"][0][1]] + [p[1] for p in c["curve"]]
+            col = palette[i % len(palette)]
+            at = c.get("at_target")
+            lab = f"{name}: {at['coverage']:.0%} at ≥{target:.0%}" if at else f"{name}: never ≥{target:.0%}"
+            ax.step([x * 100 for x in xs], ys, where="post", color=col, lw=1.8, label=lab)
+            if at:
+                ax.plot([at["coverage"] * 100], [at["precision"]], "o", color=col, ms=6)
+        ax.axhline(target, color=BAR, ls=":", lw=1.2)
+        ax.text(99, target + 0.005, f"{target:.0%} precision", color=BAR, fontsize=9, va="bottom", ha="right")
+        ax.set_xlim(0, 100)
+        lo = min(min(p[1] for p in c["curve"]) for c in curves.values())
+        ax.set_ylim(max(0.0, min(lo, target) - 0.05), 1.01)
+        ax.set_xlabel("items automated (%, most confident first)")
+        ax.set_ylabel("precision of the automated items")
+        ax.set_title("How much can be automated at a given precision")
+        ax.legend(loc="lower left")
+        return _svg(fig)
+
+
+def learning_chart(curve: dict[str, Any], metric: str, min_metric: float | None = None) -> str | None:
+    """Headline metric with CI band against train size (log axis), one line per trainable adapter."""
+    series = {n: [p for p in pts if p.get(metric) is not None] for n, pts in (curve.get("adapters") or {}).items()}
+    series = {n: s for n, s in series.items() if s}
+    if not series:
+        return None
+    palette = [CHOSEN, "#3b5bdb", FRONT, "#7b3fa0", "#0b7285", OTHER]
+    with plt.rc_context(STYLE):
+        fig, ax = plt.subplots(figsize=(7.6, 4.2))
+        for i, (name, pts) in enumerate(sorted(series.items())):
+            col = palette[i % len(palette)]
+            x = [p["n_train"] for p in pts]
+            ax.plot(x, [p[metric] for p in pts], "o-", color=col, lw=1.8, label=name)
+            ax.fill_between(x, [p["ci"][0] for p in pts], [p["ci"][1] for p in pts], color=col, alpha=0.15, lw=0)
+        if min_metric is not None:
+            ax.axhline(min_metric, color=BAR, ls=":", lw=1.2, label=f"bar: {metric_name(metric)} ≥ {min_metric:g}")
+        ax.set_xscale("log")
+        ticks = sorted({p["n_train"] for pts in series.values() for p in pts})
+        ax.xaxis.set_major_locator(FixedLocator(ticks))
+        ax.xaxis.set_minor_locator(NullLocator())
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
+        ax.set_xlabel("train rows used (log scale; 10%, 25%, 50%, 100% of train)")
+        ax.set_ylabel(f"{metric_name(metric)} on the test set (95% CI)")
+        ax.set_ylim(0, 1.0)
+        ax.set_title("Learning curve: does more labelled data help?")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4)
+        return _svg(fig)

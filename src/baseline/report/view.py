@@ -1,0 +1,424 @@
+"""One view of a run for every renderer: the strings, tables and notes that report.md and report.html share.
+
+Built from results.json alone (plus its ``analysis`` block, recomputed from predictions.csv for
+older run folders), so the Markdown and HTML reports cannot drift apart in content.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from baseline.decide import curve_trend, metric_name
+
+SECTIONS = [
+    ("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("cost", "Metric against cost"),
+    ("latency", "Latency"), ("confusion", "Confusion"), ("per-class", "Per class"),
+    ("disagreements", "Where candidates disagree"), ("coverage", "Coverage against precision"),
+    ("monthly", "Monthly cost"), ("learning-curve", "Learning curve"), ("profile", "Data profile"),
+    ("explain", "Explainability"), ("previous", "Since the last run"), ("provenance", "Provenance"),
+]
+MAX_MATRIX_CLASSES = 12      # above this, confusion is shown as the most-confused pairs, not a grid
+MAX_CLASS_ROWS = 40          # above this, the per-class table keeps the weakest classes of the top candidate
+COST_FLOOR = 1e-6
+
+
+def plot_file(key: str) -> str:
+    """File name under plots/ for a chart key (adapter names made safe for paths)."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "-" for ch in key) + ".svg"
+
+
+# ---- formatting ---------------------------------------------------------------------------------
+
+def f3(v: Any, fmt: str = ".3f", none: str = "—") -> str:
+    """A number with a format, or a dash for missing values."""
+    if v is None:
+        return none
+    try:
+        if isinstance(v, float) and math.isnan(v):
+            return none
+        return format(v, fmt)
+    except (TypeError, ValueError):
+        return str(v)
+
+
+def usd(v: Any) -> str:
+    """Dollars readable at any size: $0, <$0.000001, $0.00018, $0.42, $1,234.56."""
+    if v is None:
+        return "—"
+    if v == 0:
+        return "$0"
+    if abs(v) < 1e-6:
+        return "<$0.000001"
+    if abs(v) < 1:
+        digits = max(2, 1 - math.floor(math.log10(abs(v))))
+        return f"${v:.{digits}f}"
+    return f"${v:,.2f}"
+
+
+def ms(v: Any) -> str:
+    """Milliseconds with sensible precision."""
+    if v is None:
+        return "—"
+    if v < 0.1:
+        return f"{v:.3f}"
+    if v < 10:
+        return f"{v:.2f}"
+    return f"{v:,.0f}"
+
+
+def signed(v: float) -> str:
+    """A difference with its sign, never '-0.000'."""
+    return f"{0.0 if abs(v) < 0.0005 else v:+.3f}"
+
+
+def diff_ci(d: float, ci: Any) -> str:
+    """A paired difference with its CI: +0.012 [-0.010, +0.034]."""
+    return f"{signed(d)} [{signed(ci[0])}, {signed(ci[1])}]"
+
+
+def ci_text(v: float | None, ci: Any) -> str:
+    if v is None:
+        return "—"
+    if not ci:
+        return f"{v:.3f}"
+    return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
+
+
+def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
+    """One row per scored candidate in leaderboard order (the CLI prints the same rows)."""
+    metric = r["settings"]["metric"]
+    by = {a["name"]: a for a in r["adapters"]}
+    rows = []
+    for name in r["leaderboard"]:
+        a = by[name]
+        m = a["metrics"]
+        cmp = a.get("comparison")
+        lat = a["timing"].get("item_latency_ms") or {}
+        vs = "best" if cmp is None else (
+            f"{diff_ci(cmp['difference'], cmp['ci'])}, McNemar p={cmp['mcnemar_p']:.2g}"
+            + (" (indistinguishable)" if cmp["indistinguishable"] else ""))
+        rows.append([name, a["family"], ci_text(m[metric], m["ci"][metric]), ci_text(m["accuracy"], m["ci"]["accuracy"]),
+                     f"{m['coverage']:.1%}", vs, ms(lat.get("p50")), ms(lat.get("p95")),
+                     f3(a["timing"].get("throughput_per_s"), ",.0f"), usd(a["cost"].get("per_1k_usd")),
+                     usd(a["cost"].get("one_off_usd")), a["status"]])
+    return rows
+
+
+LEADERBOARD_HEADERS = ["candidate", "family", "{metric} [95% CI]", "accuracy [95% CI]", "coverage",
+                       "vs best: diff [95% CI], McNemar", "p50 ms", "p95 ms", "items/s", "cost / 1k", "one-off",
+                       "status"]
+
+
+# ---- sections -----------------------------------------------------------------------------------
+
+def _verdict(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
+    d = r.get("decision") or {}
+    metric = r["settings"]["metric"]
+    focus = d.get("choice") or d.get("nearest_miss") or r.get("best")
+    tiles = []
+    a = by.get(focus) if focus else None
+    if a and a.get("metrics"):
+        m, c, t = a["metrics"], a.get("cost") or {}, a.get("timing") or {}
+        vol = (r["settings"].get("bar") or {}).get("monthly_volume")
+        tiles = [
+            {"label": metric_name(metric), "value": f"{m[metric]:.3f}",
+             "sub": f"95% CI {m['ci'][metric][0]:.3f}–{m['ci'][metric][1]:.3f}"},
+            {"label": "p95 latency", "value": f"{ms((t.get('item_latency_ms') or {}).get('p95'))} ms",
+             "sub": (t.get("item_latency_ms") or {}).get("mode", "")},
+            {"label": "cost per 1k", "value": usd(c.get("per_1k_usd")), "sub": f"one-off {usd(c.get('one_off_usd'))}"},
+        ]
+        if vol and c.get("per_1k_usd") is not None:
+            tiles.append({"label": f"per month @ {vol:,}", "value": usd(c["per_1k_usd"] * vol / 1000),
+                          "sub": "usage-priced, excl. one-off"})
+    verdict = d.get("verdict", "—")
+    return {"verdict": verdict, "choice": d.get("choice"), "reason": d.get("reason", ""),
+            "css": "adopt" if verdict == "ADOPT" else "pivot", "rule": d.get("rule", ""),
+            "warnings": d.get("warnings") or [], "focus": focus,
+            "focus_role": "chosen" if d.get("choice") else ("nearest miss" if d.get("nearest_miss") else "best"),
+            "tiles": tiles, "margin": d.get("margin")}
+
+
+def _bars(r: dict[str, Any]) -> dict[str, Any]:
+    d = r.get("decision") or {}
+    cands = d.get("candidates") or []
+    keys = list((cands[0]["checks"] if cands else {}) or {})
+    headers = [cands[0]["checks"][k]["label"] for k in keys] if cands else []
+    fmt = {"metric": lambda v: f3(v), "p95_ms": lambda v: f"{ms(v)} ms", "cost_per_1k": usd, "one_off": usd}
+    rows = []
+    for c in sorted(cands, key=lambda c: (c["simplicity"], c["name"])):
+        cells = [{"text": fmt[k](c["checks"][k]["value"]), "pass": c["checks"][k]["pass"]} for k in keys]
+        v = c.get("vs_best_passing")
+        if c.get("role") in ("best passing", "chosen (best passing)"):
+            vs = "best passing"
+        elif v:
+            lo, hi = v["ci"]
+            tag = ("tie within margin" if v["non_inferiority_shown"] else
+                   "not significantly worse" if v["not_significantly_worse"] else "significantly worse")
+            vs = f"{diff_ci(v['difference'], [lo, hi])}: {tag}"
+        elif not c["passes"]:
+            vs = "fails a bar"
+        else:
+            vs = "—"
+        rows.append({"name": c["name"], "family": c["family"], "rank": c["simplicity"], "cells": cells,
+                     "passes": c["passes"], "role": c.get("role") or "", "vs": vs,
+                     "metric": ci_text(c["metric"], c.get("ci"))})
+    return {"headers": headers, "rows": rows, "none_set": not keys, "metric": metric_name(d.get("metric", "macro_f1"))}
+
+
+def _latency(r: dict[str, Any], names: list[str], by: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for n in names:
+        t = by[n].get("timing") or {}
+        lat = t.get("item_latency_ms") or {}
+        if lat.get("p50") is None:
+            continue
+        c = by[n].get("counts") or {}
+        req = t.get("request_latency_ms") or {}
+        rows.append({"name": n, "p50": lat["p50"], "p95": lat["p95"], "p99": lat["p99"], "max": lat.get("max"),
+                     "n": lat.get("n"), "mode": lat.get("mode", ""), "batched": "batched" in lat.get("mode", ""),
+                     "cells": [n, ms(lat["p50"]), ms(lat["p95"]), ms(lat["p99"]), ms(lat.get("max")),
+                               str(lat.get("n", "")), f3(t.get("throughput_per_s"), ",.0f"),
+                               f"{ms(req.get('p50'))} / {ms(req.get('p95'))}", f"{t.get('batch_size', '—')}×{t.get('concurrency', '—')}",
+                               f3(t.get("cold_start_s"), ".2f"), f3(t.get("fit_s"), ".2f"),
+                               f"{c.get('retries', 0)} / {c.get('throttles', 0)}", lat.get("mode", ""), t.get("device", "")]})
+    return rows
+
+
+LATENCY_HEADERS = ["candidate", "p50 ms", "p95 ms", "p99 ms", "max ms", "items timed", "items/s (batched)",
+                   "request p50 / p95 ms", "batch × concurrency", "cold start s", "fit s", "retries / throttles",
+                   "measured as", "device"]
+
+
+def _confusion(r: dict[str, Any], top: list[str], by: dict[str, Any], analysis: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    k = len(r["split"]["labels"])
+    for n in top:
+        conf = by[n]["metrics"]["confusion"]
+        pairs = (analysis.get("confused_pairs") or {}).get(n) or []
+        out.append({"name": n, "kind": "matrix" if k <= MAX_MATRIX_CLASSES else "pairs", "confusion": conf,
+                    "pairs": [[p["true"], p["predicted"], str(p["count"]), f"{p['share_of_true']:.0%}"] for p in pairs]})
+    return out
+
+
+def _per_class(r: dict[str, Any], top: list[str], by: dict[str, Any]) -> dict[str, Any]:
+    labels = r["split"]["labels"]
+    names = top or []
+    if not names:
+        return {"headers": [], "rows": [], "note": ""}
+    headers = ["class", "test support"] + [f"{n} {s}" for n in names for s in ("P", "R", "F1")]
+    first = by[names[0]]["metrics"]["per_class"]
+    order = list(labels)
+    note = f"Precision (P), recall (R) and F1 per class for the top {len(names)} candidate(s)."
+    if len(labels) > MAX_CLASS_ROWS:
+        order = sorted(labels, key=lambda lab: (first[lab]["f1"], lab))[:MAX_CLASS_ROWS]
+        note += (f" {len(labels)} classes: the {MAX_CLASS_ROWS} with the lowest F1 for {names[0]} are shown; "
+                 "results.json holds all of them.")
+    rows = []
+    for lab in order:
+        row = [lab, str(first[lab]["support"])]
+        for n in names:
+            pc = by[n]["metrics"]["per_class"][lab]
+            row += [f"{pc['precision']:.2f}", f"{pc['recall']:.2f}", f"{pc['f1']:.2f}"]
+        rows.append(row)
+    return {"headers": headers, "rows": rows, "note": note}
+
+
+def _monthly(mo: dict[str, Any] | None) -> dict[str, Any] | None:
+    if not mo:
+        return None
+    rows = []
+    for x in mo["rows"]:
+        rows.append([x["name"], usd(x["per_1k_usd"]), usd(x["usage_usd"]), usd(x["one_off_usd"]),
+                     usd(x["first_month_usd"]), usd(x["always_on_usd"]) if x.get("always_on_usd") is not None else "—",
+                     f3(x.get("compute_hours"), ",.2f")])
+    return {"volume": mo["volume"], "rows": rows,
+            "headers": ["candidate", "per 1k", f"usage @ {mo['volume']:,}/month", "one-off", "first month",
+                        f"always-on instance ({mo['hours_per_month']:.0f} h)", "compute hours / month"]}
+
+
+def _profile(p: dict[str, Any]) -> dict[str, Any]:
+    items = [
+        f"rows: {', '.join(f'{k} {v:,}' for k, v in p['rows'].items())}; {p['classes']} classes; split: {p.get('split_source', '')}",
+        f"class balance: majority share {p['majority_share']:.1%}, minority share {p['minority_share']:.1%}",
+    ]
+    tc = p.get("text_chars") or {}
+    for part in ("train", "test"):
+        if part in tc:
+            s = tc[part]
+            items.append(f"text length ({part}, characters): median {s['median']:.0f}, mean {s['mean']:.0f}, "
+                         f"p95 {s['p95']:.0f}, min {s['min']}, max {s['max']}")
+    items.append(f"exact duplicate rows: {p['exact_duplicate_rows']}; duplicates after lower-casing and spacing: "
+                 f"{p.get('normalized_duplicate_rows', '—')}")
+    items.append(f"test texts also in train (leakage): {p['test_texts_in_train']}"
+                 + (f" — e.g. “{p['test_texts_in_train_examples'][0][:120]}”" if p.get("test_texts_in_train_examples") else ""))
+    items.append(f"texts with conflicting labels: {p['conflicting_label_texts']}"
+                 + (f" — e.g. “{p['conflicting_label_examples'][0][:120]}”" if p.get("conflicting_label_examples") else ""))
+    items += [f"note: {n}" for n in p.get("notes", [])]
+    counts = p.get("class_counts") or {}
+    parts = list(counts)
+    table = None
+    if counts and p["classes"] <= MAX_CLASS_ROWS:
+        table = {"headers": ["class"] + parts,
+                 "rows": [[lab] + [str(counts[pt].get(lab, 0)) for pt in parts] for lab in p["labels"]]}
+    return {"items": items, "table": table}
+
+
+def _explain(r: dict[str, Any]) -> list[dict[str, Any]]:
+    out = []
+    for a in r["adapters"]:
+        if a.get("status") not in ("ok", "stopped"):
+            continue
+        e = a.get("explain") or {}
+        black = a.get("family") == "cloud" and not e.get("features")
+        text = e.get("text") or ("black box: a managed service; only its answers are visible, not its model or features"
+                                 if a.get("family") == "cloud" else "the adapter reports no explanation")
+        fit = ", ".join(f"{k} {v}" for k, v in (a.get("fit") or {}).items() if not isinstance(v, dict | list))
+        res = [f"{x.get('kind', '?')} {x.get('id', '')}: {'deleted' if x.get('deleted') else 'NOT DELETED'}"
+               for x in a.get("resources") or []]
+        out.append({"name": a["name"], "family": a["family"], "kind": e.get("kind", "black box" if black else ""),
+                    "text": text, "black_box": black, "features": e.get("features") or {}, "fit": fit,
+                    "notes": list(a.get("notes") or []), "resources": res})
+    return out
+
+
+def _learning(r: dict[str, Any]) -> dict[str, Any] | None:
+    curve = r.get("learning_curve")
+    if not curve:
+        return None
+    metric = curve.get("metric") or r["settings"]["metric"]
+    rows, trends = [], []
+    for name, pts in (curve.get("adapters") or {}).items():
+        for p in pts:
+            g = p.get("gain_to_full")
+            rows.append([name, f"{p['fraction']:.0%}", f"{p['n_train']:,}", ci_text(p.get(metric), p.get("ci")),
+                         diff_ci(g["difference"], g["ci"]) if g else "—",
+                         f3(p.get("fit_s"), ".2f"), p.get("reason") or ("main run" if p.get("reused_main_run") else "")])
+        t = curve_trend(pts, metric)
+        if t:
+            trends.append(f"{name}: {'rising' if t['rising'] else 'flat'} ({signed(t['gain_per_doubling'])} "
+                          f"{metric_name(metric)} per doubling of train over the last points)")
+    advice = ((r.get("decision") or {}).get("advice") or {}).get("text")
+    return {"metric": metric, "rows": rows, "trends": trends, "advice": advice,
+            "skipped": [f"{k}: {v}" for k, v in (curve.get("skipped") or {}).items()],
+            "headers": ["candidate", "share of train", "train rows", f"{metric_name(metric)} [95% CI]",
+                        "full size minus this, paired [95% CI]", "fit s", "note"]}
+
+
+def _previous(r: dict[str, Any]) -> dict[str, Any] | None:
+    prev = r.get("previous_run")
+    if not prev:
+        return None
+    d = r.get("decision") or {}
+    now = d.get("verdict", "—") + (f" {d['choice']}" if d.get("choice") else "")
+    before = (prev.get("verdict_before") or "—") + (f" {prev['choice_before']}" if prev.get("choice_before") else "")
+    items = [f"previous run {prev['run_id']} on the same split; verdict then: {before}; now: {now}"
+             + (" (unchanged)" if now == before else " (changed)")]
+    if prev.get("new"):
+        items.append(f"new candidates: {', '.join(prev['new'])}")
+    if prev.get("dropped"):
+        items.append(f"not in this run: {', '.join(prev['dropped'])}")
+    changed = [c for c in prev.get("changed") or []]
+    for c in changed:
+        items.append(f"{c['name']}: macro-F1 {c['macro_f1_before']:.3f} → {c['macro_f1_now']:.3f} ({signed(c['delta'])})")
+    if not prev.get("new") and not any(abs(c["delta"]) > 1e-12 for c in changed):
+        items.append("no new candidate and no score changed")
+    return {"items": items}
+
+
+def _provenance(r: dict[str, Any], by: dict[str, Any]) -> list[list[str]]:
+    pv = r.get("provenance") or {}
+    s = r["settings"]
+    devices = sorted({(a.get("timing") or {}).get("device") for a in r["adapters"] if (a.get("timing") or {}).get("device")})
+    rows = [
+        ["baseline", f"{pv.get('baseline', '?')} (results schema {r.get('schema_version', '?')})"],
+        ["command", r.get("command") or "—"],
+        ["started / finished (UTC)", f"{r.get('started', '?')} / {r.get('finished', '?')}"],
+        ["machine", f"{pv.get('platform', '?')}; {pv.get('processor', '?')}; {pv.get('cpu_count', '?')} CPUs; "
+                    f"device {', '.join(devices) or s.get('device', '?')}"],
+        ["Python", str(pv.get("python", "?"))],
+        ["data", f"{r['dataset']['path']} (sha256 {r['dataset']['sha256'][:16]}…; text column {r['dataset']['text_col']}, "
+                 f"label column {r['dataset']['label_col']})"],
+        ["split", f"{r['split']['source']}, seed {r['split']['seed']}, test size {r['split'].get('test_size') or 'from file'}; "
+                  f"hash {r['split']['hash']}"],
+        ["statistics", f"{int(s.get('ci_level', 0.95) * 100)}% percentile bootstrap CIs, {s.get('resamples')} paired "
+                       f"resamples (seed {s.get('seed')}); McNemar on paired correctness; single-item latency probe "
+                       f"{s.get('latency_probe')} items per free candidate"],
+        ["prices", f"price table dated {r['prices']['effective_date']}. {r['prices'].get('source_note', '')}".strip()],
+        ["packages", ", ".join(f"{k} {v}" for k, v in (pv.get("packages") or {}).items()) or "—"],
+    ]
+    spent = sum((a.get("cost") or {}).get("billed_now_usd") or 0 for a in r["adapters"])
+    rows.append(["this run billed", usd(spent) + (f" (cap --max-cost {s['max_cost']})" if s.get("max_cost") is not None else "")])
+    return rows
+
+
+def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Everything a renderer needs, formatted once."""
+    analysis = analysis if analysis is not None else (r.get("analysis") or {})
+    metric = r["settings"]["metric"]
+    by = {a["name"]: a for a in r["adapters"]}
+    names = [n for n in r.get("leaderboard", []) if (by.get(n) or {}).get("metrics")]
+    top = [n for n in (analysis.get("top") or names[:3]) if n in names]
+    d = r.get("decision") or {}
+    bar = r["settings"].get("bar") or {}
+    others = [{"name": a["name"], "family": a["family"], "status": a["status"], "reason": a.get("reason", "")}
+              for a in r["adapters"] if a.get("status") != "ok" or not a.get("metrics")]
+    points = [{"name": n, "cost": by[n]["cost"].get("per_1k_usd"), "metric": by[n]["metrics"][metric],
+               "ci": by[n]["metrics"]["ci"][metric]} for n in names]
+    floored = [p["name"] for p in points if p["cost"] is not None and p["cost"] < COST_FLOOR]
+    cov = analysis.get("coverage_precision") or {}
+    coverage_rows = []
+    for n in names:
+        c = cov.get(n)
+        if not c:
+            continue
+        at = c.get("at_target")
+        coverage_rows.append([n, f"{at['coverage']:.1%}" if at else "0% (never reaches it)",
+                              f"{at['precision']:.3f}" if at else "—", f"{at['threshold']:.3f}" if at else "—",
+                              f"{c['full_coverage_precision']:.3f}", f"{c['max_coverage']:.1%}"])
+    target = next(iter(cov.values()))["target"] if cov else 0.95
+    return {
+        "title": f"baseline report — {r['dataset']['name']}",
+        "meta": [f"run {r['run_id']}", r["task"], f"{r['split']['rows'].get('test', '?'):,} test rows",
+                 f"{r['split']['rows'].get('train', '?'):,} train rows", f"{len(r['split']['labels'])} classes",
+                 f"split {r['split']['hash'][:12]} ({r['split']['source']}, seed {r['split']['seed']})",
+                 f"prices as of {r['prices']['effective_date']}"],
+        "metric": metric, "metric_name": metric_name(metric), "sections": SECTIONS,
+        "verdict": _verdict(r, by), "bars": _bars(r), "excluded": others,
+        "not_run": [[n["name"], "yes" if n.get("available") else f"no: {n.get('reason', '')}", usd(n.get("total_usd")),
+                     ", ".join(f"{k} {v:,.0f}" for k, v in (n.get("units") or {}).items()), n.get("note", "")]
+                    for n in r.get("not_run") or []],
+        "leaderboard": {"headers": [h.format(metric=metric_name(metric)) for h in LEADERBOARD_HEADERS],
+                        "rows": leaderboard_rows(r) if names else [],
+                        "note": f"Headline metric {metric_name(metric)}; {int(r['settings'].get('ci_level', 0.95) * 100)}% "
+                                f"bootstrap CIs from {r['settings'].get('resamples')} resamples; each candidate is compared "
+                                f"with the best ({r.get('best')}) on the same resampled rows."},
+        "cost": {"points": points, "pareto": analysis.get("pareto") or [], "floored": floored, "floor": COST_FLOOR,
+                 "chosen": d.get("choice"), "min_metric": bar.get("min_metric"), "max_cost": bar.get("max_cost_per_1k"),
+                 "pricing": sorted({by[n]["cost"].get("pricing", "") for n in names} - {""})},
+        "latency": {"rows": _latency(r, names, by), "headers": LATENCY_HEADERS, "max_p95_ms": bar.get("max_p95_ms")},
+        "confusion": _confusion(r, top, by, analysis),
+        "per_class": _per_class(r, top, by),
+        "disagreements": analysis.get("disagreements"),
+        "coverage": {"rows": coverage_rows, "curves": {n: cov[n] for n in names if n in cov}, "target": target,
+                     "headers": ["candidate", f"automated at ≥{target:.0%} precision", "precision there",
+                                 "score threshold", "precision at full coverage", "items with a score"]},
+        "monthly": _monthly(analysis.get("monthly")),
+        "learning": _learning(r),
+        "profile": _profile(r["profile"]),
+        "explain": _explain(r),
+        "previous": _previous(r),
+        "provenance": _provenance(r, by),
+        "failed": r.get("failed") or [],
+    }
+
+
+def ensure_analysis(r: dict[str, Any], run_dir: str | Path | None) -> dict[str, Any]:
+    """The run's analysis block; recomputed from predictions.csv for run folders written before it existed."""
+    if r.get("analysis"):
+        return r["analysis"]
+    from baseline.costs import PriceTable
+    from baseline.report.analysis import analyze_run
+
+    return analyze_run(r, run_dir or ".", PriceTable.default())
