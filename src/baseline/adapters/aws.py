@@ -1,0 +1,1208 @@
+"""AWS adapters: Comprehend prebuilt sentiment, a Comprehend custom classifier, an LLM on Bedrock.
+
+Everything AWS-specific lives here; boto3 is imported lazily so the module imports (and estimates
+run) without the ``aws`` extra or credentials. Credentials come only from boto3's own chain
+(profiles, environment, instance/container roles); endpoints follow botocore's overrides
+(``AWS_ENDPOINT_URL_COMPREHEND``, ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``, ``AWS_ENDPOINT_URL_S3``)
+or the ``endpoint_url`` option, which is also how the tests reach their loopback doubles.
+
+Options shared by the three adapters (``[adapters.<name>]`` in baseline.toml):
+``region``, ``profile``, ``endpoint_url``, ``retry_mode`` ("standard" | "adaptive", default
+"standard"), ``max_attempts`` (total attempts per call incl. the first, default 5),
+``connect_timeout`` / ``read_timeout`` (seconds, default 10 / 60), ``max_concurrency`` (requests in
+flight, default 4), ``max_rps`` (client-side pacing in requests per second; 0 turns it off),
+``max_consecutive_failures`` (requests that may fail in a row after retries before the adapter
+gives up, default 5).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import json
+import math
+import os
+import random
+import re
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from baseline.adapters.base import (
+    RANK_CUSTOM_CLOUD,
+    RANK_PREBUILT_API,
+    Adapter,
+    AdapterContext,
+    Availability,
+    BatchResult,
+    Cost,
+    FitInfo,
+)
+from baseline.adapters.cloud import truncate_chars, truncate_utf8
+from baseline.adapters.labels import describe_map, infer_label_map
+from baseline.costs import comprehend_units
+from baseline.errors import AdapterUnavailable, BadInput
+from baseline.redact import one_line, redact
+
+COMPREHEND_API = "comprehend 2017-11-27"
+BEDROCK_API = "bedrock-runtime 2023-09-30 converse"
+SENTIMENT_LABELS = ("POSITIVE", "NEGATIVE", "NEUTRAL", "MIXED")
+SENTIMENT_LANGUAGES = ("en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW")
+BATCH_MAX_DOCS = 25            # BatchDetectSentiment: documents per call
+SYNC_MAX_BYTES = 5000          # BatchDetectSentiment: UTF-8 bytes per document
+CLASSIFY_MAX_BYTES = 10000     # ClassifyDocument (plain text) and our rule for async lines/training rows
+MIN_DOCS_PER_CLASS = 50        # Comprehend custom multi-class training minimum
+ROLE_ARN = re.compile(r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$")
+GEO_PREFIX = re.compile(r"^(us|eu|apac|us-gov|ca|jp|au|global)\.")
+
+# botocore's standard/adaptive retry handlers treat these codes as throttles (retries/standard.py).
+THROTTLE_CODES = frozenset({
+    "Throttling", "ThrottlingException", "ThrottledException", "RequestThrottledException",
+    "TooManyRequestsException", "ProvisionedThroughputExceededException", "TransactionInProgressException",
+    "RequestLimitExceeded", "BandwidthLimitExceeded", "LimitExceededException", "RequestThrottled",
+    "SlowDown", "PriorRequestNotComplete", "EC2ThrottledException"})
+TRANSIENT_CODES = THROTTLE_CODES | {"InternalServerException", "InternalFailure", "ServiceUnavailable",
+                                    "ServiceUnavailableException", "RequestTimeout", "RequestTimeoutException",
+                                    "ModelNotReadyException", "ModelTimeoutException"}
+
+
+# ---- credentials, region, options -----------------------------------------------------------------
+
+_CRED_CACHE: dict[str, str | None] = {}
+_CRED_LOCK = threading.Lock()
+
+
+def _env_fingerprint(profile: str | None) -> str:
+    """A hash of everything that steers boto3's credential chain (never the values themselves)."""
+    h = hashlib.sha256(str(profile).encode())
+    for k in sorted(os.environ):
+        if k.startswith(("AWS_", "BOTO_")) or k == "HOME":
+            h.update(f"{k}={os.environ[k]}\x00".encode())
+    return h.hexdigest()
+
+
+def credentials_problem(profile: str | None = None) -> str | None:
+    """None when boto3's own chain finds credentials, else a one-line reason. Cached per environment."""
+    key = _env_fingerprint(profile)
+    with _CRED_LOCK:
+        if key in _CRED_CACHE:
+            return _CRED_CACHE[key]
+    import boto3
+    import botocore.exceptions
+
+    try:
+        creds = boto3.Session(profile_name=profile).get_credentials()
+        reason = None if creds is not None else "no AWS credentials found (profile, env or instance role)"
+    except botocore.exceptions.ProfileNotFound:
+        reason = f"AWS profile {profile!r} not found: fix the profile option or ~/.aws/config"
+    except Exception as e:  # a broken config file must not crash `baseline adapters`
+        reason = f"AWS credential chain failed: {one_line(e)}"
+    with _CRED_LOCK:
+        _CRED_CACHE[key] = reason
+    return reason
+
+
+def resolve_region(options: dict[str, Any]) -> str | None:
+    """Region from the ``region`` option, then AWS_REGION / AWS_DEFAULT_REGION, then the profile."""
+    region = options.get("region") or os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION")
+    if region:
+        return str(region)
+    try:
+        import boto3
+
+        return boto3.Session(profile_name=options.get("profile")).region_name
+    except Exception:
+        return None
+
+
+def _opt_int(name: str, options: dict[str, Any], key: str, default: int, lo: int = 0) -> int:
+    v = options.get(key, default)
+    try:
+        iv = int(v)
+        if iv != float(v) or iv < lo:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise BadInput(f"[adapters.{name}] {key} must be a whole number >= {lo} (got {v!r}); fix baseline.toml") from None
+    return iv
+
+
+def _opt_float(name: str, options: dict[str, Any], key: str, default: float | None, lo: float = 0.0) -> float | None:
+    v = options.get(key, default)
+    if v is None:
+        return None
+    try:
+        fv = float(v)
+        if not math.isfinite(fv) or fv < lo:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise BadInput(f"[adapters.{name}] {key} must be a number >= {lo} (got {v!r}); fix baseline.toml") from None
+    return fv
+
+
+def _now_iso() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def _epoch(v: Any) -> float | None:
+    """botocore timestamps are datetimes; recordings may hand us epoch numbers."""
+    if v is None:
+        return None
+    if isinstance(v, datetime):
+        return v.timestamp()
+    try:
+        return float(v)
+    except (TypeError, ValueError):
+        return None
+
+
+class Pacer:
+    """Client-side pacing by capacity: each call reserves ``weight`` seconds of a shared schedule."""
+
+    def __init__(self, default_interval: float = 0.0) -> None:
+        self.default = default_interval
+        self._next = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, weight: float | None = None) -> None:
+        w = self.default if weight is None else weight
+        if w <= 0:
+            return
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next)
+            self._next = start + w
+        delay = start - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+
+
+class _CallStats(threading.local):
+    """Per-thread attempt and throttle counts for the call in flight on that thread."""
+
+    def __init__(self) -> None:
+        self.attempts = 0
+        self.throttles = 0
+
+
+# ---- the shared base -----------------------------------------------------------------------------
+
+class _AwsAdapter(Adapter):
+    """What the three AWS adapters share: options, clients with explicit retries, counting, pacing."""
+
+    family = "cloud"
+    paid = True
+    extra = "aws"
+    requires = ("boto3",)
+    local_compute = False
+    warmup = False
+    max_concurrency = 4
+    default_max_rps: ClassVar[float | None] = None
+    service_name: ClassVar[str] = "comprehend"
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        o = ctx.options
+        self.region = resolve_region(o)
+        self.max_concurrency = _opt_int(self.name, o, "max_concurrency", type(self).max_concurrency, lo=1)
+        self.retry_mode = str(o.get("retry_mode", "standard"))
+        if self.retry_mode not in ("standard", "adaptive"):
+            raise BadInput(f"[adapters.{self.name}] retry_mode must be 'standard' or 'adaptive' (got {self.retry_mode!r})")
+        self.max_attempts = _opt_int(self.name, o, "max_attempts", 5, lo=1)
+        self.max_failures = _opt_int(self.name, o, "max_consecutive_failures", 5, lo=1)
+        max_rps = _opt_float(self.name, o, "max_rps", self.default_max_rps)
+        self.max_rps = max_rps or None
+        self._pacer = Pacer(1.0 / self.max_rps if self.max_rps else 0.0)
+        self._stats = _CallStats()
+        self._fail_lock = threading.Lock()
+        self._failures_in_row = 0
+        self._clients: dict[str, Any] = {}
+
+    # ---- discovery -----------------------------------------------------------------------------
+    @classmethod
+    def availability(cls, task: str, options: dict[str, Any] | None = None) -> Availability:
+        base = super().availability(task, options)
+        if not base.ok:
+            return base
+        options = options or {}
+        problem = credentials_problem(options.get("profile"))
+        if problem:
+            return Availability.no(problem)
+        if not resolve_region(options):
+            return Availability.no(f"no AWS region: set region under [adapters.{cls.name}] or AWS_REGION")
+        problem = cls._config_problem(options)
+        return Availability.no(problem) if problem else Availability.yes()
+
+    @classmethod
+    def _config_problem(cls, options: dict[str, Any]) -> str | None:
+        """Adapter-specific configuration that must be present (one line), or None."""
+        return None
+
+    def _where(self) -> str:
+        where = f"in {self.region}" if self.region else "(region not set)"
+        if self.ctx.options.get("endpoint_url") or os.environ.get(self._endpoint_env()):
+            where += " (endpoint overridden)"
+        return where
+
+    def _endpoint_env(self, service: str | None = None) -> str:
+        return "AWS_ENDPOINT_URL_" + (service or self.service_name).upper().replace("-", "_")
+
+    # ---- clients -------------------------------------------------------------------------------
+    def _client(self, service: str | None = None, endpoint_option: str = "endpoint_url") -> Any:
+        """A boto3 client with explicit retries and a throttle counter; one per service, shared by threads."""
+        service = service or self.service_name
+        if service in self._clients:
+            return self._clients[service]
+        import boto3
+        from botocore.config import Config
+
+        if not self.region:
+            raise BadInput(f"no AWS region: set region under [adapters.{self.name}] or AWS_REGION")
+        o = self.ctx.options
+        cfg = Config(retries={"mode": self.retry_mode, "total_max_attempts": self.max_attempts},
+                     max_pool_connections=max(10, 2 * self.max_concurrency),
+                     connect_timeout=_opt_float(self.name, o, "connect_timeout", 10.0),
+                     read_timeout=_opt_float(self.name, o, "read_timeout", 60.0),
+                     user_agent_extra="baseline")
+        session = boto3.Session(profile_name=o.get("profile"))
+        endpoint = o.get(endpoint_option) or None  # None: botocore reads AWS_ENDPOINT_URL_<SERVICE> itself
+        client = session.client(service, region_name=self.region, endpoint_url=endpoint, config=cfg)
+        client.meta.events.register(f"response-received.{client.meta.service_model.service_id.hyphenize()}",
+                                    self._on_response)
+        self._clients[service] = client
+        return client
+
+    def _on_response(self, parsed_response: dict | None = None, response_dict: dict | None = None, **_: Any) -> None:
+        """Runs on the calling thread after every HTTP attempt (retries included)."""
+        st = self._stats
+        st.attempts += 1
+        code = ((parsed_response or {}).get("Error") or {}).get("Code")
+        status = (response_dict or {}).get("status_code")
+        if code in THROTTLE_CODES or status == 429:
+            st.throttles += 1
+
+    def _call(self, fn: Callable[..., dict], **params: Any) -> tuple[dict | None, Exception | None, int, int]:
+        """Call ``fn``: (response or None, error or None, retries, throttles). Only AWS errors are caught."""
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        st = self._stats
+        st.attempts = st.throttles = 0
+        resp: dict | None = None
+        err: Exception | None = None
+        try:
+            resp = fn(**params)
+        except ClientError as e:
+            err = e
+        except BotoCoreError as e:  # connection errors, timeouts, bad parameters
+            err = e
+        meta = (resp or getattr(err, "response", None) or {}).get("ResponseMetadata") or {}
+        retries = int(meta.get("RetryAttempts", max(0, st.attempts - 1)))
+        return resp, err, retries, st.throttles
+
+    @staticmethod
+    def _error_code(err: Exception) -> str:
+        return str(((getattr(err, "response", None) or {}).get("Error") or {}).get("Code") or type(err).__name__)
+
+    def _is_transient(self, err: Exception) -> bool:
+        """Still failing after botocore's retries, but the kind of failure that passes: throttles, 5xx."""
+        from botocore.exceptions import ConnectionError as BotoConnectionError
+        from botocore.exceptions import HTTPClientError
+
+        if isinstance(err, BotoConnectionError | HTTPClientError):
+            return True
+        resp = getattr(err, "response", None) or {}
+        status = (resp.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
+        return self._error_code(err) in TRANSIENT_CODES or status == 429 or status >= 500
+
+    def _request_failed(self, err: Exception) -> str:
+        """Turn a transient failure into per-item errors; give up after too many in a row."""
+        with self._fail_lock:
+            self._failures_in_row += 1
+            n = self._failures_in_row
+        msg = redact(f"{self._error_code(err)} after {self.max_attempts} attempts: {one_line(err)}")
+        if n >= self.max_failures:
+            raise RuntimeError(f"{n} requests in a row failed after retries, giving up: {msg}")
+        return msg
+
+    def _request_ok(self) -> None:
+        with self._fail_lock:
+            self._failures_in_row = 0
+
+    def _raise(self, err: Exception, what: str) -> None:
+        """A non-transient failure (credentials, validation, missing resource): the adapter fails."""
+        raise RuntimeError(f"{what}: {one_line(err)}") from None
+
+
+# ---- Comprehend prebuilt sentiment ---------------------------------------------------------------
+
+class ComprehendSentiment(_AwsAdapter):
+    """Amazon Comprehend prebuilt sentiment through BatchDetectSentiment, label-mapped onto the dataset.
+
+    Options: ``language`` (LanguageCode, default "en"), ``unmapped`` ("abstain": a service label with
+    no dataset counterpart is an abstention; "argmax": take the best-scoring mapped label instead),
+    ``max_rps`` (default 10: the ~250 documents/s the Comprehend guide gives for batch operations;
+    set it to your account's quota), plus the shared AWS options. Texts over 5,000 UTF-8 bytes are
+    cut to the longest prefix that fits; empty texts are not sent (abstain, item error).
+    """
+
+    name = "aws-comprehend-sentiment"
+    simplicity = RANK_PREBUILT_API
+    description = "Amazon Comprehend prebuilt sentiment (BatchDetectSentiment), label-mapped"
+    learns = False
+    batch_size = BATCH_MAX_DOCS
+    default_max_rps = 10.0
+    service_name = "comprehend"
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        self.language = str(ctx.options.get("language", "en"))
+        if self.language not in SENTIMENT_LANGUAGES:
+            raise BadInput(f"[adapters.{self.name}] language {self.language!r} is not one Comprehend sentiment "
+                           f"supports: {', '.join(SENTIMENT_LANGUAGES)}")
+        self.unmapped = str(ctx.options.get("unmapped", "abstain"))
+        if self.unmapped not in ("abstain", "argmax"):
+            raise BadInput(f"[adapters.{self.name}] unmapped must be 'abstain' or 'argmax' (got {self.unmapped!r})")
+        self.label_map = infer_label_map(SENTIMENT_LABELS, ctx.labels, ctx.label_map)
+
+    def estimate_predict(self, texts: Sequence[str]) -> Cost:
+        row = self.ctx.prices.row("aws_comprehend", "nlp_sync")
+        units = sum(comprehend_units(truncate_utf8(t, SYNC_MAX_BYTES)[0], int(row["unit_chars"]), int(row["min_units"]))
+                    for t in texts if t.strip())
+        return Cost(units * float(row["usd_per_unit"]), {"comprehend_units": float(units)},
+                    note="100-character units, 3-unit minimum per document")
+
+    def endpoint_description(self) -> str:
+        return f"Amazon Comprehend BatchDetectSentiment {self._where()}"
+
+    def cache_identity(self) -> str:
+        return json.dumps({"api": COMPREHEND_API, "op": "BatchDetectSentiment", "language": self.language,
+                           "max_bytes": SYNC_MAX_BYTES, "map": sorted(self.label_map.items()),
+                           "unmapped": self.unmapped, "labels": self.ctx.labels}, sort_keys=True)
+
+    def load(self) -> None:
+        if not set(self.label_map.values()) & set(self.ctx.labels):
+            raise AdapterUnavailable(
+                f"labels {self.ctx.labels} do not map onto {'/'.join(SENTIMENT_LABELS)}: add "
+                f"[label_maps.{self.name}] to baseline.toml (e.g. POSITIVE = \"<your label>\")")
+        line = f"label map: {describe_map(self.label_map, SENTIMENT_LABELS)}"
+        self.notes.append(line + (" (unmapped → best mapped score)" if self.unmapped == "argmax" else ""))
+        self.ctx.log(f"{self.name}: {line}")
+        self._client()
+
+    def predict_batch(self, texts: list[str]) -> BatchResult:
+        n = len(texts)
+        out = BatchResult(labels=[None] * n, scores=[{} for _ in range(n)], raw=[None] * n, errors=[None] * n)
+        sent: list[tuple[int, str]] = []
+        for i, t in enumerate(texts):
+            if not t.strip():
+                out.errors[i] = "empty text: not sent (Comprehend needs at least one character)"
+                continue
+            cut, was_cut = truncate_utf8(t, SYNC_MAX_BYTES)
+            out.truncated += int(was_cut)
+            sent.append((i, cut))
+        for k in range(0, len(sent), BATCH_MAX_DOCS):
+            self._send(sent[k:k + BATCH_MAX_DOCS], out)
+        return out
+
+    def _send(self, chunk: list[tuple[int, str]], out: BatchResult) -> None:
+        client = self._client()
+        self._pacer.wait()
+        resp, err, retries, throttles = self._call(client.batch_detect_sentiment,
+                                                   TextList=[t for _, t in chunk], LanguageCode=self.language)
+        out.retries += retries
+        out.throttles += throttles
+        if err is not None:
+            if not self._is_transient(err):
+                self._raise(err, "BatchDetectSentiment failed")
+            msg = self._request_failed(err)
+            for i, _ in chunk:
+                out.errors[i] = msg
+            return
+        self._request_ok()
+        row = self.ctx.prices.row("aws_comprehend", "nlp_sync")
+        units = sum(comprehend_units(t, int(row["unit_chars"]), int(row["min_units"])) for _, t in chunk)
+        # Conservative: every document of an accepted request is billed, including per-document errors.
+        out.cost = out.cost + Cost(units * float(row["usd_per_unit"]), {"comprehend_units": float(units)})
+        for r in resp.get("ResultList", []):
+            i = chunk[int(r["Index"])][0]
+            raw = r.get("Sentiment")
+            out.raw[i] = raw
+            out.scores[i] = self._scores(r.get("SentimentScore") or {})
+            out.labels[i] = self._label(raw, out.scores[i])
+        for e in resp.get("ErrorList", []):
+            i = chunk[int(e["Index"])][0]
+            out.errors[i] = redact(f"{e.get('ErrorCode', 'error')}: {e.get('ErrorMessage', '')}".strip())
+
+    def _scores(self, service_scores: dict[str, float]) -> dict[str, float]:
+        """Service scores (Positive, Negative, ...) summed onto the dataset labels they map to."""
+        out = dict.fromkeys(self.ctx.labels, 0.0)
+        for s in SENTIMENT_LABELS:
+            target = self.label_map.get(s)
+            if target in out:
+                out[target] += float(service_scores.get(s.capitalize(), 0.0))
+        return out
+
+    def _label(self, raw: str | None, scores: dict[str, float]) -> str | None:
+        mapped = self.label_map.get(raw) if raw else None
+        if mapped is None and self.unmapped == "argmax" and any(scores.values()):
+            mapped = max(scores, key=lambda k: scores[k])
+        return mapped
+
+    def explain(self) -> dict[str, Any]:
+        return {"kind": "service", "text": "prebuilt Comprehend sentiment; label map "
+                + describe_map(self.label_map, SENTIMENT_LABELS)}
+
+
+# ---- Comprehend custom classification --------------------------------------------------------------
+
+class ComprehendCustom(_AwsAdapter):
+    """A Comprehend custom classifier trained on the train split; endpoint or async job inference.
+
+    Options: ``bucket`` and ``role_arn`` (required: an S3 bucket in the region and a role Comprehend
+    can assume with access to it), ``prefix`` (S3 key prefix, default "baseline"), ``s3_endpoint_url``,
+    ``language`` (default "en"), ``mode`` ("endpoint": CreateEndpoint + ClassifyDocument, default;
+    "async": one StartDocumentClassificationJob over all test texts), ``inference_units`` (endpoint
+    IUs, default 1), ``poll_interval`` (first poll delay in s, default 30; grows ×1.5 up to
+    ``max_poll_interval``, default 300), ``max_wait`` (s to wait for training / endpoint / job,
+    default 14400), ``teardown_wait`` (s to wait for deletions, default 900),
+    ``est_training_hours`` (for estimates, default 1.0), ``est_endpoint_start_s`` (default 600).
+    Endpoint mode paces itself to the endpoint's capacity (1 IU = 2 documents/s and 100
+    characters/s) unless ``max_rps`` is set (0 = no pacing).
+
+    Pricing: training (TrainingEndTime − TrainingStartTime) × the hourly price; model storage as
+    one model-month minimum (conservative: the model is deleted at teardown); endpoint IU-seconds
+    from creation to deletion with the 60-second minimum; async inference per 100-character unit.
+    Teardown deletes the endpoint (waits until gone), stops training still running, deletes the
+    classifier and every S3 object under the run's own prefix; it is idempotent.
+    """
+
+    name = "aws-comprehend-custom"
+    simplicity = RANK_CUSTOM_CLOUD
+    description = "Amazon Comprehend custom classifier trained on the train split (endpoint or async job)"
+    learns = True
+    batch_size = 1
+    max_concurrency = 2
+    service_name = "comprehend"
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        o = ctx.options
+        self.bucket = str(o.get("bucket") or "")
+        self.prefix = str(o.get("prefix", "baseline")).strip("/")
+        self.role_arn = str(o.get("role_arn") or "")
+        self.language = str(o.get("language", "en"))
+        self.mode = str(o.get("mode", "endpoint"))
+        if self.mode not in ("endpoint", "async"):
+            raise BadInput(f"[adapters.{self.name}] mode must be 'endpoint' or 'async' (got {self.mode!r})")
+        self.ius = _opt_int(self.name, o, "inference_units", 1, lo=1)
+        self.poll_interval = _opt_float(self.name, o, "poll_interval", 30.0)
+        self.max_poll_interval = _opt_float(self.name, o, "max_poll_interval", 300.0)
+        self.max_wait = _opt_float(self.name, o, "max_wait", 14400.0)
+        self.teardown_wait = _opt_float(self.name, o, "teardown_wait", 900.0)
+        self.est_training_hours = _opt_float(self.name, o, "est_training_hours", 1.0)
+        self.est_endpoint_start_s = _opt_float(self.name, o, "est_endpoint_start_s", 600.0)
+        if self.mode == "async":
+            self.batch_size = 1_000_000  # the runner hands every text to one job
+            self.max_concurrency = 1
+        elif "max_concurrency" not in o:
+            self.max_concurrency = max(1, min(4, 2 * self.ius))
+        # endpoint pacing: capacity-weighted unless max_rps is given (0 = off)
+        self._capacity_pacing = self.mode == "endpoint" and "max_rps" not in o
+        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
+        self.run_name = f"baseline-{stamp}-{uuid.uuid4().hex[:6]}"
+        self.run_prefix = f"{self.prefix}/{self.run_name}" if self.prefix else self.run_name
+        self._classifier_arn: str | None = None
+        self._endpoint_arn: str | None = None
+        self._endpoint_created_at: float | None = None
+        self._job_id: str | None = None
+        self._fit_cost: Cost | None = None
+        self._fit_returned = False
+        self._allocated_iu_s = 0.0
+        self._alloc_lock = threading.Lock()
+        self._torn_down = False
+
+    # ---- discovery, estimates ------------------------------------------------------------------
+    @classmethod
+    def _config_problem(cls, options: dict[str, Any]) -> str | None:
+        missing = [k for k in ("bucket", "role_arn") if not options.get(k)]
+        if missing:
+            return (f"set {' and '.join(missing)} under [adapters.{cls.name}] in baseline.toml "
+                    "(an S3 bucket in the region and an IAM role Comprehend can assume)")
+        if not ROLE_ARN.match(str(options["role_arn"])):
+            return f"role_arn {options['role_arn']!r} is not an IAM role ARN (arn:aws:iam::<account>:role/<name>)"
+        return None
+
+    def _price(self, key: str) -> dict[str, Any]:
+        return self.ctx.prices.row("aws_comprehend", key)
+
+    def _capacity_seconds(self, text: str) -> float:
+        """Endpoint capacity one document takes, in seconds of the whole endpoint (1 IU: 2 docs/s, 100 chars/s)."""
+        ep = self._price("custom_endpoint")
+        return max(1.0 / float(ep["iu_docs_per_second"]), len(text) / float(ep["iu_chars_per_second"])) / self.ius
+
+    def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
+        train = self._price("custom_training")
+        storage = self._price("custom_model_storage")
+        hours = float(self.est_training_hours)
+        cost = Cost(hours * float(train["usd_per_hour"]), {"training_hours": hours},
+                    note=f"training assumed {hours:g} h (est_training_hours)")
+        cost = cost + Cost(float(storage["usd_per_model_month"]), {"model_months": 1.0},
+                           note="model storage: one model-month minimum")
+        if self.mode == "endpoint":
+            ep = self._price("custom_endpoint")
+            secs = max(float(ep["min_seconds"]), float(self.est_endpoint_start_s))
+            cost = cost + Cost(secs * self.ius * float(ep["usd_per_iu_second"]), {"endpoint_iu_seconds": secs * self.ius},
+                               note=f"endpoint start ~{secs:g} s × {self.ius} IU")
+        return cost
+
+    def estimate_predict(self, texts: Sequence[str]) -> Cost:
+        docs = [truncate_utf8(t, CLASSIFY_MAX_BYTES)[0] for t in texts if t.strip()]
+        if self.mode == "async":
+            row = self._price("custom_async")
+            units = sum(comprehend_units(d, int(row["unit_chars"]), int(row["min_units"])) for d in docs)
+            return Cost(units * float(row["usd_per_unit"]), {"custom_async_units": float(units)})
+        ep = self._price("custom_endpoint")
+        iu_s = sum(self._capacity_seconds(d) for d in docs) * self.ius
+        return Cost(iu_s * float(ep["usd_per_iu_second"]), {"endpoint_iu_seconds": iu_s},
+                    note="endpoint capacity used by the predictions")
+
+    def endpoint_description(self) -> str:
+        how = f"real-time endpoint ({self.ius} IU)" if self.mode == "endpoint" else "async classification job"
+        return f"Amazon Comprehend custom classifier (training + {how}) {self._where()}, s3://{self.bucket}/{self.run_prefix}/"
+
+    def cache_identity(self) -> None:
+        """No cache: the model is trained in this run and deleted at teardown, so its answers do not carry over."""
+        return None
+
+    # ---- resources -----------------------------------------------------------------------------
+    def _track(self, kind: str, rid: str) -> dict[str, Any]:
+        rec = {"kind": kind, "id": rid, "created_at": _now_iso(), "deleted": False}
+        self.resources.append(rec)
+        self._save_resources()
+        return rec
+
+    def _mark_deleted(self, kind: str, rid: str | None = None) -> None:
+        for r in self.resources:
+            if r["kind"] == kind and (rid is None or r["id"] == rid) and not r["deleted"]:
+                r["deleted"] = True
+                r["deleted_at"] = _now_iso()
+        self._save_resources()
+
+    def _save_resources(self) -> None:
+        """A file beside the results listing what exists, in case the process dies before teardown."""
+        try:
+            p = self.ctx.workdir / "aws-resources.json"
+            p.parent.mkdir(parents=True, exist_ok=True)
+            p.write_text(json.dumps(self.resources, indent=2), encoding="utf-8")
+        except OSError:
+            pass
+
+    def _s3(self) -> Any:
+        return self._client("s3", endpoint_option="s3_endpoint_url")
+
+    def _put(self, key: str, body: bytes) -> str:
+        uri = f"s3://{self.bucket}/{key}"
+        self._track("s3-object", uri)
+        resp, err, _, _ = self._call(self._s3().put_object, Bucket=self.bucket, Key=key, Body=body)
+        if err is not None:
+            self._raise(err, f"upload to {uri} failed")
+        return uri
+
+    def _wait(self, what: str, describe: Callable[[], str], done: set[str], failed: set[str],
+              max_wait: float | None = None) -> str:
+        """Poll ``describe`` (returns a status) with exponential backoff until done/failed/timeout."""
+        t0 = time.monotonic()
+        interval = float(self.poll_interval)
+        last = None
+        limit = float(self.max_wait if max_wait is None else max_wait)
+        while True:
+            status = describe()
+            if status != last:
+                self.ctx.log(f"{self.name}: {what}: {status} ({time.monotonic() - t0:.0f} s)")
+                last = status
+            if status in done or status in failed:
+                return status
+            if time.monotonic() - t0 > limit:
+                raise TimeoutError(f"{what} still {status} after {limit:.0f} s (max_wait)")
+            time.sleep(interval)
+            interval = min(interval * 1.5, float(self.max_poll_interval))
+
+    # ---- life cycle ----------------------------------------------------------------------------
+    def load(self) -> None:
+        self._client()
+        self._s3()
+
+    def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
+        counts: dict[str, int] = {}
+        for lab in labels:
+            counts[str(lab)] = counts.get(str(lab), 0) + 1
+        small = {k: v for k, v in counts.items() if v < MIN_DOCS_PER_CLASS}
+        if len(counts) < 2 or small:
+            raise RuntimeError(f"Comprehend custom classification needs at least {MIN_DOCS_PER_CLASS} train texts "
+                               f"in each of 2+ classes; too few: {small or counts}")
+        # COMPREHEND_CSV: label, text; no header; one document per line (newlines become spaces).
+        buf = io.StringIO()
+        w = csv.writer(buf, lineterminator="\n")
+        cut_rows = 0
+        for t, lab in zip(texts, labels, strict=True):
+            one = " ".join(str(t).split())
+            if not one:
+                continue
+            one, was_cut = truncate_utf8(one, CLASSIFY_MAX_BYTES)
+            cut_rows += int(was_cut)
+            w.writerow([str(lab), one])
+        train_uri = self._put(f"{self.run_prefix}/train.csv", buf.getvalue().encode("utf-8"))
+        client = self._client()
+        resp, err, _, _ = self._call(
+            client.create_document_classifier, DocumentClassifierName=self.run_name,
+            DataAccessRoleArn=self.role_arn, LanguageCode=self.language, Mode="MULTI_CLASS",
+            InputDataConfig={"DataFormat": "COMPREHEND_CSV", "S3Uri": train_uri},
+            OutputDataConfig={"S3Uri": f"s3://{self.bucket}/{self.run_prefix}/training-output/"},
+            Tags=[{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline-run", "Value": self.run_name}],
+            ClientRequestToken=self.run_name)
+        if err is not None:
+            self._raise(err, "CreateDocumentClassifier failed")
+        self._classifier_arn = resp["DocumentClassifierArn"]
+        self._track("document-classifier", self._classifier_arn)
+        props: dict[str, Any] = {}
+
+        def describe() -> str:
+            nonlocal props
+            r, e, _, _ = self._call(client.describe_document_classifier, DocumentClassifierArn=self._classifier_arn)
+            if e is not None:
+                self._raise(e, "DescribeDocumentClassifier failed")
+            props = r["DocumentClassifierProperties"]
+            return str(props.get("Status"))
+
+        status = self._wait("training", describe, {"TRAINED", "TRAINED_WITH_WARNING"}, {"IN_ERROR", "STOPPED", "STOP_REQUESTED"})
+        self._fit_cost = self._training_cost(props)
+        if status not in ("TRAINED", "TRAINED_WITH_WARNING"):
+            raise RuntimeError(f"training ended {status}: {props.get('Message', 'no message')}")
+        meta = props.get("ClassifierMetadata") or {}
+        details: dict[str, Any] = {
+            "classifier": self._classifier_arn, "status": status, "mode": self.mode,
+            "training_seconds": self._fit_cost.seconds, "evaluation_metrics": meta.get("EvaluationMetrics") or {},
+            "trained_documents": meta.get("NumberOfTrainedDocuments"), "test_documents": meta.get("NumberOfTestDocuments"),
+            "labels": meta.get("NumberOfLabels"), "train_rows_truncated": cut_rows,
+            "metrics_note": "Comprehend's own evaluation on its held-out share of the train split"}
+        if props.get("Message"):
+            details["message"] = redact(str(props["Message"]))
+        if cut_rows:
+            self.notes.append(f"{cut_rows} training texts cut to {CLASSIFY_MAX_BYTES} UTF-8 bytes")
+        self.notes.append("model storage priced as one model-month minimum ($0.50/model-month; conservative)")
+        if self.mode == "endpoint":
+            t0 = time.perf_counter()
+            self._start_endpoint()
+            details["endpoint_start_s"] = time.perf_counter() - t0
+            details["inference_units"] = self.ius
+        self._fit_returned = True
+        return FitInfo(cost=self._fit_cost, details=details)
+
+    def _training_cost(self, props: dict[str, Any]) -> Cost:
+        """Training (TrainingEndTime − TrainingStartTime) × hourly price, plus one model-month of storage."""
+        start = _epoch(props.get("TrainingStartTime"))
+        end = _epoch(props.get("TrainingEndTime"))
+        secs = max(0.0, end - start) if start is not None and end is not None else 0.0
+        hours = secs / 3600.0
+        price = float(self._price("custom_training")["usd_per_hour"])
+        cost = Cost(hours * price, {"training_hours": hours}, seconds=secs)
+        if props.get("Status") in ("TRAINED", "TRAINED_WITH_WARNING"):
+            storage = float(self._price("custom_model_storage")["usd_per_model_month"])
+            cost = cost + Cost(storage, {"model_months": 1.0})
+        return cost
+
+    def _start_endpoint(self) -> None:
+        client = self._client()
+        resp, err, _, _ = self._call(
+            client.create_endpoint, EndpointName=self.run_name[:40], ModelArn=self._classifier_arn,
+            DesiredInferenceUnits=self.ius, ClientRequestToken=self.run_name,
+            Tags=[{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline-run", "Value": self.run_name}])
+        if err is not None:
+            self._raise(err, "CreateEndpoint failed")
+        self._endpoint_arn = resp["EndpointArn"]
+        self._endpoint_created_at = time.time()
+        self._track("endpoint", self._endpoint_arn)
+        props: dict[str, Any] = {}
+
+        def describe() -> str:
+            nonlocal props
+            r, e, _, _ = self._call(client.describe_endpoint, EndpointArn=self._endpoint_arn)
+            if e is not None:
+                self._raise(e, "DescribeEndpoint failed")
+            props = r["EndpointProperties"]
+            return str(props.get("Status"))
+
+        status = self._wait("endpoint", describe, {"IN_SERVICE"}, {"FAILED"})
+        if status != "IN_SERVICE":
+            raise RuntimeError(f"endpoint ended {status}: {props.get('Message', 'no message')}")
+        if self._capacity_pacing:
+            ep = self._price("custom_endpoint")
+            self.notes.append(f"endpoint paced to its capacity: {self.ius} IU = {self.ius * float(ep['iu_docs_per_second']):g} "
+                              f"docs/s, {self.ius * float(ep['iu_chars_per_second']):g} chars/s")
+
+    def predict_batch(self, texts: list[str]) -> BatchResult:
+        if self.mode == "async":
+            return self._predict_async(texts)
+        n = len(texts)
+        out = BatchResult(labels=[None] * n, scores=[{} for _ in range(n)], raw=[None] * n, errors=[None] * n)
+        client = self._client()
+        ep = self._price("custom_endpoint")
+        for i, t in enumerate(texts):
+            if not t.strip():
+                out.errors[i] = "empty text: not sent (ClassifyDocument needs at least one character)"
+                continue
+            doc, was_cut = truncate_utf8(t, CLASSIFY_MAX_BYTES)
+            out.truncated += int(was_cut)
+            cap = self._capacity_seconds(doc)
+            self._pacer.wait(cap if self._capacity_pacing else None)
+            resp, err, retries, throttles = self._call(client.classify_document, EndpointArn=self._endpoint_arn, Text=doc)
+            out.retries += retries
+            out.throttles += throttles
+            if err is not None:
+                if not self._is_transient(err):
+                    self._raise(err, "ClassifyDocument failed")
+                out.errors[i] = self._request_failed(err)
+                continue
+            self._request_ok()
+            iu_s = cap * self.ius
+            with self._alloc_lock:
+                self._allocated_iu_s += iu_s
+            out.cost = out.cost + Cost(iu_s * float(ep["usd_per_iu_second"]), {"endpoint_iu_seconds": iu_s})
+            self._take_classes(resp.get("Classes") or resp.get("Labels") or [], i, out)
+        return out
+
+    def _take_classes(self, classes: list[dict[str, Any]], i: int, out: BatchResult) -> None:
+        scores = dict.fromkeys(self.ctx.labels, 0.0)
+        best, best_score = None, -1.0
+        for c in classes:
+            name, score = str(c.get("Name")), float(c.get("Score", 0.0))
+            if name in scores:
+                scores[name] = score
+            if score > best_score:
+                best, best_score = name, score
+        out.raw[i] = best
+        out.scores[i] = scores
+        out.labels[i] = best if best in scores else None
+
+    def _predict_async(self, texts: list[str]) -> BatchResult:
+        n = len(texts)
+        out = BatchResult(labels=[None] * n, scores=[{} for _ in range(n)], raw=[None] * n, errors=[None] * n)
+        lines: list[str] = []
+        line_to_item: list[int] = []
+        for i, t in enumerate(texts):
+            one = " ".join(t.split())  # ONE_DOC_PER_LINE: a newline would split the document
+            if not one:
+                out.errors[i] = "empty text: not sent"
+                continue
+            one, was_cut = truncate_utf8(one, CLASSIFY_MAX_BYTES)
+            out.truncated += int(was_cut)
+            lines.append(one)
+            line_to_item.append(i)
+        if not lines:
+            return out
+        job_no = sum(r["kind"] == "classification-job" for r in self.resources) + 1
+        base = f"{self.run_prefix}/infer-{job_no}"
+        input_uri = self._put(f"{base}/input.txt", ("\n".join(lines) + "\n").encode("utf-8"))
+        client = self._client()
+        resp, err, r0, th0 = self._call(
+            client.start_document_classification_job, JobName=f"{self.run_name}-{job_no}",
+            DocumentClassifierArn=self._classifier_arn, DataAccessRoleArn=self.role_arn,
+            InputDataConfig={"S3Uri": input_uri, "InputFormat": "ONE_DOC_PER_LINE"},
+            OutputDataConfig={"S3Uri": f"s3://{self.bucket}/{base}/output/"},
+            Tags=[{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline-run", "Value": self.run_name}])
+        out.retries += r0
+        out.throttles += th0
+        if err is not None:
+            self._raise(err, "StartDocumentClassificationJob failed")
+        self._job_id = resp["JobId"]
+        self._track("classification-job", self._job_id)
+        props: dict[str, Any] = {}
+
+        def describe() -> str:
+            nonlocal props
+            r, e, retries, throttles = self._call(client.describe_document_classification_job, JobId=self._job_id)
+            out.retries += retries
+            out.throttles += throttles
+            if e is not None:
+                self._raise(e, "DescribeDocumentClassificationJob failed")
+            props = r["DocumentClassificationJobProperties"]
+            return str(props.get("JobStatus"))
+
+        status = self._wait("classification job", describe, {"COMPLETED"}, {"FAILED", "STOPPED", "STOP_REQUESTED"})
+        self._mark_deleted("classification-job", self._job_id)  # finished: nothing left running or billing
+        self._job_id = None
+        if status != "COMPLETED":
+            raise RuntimeError(f"classification job ended {status}: {props.get('Message', 'no message')}")
+        results = self._read_job_output(str((props.get("OutputDataConfig") or {}).get("S3Uri", "")), f"{base}/output/")
+        row = self._price("custom_async")
+        units = sum(comprehend_units(d, int(row["unit_chars"]), int(row["min_units"])) for d in lines)
+        out.cost = Cost(units * float(row["usd_per_unit"]), {"custom_async_units": float(units)})
+        for line_no, i in enumerate(line_to_item):
+            rec = results.get(line_no)
+            if rec is None:
+                out.errors[i] = f"no result for line {line_no} in the job output"
+                continue
+            if rec.get("Error") or rec.get("ErrorCode"):
+                out.errors[i] = redact(str(rec.get("Error") or rec.get("ErrorCode")))
+                continue
+            self._take_classes(rec.get("Classes") or rec.get("Labels") or [], i, out)
+        self.notes.append("async job: per-item latency is the job's wall time, not a per-document latency")
+        return out
+
+    def _read_job_output(self, uri: str, fallback_prefix: str) -> dict[int, dict[str, Any]]:
+        """output.tar.gz (JSON lines {"File", "Line", "Classes"}) → {line number: record}."""
+        s3 = self._s3()
+        if uri.endswith(".tar.gz"):
+            bucket, _, key = uri.removeprefix("s3://").partition("/")
+        else:
+            bucket = self.bucket
+            r, e, _, _ = self._call(s3.list_objects_v2, Bucket=bucket, Prefix=fallback_prefix)
+            if e is not None:
+                self._raise(e, "listing the job output failed")
+            keys = [o["Key"] for o in r.get("Contents", []) if o["Key"].endswith("output.tar.gz")]
+            if not keys:
+                raise RuntimeError(f"no output.tar.gz under s3://{bucket}/{fallback_prefix}")
+            key = keys[0]
+        r, e, _, _ = self._call(s3.get_object, Bucket=bucket, Key=key)
+        if e is not None:
+            self._raise(e, "reading the job output failed")
+        data = r["Body"].read()
+        results: dict[int, dict[str, Any]] = {}
+        with tarfile.open(fileobj=io.BytesIO(data), mode="r:gz") as tar:
+            for member in tar.getmembers():
+                f = tar.extractfile(member) if member.isfile() else None
+                if f is None:
+                    continue
+                for raw_line in f.read().decode("utf-8").splitlines():
+                    if raw_line.strip():
+                        rec = json.loads(raw_line)
+                        results[int(rec["Line"])] = rec
+        return results
+
+    def explain(self) -> dict[str, Any]:
+        return {"kind": "service", "text": f"Comprehend custom classifier ({self.mode}); Comprehend's own "
+                "evaluation metrics are in the fit details"}
+
+    # ---- teardown ------------------------------------------------------------------------------
+    def teardown(self) -> None:
+        """Delete everything this run created; idempotent; raises (listing what failed) if anything is left."""
+        if not self.resources:
+            return
+        problems: list[str] = []
+        for step in (self._teardown_job, self._teardown_endpoint, self._teardown_classifier, self._teardown_s3):
+            try:
+                step()
+            except Exception as e:  # keep going: delete everything else we can
+                problems.append(one_line(e))
+        if self._fit_cost is not None and not self._fit_returned:
+            self.extra_cost = self.extra_cost + self._fit_cost  # training billed even though fit did not finish
+            self._fit_returned = True
+        self._save_resources()
+        left = [f"{r['kind']} {r['id']}" for r in self.resources if not r["deleted"]]
+        if problems or left:
+            raise RuntimeError(f"teardown left {len(left)} resource(s) ({'; '.join(left)}): {'; '.join(problems)}")
+
+    def _teardown_job(self) -> None:
+        if not self._job_id:
+            return
+        client = self._client()
+        _, err, _, _ = self._call(client.stop_document_classification_job, JobId=self._job_id)
+        if err is not None and self._error_code(err) not in ("JobNotFoundException", "ResourceNotFoundException"):
+            raise RuntimeError(f"StopDocumentClassificationJob failed: {one_line(err)}")
+        self._mark_deleted("classification-job", self._job_id)
+        self._job_id = None
+
+    def _teardown_endpoint(self) -> None:
+        if not self._endpoint_arn or all(r["deleted"] for r in self.resources if r["kind"] == "endpoint"):
+            return
+        client = self._client()
+        deadline = time.monotonic() + float(self.teardown_wait)
+        interval = max(0.001, min(float(self.poll_interval), 5.0))
+        while True:  # an endpoint still CREATING/UPDATING cannot be deleted yet: wait and retry
+            _, err, _, _ = self._call(client.delete_endpoint, EndpointArn=self._endpoint_arn)
+            code = self._error_code(err) if err is not None else None
+            if err is None or code == "ResourceNotFoundException":
+                break
+            if code != "ResourceInUseException" or time.monotonic() > deadline:
+                raise RuntimeError(f"DeleteEndpoint failed: {one_line(err)}")
+            time.sleep(interval)
+        while True:  # billing stops when it is gone
+            _, err, _, _ = self._call(client.describe_endpoint, EndpointArn=self._endpoint_arn)
+            if err is not None and self._error_code(err) == "ResourceNotFoundException":
+                break
+            if err is not None and not self._is_transient(err):
+                raise RuntimeError(f"DescribeEndpoint failed while deleting: {one_line(err)}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"endpoint still deleting after {self.teardown_wait:.0f} s")
+            time.sleep(interval)
+            interval = min(interval * 1.5, 30.0)
+        self._mark_deleted("endpoint", self._endpoint_arn)
+        self._bill_endpoint(time.time())
+
+    def _bill_endpoint(self, deleted_at: float) -> None:
+        """Endpoint IU-seconds from creation to deletion (60 s minimum), less what predictions were charged."""
+        ep = self._price("custom_endpoint")
+        alive = max(float(ep["min_seconds"]), deleted_at - (self._endpoint_created_at or deleted_at))
+        total = alive * self.ius
+        rest = max(0.0, total - self._allocated_iu_s)
+        self.extra_cost = self.extra_cost + Cost(rest * float(ep["usd_per_iu_second"]), {"endpoint_iu_seconds": rest},
+                                                 seconds=alive)
+        self.notes.append(f"endpoint up {alive:.0f} s × {self.ius} IU = {total:.0f} IU-s "
+                          f"(${total * float(ep['usd_per_iu_second']):.4f}); {self._allocated_iu_s:.0f} IU-s charged "
+                          "to predictions, the rest (start-up, idle, 60 s minimum) to one-off cost")
+
+    def _teardown_classifier(self) -> None:
+        if not self._classifier_arn or all(r["deleted"] for r in self.resources if r["kind"] == "document-classifier"):
+            return
+        if any(r["kind"] == "endpoint" and not r["deleted"] for r in self.resources):
+            raise RuntimeError("classifier not deleted: its endpoint is still there (delete the endpoint first)")
+        client = self._client()
+        deadline = time.monotonic() + float(self.teardown_wait)
+        interval = max(0.001, min(float(self.poll_interval), 5.0))
+        stopped = False
+        while True:
+            r, err, _, _ = self._call(client.describe_document_classifier, DocumentClassifierArn=self._classifier_arn)
+            if err is not None:
+                if self._error_code(err) == "ResourceNotFoundException":
+                    break
+                raise RuntimeError(f"DescribeDocumentClassifier failed while deleting: {one_line(err)}")
+            props = r["DocumentClassifierProperties"]
+            status = props.get("Status")
+            if self._fit_cost is None and status in ("STOPPED", "IN_ERROR", "TRAINED", "TRAINED_WITH_WARNING"):
+                self._fit_cost = self._training_cost(props)
+            if status in ("SUBMITTED", "TRAINING") and not stopped:
+                _, e, _, _ = self._call(client.stop_training_document_classifier, DocumentClassifierArn=self._classifier_arn)
+                if e is not None and self._error_code(e) not in ("ResourceNotFoundException", "ResourceInUseException"):
+                    raise RuntimeError(f"StopTrainingDocumentClassifier failed: {one_line(e)}")
+                stopped = True
+            elif status in ("STOPPED", "IN_ERROR", "TRAINED", "TRAINED_WITH_WARNING"):
+                _, e, _, _ = self._call(client.delete_document_classifier, DocumentClassifierArn=self._classifier_arn)
+                if e is not None and self._error_code(e) not in ("ResourceNotFoundException", "ResourceInUseException"):
+                    raise RuntimeError(f"DeleteDocumentClassifier failed: {one_line(e)}")
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"classifier still {status} after {self.teardown_wait:.0f} s")
+            time.sleep(interval)
+            interval = min(interval * 1.5, 30.0)
+        self._mark_deleted("document-classifier", self._classifier_arn)
+
+    def _teardown_s3(self) -> None:
+        """Delete every object under this run's own prefix: what we uploaded and what Comprehend wrote."""
+        if not any(r["kind"] == "s3-object" and not r["deleted"] for r in self.resources):
+            return
+        s3 = self._s3()
+        token: str | None = None
+        while True:
+            kw: dict[str, Any] = {"Bucket": self.bucket, "Prefix": f"{self.run_prefix}/"}
+            if token:
+                kw["ContinuationToken"] = token
+            r, err, _, _ = self._call(s3.list_objects_v2, **kw)
+            if err is not None:
+                raise RuntimeError(f"listing s3://{self.bucket}/{self.run_prefix}/ failed: {one_line(err)}")
+            keys = [{"Key": o["Key"]} for o in r.get("Contents", [])]
+            if keys:
+                d, err, _, _ = self._call(s3.delete_objects, Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                if err is not None or (d or {}).get("Errors"):
+                    raise RuntimeError(f"deleting S3 objects failed: {one_line(err) if err else d['Errors'][0]}")
+            if not r.get("IsTruncated"):
+                break
+            token = r.get("NextContinuationToken")
+        self._mark_deleted("s3-object")
+
+
+# ---- Bedrock Converse as a zero-/few-shot classifier -------------------------------------------------
+
+_STRIP = " \t\r\n\"'`“”‘’.,;:!?*()[]{}<>"
+
+
+def normalize_answer(text: str) -> str:
+    """Strip whitespace, surrounding quotes and punctuation; case-fold."""
+    return text.strip().strip(_STRIP).strip().casefold()
+
+
+def parse_label(answer: str | None, labels: Sequence[str]) -> str | None:
+    """The one dataset label the answer equals (after normalising both), else None (abstain)."""
+    if not answer:
+        return None
+    norm = normalize_answer(answer)
+    hits = [lab for lab in labels if normalize_answer(str(lab)) == norm]
+    return hits[0] if len(hits) == 1 else None
+
+
+class BedrockLLM(_AwsAdapter):
+    """An LLM on Amazon Bedrock (Converse API) as a zero- or few-shot classifier over the dataset's labels.
+
+    Options: ``model_id`` (required, e.g. "amazon.nova-micro-v1:0" or an inference profile such as
+    "us.amazon.nova-micro-v1:0"), ``few_shot`` (examples per class drawn from train with the seed;
+    default 0 = zero-shot), ``max_tokens`` (default 10), ``temperature`` (default 0), ``max_chars``
+    (texts are cut to this many characters, default 4000), ``max_example_chars`` (default 500),
+    ``instructions`` (one line about the task, added to the system prompt), ``prompt_overhead_tokens``
+    (per-request allowance in estimates, default 30), ``usd_per_1k_input`` / ``usd_per_1k_output``
+    (prices for a model the price table lacks), plus the shared AWS options. Answers are parsed
+    strictly: after stripping quotes/punctuation and case-folding, the answer must equal exactly
+    one label, otherwise the item abstains and the raw answer is kept.
+    """
+
+    name = "bedrock-llm"
+    simplicity = RANK_PREBUILT_API
+    description = "LLM on Amazon Bedrock (Converse) as a zero-/few-shot classifier"
+    learns = True  # only to receive the train split for few-shot examples; nothing is trained
+    batch_size = 1
+    service_name = "bedrock-runtime"
+
+    def __init__(self, ctx: AdapterContext) -> None:
+        super().__init__(ctx)
+        o = ctx.options
+        self.model_id = str(o.get("model_id") or "")
+        self.few_shot = _opt_int(self.name, o, "few_shot", 0)
+        self.max_tokens = _opt_int(self.name, o, "max_tokens", 10, lo=1)
+        self.temperature = _opt_float(self.name, o, "temperature", 0.0)
+        self.max_chars = _opt_int(self.name, o, "max_chars", 4000, lo=1)
+        self.max_example_chars = _opt_int(self.name, o, "max_example_chars", 500, lo=1)
+        self.overhead_tokens = _opt_int(self.name, o, "prompt_overhead_tokens", 30)
+        self.instructions = " ".join(str(o.get("instructions", "")).split())
+        self.examples: list[tuple[str, str]] = []
+        self._est_example_chars: float | None = None
+
+    @classmethod
+    def _config_problem(cls, options: dict[str, Any]) -> str | None:
+        if not options.get("model_id"):
+            return f"set model_id under [adapters.{cls.name}] in baseline.toml (e.g. \"amazon.nova-micro-v1:0\")"
+        return None
+
+    # ---- prompt --------------------------------------------------------------------------------
+    def system_prompt(self) -> str:
+        labels = "\n".join(f"- {lab}" for lab in self.ctx.labels)
+        intro = f"{self.instructions}\n" if self.instructions else ""
+        return (f"{intro}You are a text classifier. Classify the text into exactly one of these labels:\n{labels}\n"
+                "Answer with the label only, written exactly as above, and nothing else.")
+
+    def messages(self, text: str) -> list[dict[str, Any]]:
+        msgs: list[dict[str, Any]] = []
+        for ex_text, ex_label in self.examples:
+            msgs.append({"role": "user", "content": [{"text": f"Text: {ex_text}"}]})
+            msgs.append({"role": "assistant", "content": [{"text": ex_label}]})
+        msgs.append({"role": "user", "content": [{"text": f"Text: {text}"}]})
+        return msgs
+
+    # ---- prices, estimates ---------------------------------------------------------------------
+    def price_row(self) -> dict[str, Any]:
+        """The price row for the model id (an inference profile's geo prefix is dropped to find it)."""
+        prices = self.ctx.prices
+        for mid in (self.model_id, GEO_PREFIX.sub("", self.model_id)):
+            if prices.has("bedrock", mid):
+                return prices.row("bedrock", mid)
+        o = self.ctx.options
+        if o.get("usd_per_1k_input") is not None and o.get("usd_per_1k_output") is not None:
+            return {"usd_per_1k_input": _opt_float(self.name, o, "usd_per_1k_input", None),
+                    "usd_per_1k_output": _opt_float(self.name, o, "usd_per_1k_output", None),
+                    "source": "adapter options"}
+        raise BadInput(f"no price for Bedrock model {self.model_id!r}: add [prices.bedrock.\"{self.model_id}\"] with "
+                       f"usd_per_1k_input and usd_per_1k_output to baseline.toml (or set them under [adapters.{self.name}])")
+
+    def token_cost(self, input_tokens: float, output_tokens: float) -> Cost:
+        row = self.price_row()
+        usd = input_tokens * float(row["usd_per_1k_input"]) / 1000 + output_tokens * float(row["usd_per_1k_output"]) / 1000
+        return Cost(usd, {"input_tokens": float(input_tokens), "output_tokens": float(output_tokens)})
+
+    def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
+        if self.few_shot and texts:
+            mean = sum(min(len(t), self.max_example_chars) for t in texts) / len(texts)
+            self._est_example_chars = self.few_shot * len(set(labels)) * (mean + 10)
+        return Cost(note="no training: few-shot examples only" if self.few_shot else "zero-shot: nothing to fit")
+
+    def estimate_predict(self, texts: Sequence[str]) -> Cost:
+        if not self.model_id:
+            return Cost(note="model_id not set: cannot price")
+        if self.examples:
+            shots = sum(len(t) + len(lab) + 10 for t, lab in self.examples)
+        else:
+            shots = self._est_example_chars or 0.0
+        fixed = (len(self.system_prompt()) + shots) / 4 + self.overhead_tokens
+        docs = [t for t in texts if t.strip()]
+        tin = sum(math.ceil(len(truncate_chars(t, self.max_chars)[0]) / 4) + fixed for t in docs)
+        tout = self.max_tokens * len(docs)
+        c = self.token_cost(tin, tout)
+        c.note = "≈ chars/4 input tokens + prompt, max_tokens output"
+        return c
+
+    def endpoint_description(self) -> str:
+        return f"Amazon Bedrock Converse ({self.model_id or 'model_id not set'}) {self._where()}"
+
+    def cache_identity(self) -> str:
+        ident = {"api": BEDROCK_API, "model": self.model_id, "max_tokens": self.max_tokens,
+                 "temperature": self.temperature, "max_chars": self.max_chars, "labels": self.ctx.labels,
+                 "system": hashlib.sha256(self.system_prompt().encode()).hexdigest()[:16], "prompt_version": 1,
+                 "few_shot": self.few_shot}
+        if self.few_shot:  # examples are drawn from train with the seed
+            ident.update(seed=self.ctx.seed, max_example_chars=self.max_example_chars)
+        return json.dumps(ident, sort_keys=True)
+
+    # ---- life cycle ----------------------------------------------------------------------------
+    def load(self) -> None:
+        if not self.model_id:
+            raise BadInput(f"set model_id under [adapters.{self.name}] in baseline.toml (e.g. \"amazon.nova-micro-v1:0\")")
+        self.price_row()
+        self._client()
+
+    def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
+        """Draw ``few_shot`` examples per class with the seed; nothing is trained or billed."""
+        self.examples = []
+        if self.few_shot:
+            rng = random.Random(self.ctx.seed)
+            by_label: dict[str, list[str]] = {}
+            for t, lab in zip(texts, labels, strict=True):
+                if t.strip():
+                    by_label.setdefault(str(lab), []).append(t)
+            for lab in self.ctx.labels:
+                pool = by_label.get(lab, [])
+                for t in rng.sample(pool, min(self.few_shot, len(pool))):
+                    self.examples.append((" ".join(truncate_chars(t, self.max_example_chars)[0].split()), lab))
+            rng.shuffle(self.examples)
+        return FitInfo(cost=Cost(), details={"few_shot": self.few_shot, "examples": len(self.examples),
+                                             "model_id": self.model_id, "max_tokens": self.max_tokens})
+
+    def predict_batch(self, texts: list[str]) -> BatchResult:
+        n = len(texts)
+        out = BatchResult(labels=[None] * n, scores=[{} for _ in range(n)], raw=[None] * n, errors=[None] * n)
+        client = self._client()
+        service_ms = 0.0
+        for i, t in enumerate(texts):
+            if not t.strip():
+                out.errors[i] = "empty text: not sent"
+                continue
+            doc, was_cut = truncate_chars(t, self.max_chars)
+            out.truncated += int(was_cut)
+            self._pacer.wait()
+            resp, err, retries, throttles = self._call(
+                client.converse, modelId=self.model_id, system=[{"text": self.system_prompt()}],
+                messages=self.messages(doc),
+                inferenceConfig={"maxTokens": self.max_tokens, "temperature": float(self.temperature)})
+            out.retries += retries
+            out.throttles += throttles
+            if err is not None:
+                if not self._is_transient(err):
+                    self._raise(err, f"Converse with {self.model_id} failed")
+                out.errors[i] = self._request_failed(err)
+                continue
+            self._request_ok()
+            usage = resp.get("usage") or {}
+            out.cost = out.cost + self.token_cost(usage.get("inputTokens", 0), usage.get("outputTokens", 0))
+            service_ms += float((resp.get("metrics") or {}).get("latencyMs", 0.0))
+            content = ((resp.get("output") or {}).get("message") or {}).get("content") or []
+            answer = "".join(c.get("text", "") for c in content if isinstance(c, dict))
+            stop = resp.get("stopReason")
+            out.raw[i] = answer if answer or stop in (None, "end_turn") else f"<{stop}>"
+            out.labels[i] = parse_label(answer, self.ctx.labels)
+            if out.labels[i] is not None:
+                out.scores[i] = {lab: float(lab == out.labels[i]) for lab in self.ctx.labels}
+        out.service_ms = service_ms or None
+        return out
+
+    def explain(self) -> dict[str, Any]:
+        shots = f"{self.few_shot}-shot ({len(self.examples)} examples)" if self.few_shot else "zero-shot"
+        return {"kind": "prompt", "text": f"{self.model_id}, {shots}, strict label parsing; system prompt: "
+                + self.system_prompt().replace("\n", " ")}

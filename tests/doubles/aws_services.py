@@ -1,0 +1,661 @@
+"""A loopback HTTP double of Amazon Comprehend and Bedrock Runtime that speaks their wire formats.
+
+Comprehend is AWS JSON 1.1: ``POST /`` with ``X-Amz-Target: Comprehend_20171127.<Operation>``,
+answers ``application/x-amz-json-1.1`` bodies in the botocore output shapes, errors as HTTP 400/500
+with ``{"__type": "<Exception>", "message": ...}``. Bedrock Runtime Converse is restJson1:
+``POST /model/<url-encoded model id>/converse``, errors carry ``x-amzn-ErrorType`` and a
+``{"message": ...}`` body (the shape of the real recording ``bedrock_error.json``).
+
+Implemented: BatchDetectSentiment / DetectSentiment (25 documents and 5,000 UTF-8 bytes enforced
+with the real exception types and message), ClassifyDocument (10,000 bytes; endpoint must be
+IN_SERVICE), Create/Describe/Delete/StopTraining/List DocumentClassifier, Create/Describe/Delete/List
+Endpoint, Start/Describe/Stop/List DocumentClassificationJob, and Converse. The custom-classifier
+state machines advance per Describe call (``train_polls``, ``endpoint_polls``, ``job_polls``,
+``delete_polls``); "training" reads the COMPREHEND_CSV from S3 (any boto3 S3 client, e.g. one on
+moto) and fits a tiny multinomial naive Bayes, so predictions follow the training data. Async jobs
+read ONE_DOC_PER_LINE input from S3 and write ``output.tar.gz`` (JSON lines ``{"File", "Line",
+"Classes"}``, lines shuffled unless ``shuffle_output=False``) back to S3. ``TrainingEndTime −
+TrainingStartTime`` is ``training_seconds`` (simulated), so training cost is predictable.
+
+Knobs: ``latency_s`` (fixed service latency), ``set_rate_limit(rps, burst)`` (token bucket per
+service: Comprehend answers 400 ThrottlingException, Bedrock 429, both with ``Retry-After`` and
+``x-amz-retry-after``), ``throttle_next(n, op)``, ``doc_errors`` (marker substring → per-document
+ErrorList entry), ``fail(op, after, ...)`` (failure injection mid-run), ``interrupt_main_on(op,
+after)`` (a Ctrl-C in the main thread, as if the user pressed it), ``sentiment`` / ``answer``
+(deterministic answer functions), ``chars_per_token`` (Bedrock usage), ``replay(op, body_text)``
+(serve a recorded wire body verbatim after the normal side effects), and ``requests``: a log of
+every request (operation, documents, sizes, status; never headers or credentials).
+"""
+
+from __future__ import annotations
+
+import _thread
+import csv
+import io
+import json
+import math
+import random
+import re
+import tarfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
+
+LANGUAGES = {"en", "es", "fr", "de", "it", "pt", "ar", "hi", "ja", "ko", "zh", "zh-TW"}
+POSITIVE_WORDS = {"love", "great", "excellent", "happy", "superb", "good", "wonderful", "best", "fantastic", "hit"}
+NEGATIVE_WORDS = {"awful", "broken", "refund", "angry", "terrible", "bad", "worst", "hate", "poor", "melted"}
+BEDROCK_ERROR_NS = "http://internal.amazon.com/coral/com.amazon.bedrock/"
+
+
+def keyword_sentiment(text: str) -> str:
+    """POSITIVE / NEGATIVE / MIXED / NEUTRAL from keyword hits: deterministic answers for tests."""
+    words = set(re.findall(r"[a-z']+", text.lower()))
+    pos, neg = bool(words & POSITIVE_WORDS), bool(words & NEGATIVE_WORDS)
+    return "MIXED" if pos and neg else "POSITIVE" if pos else "NEGATIVE" if neg else "NEUTRAL"
+
+
+def keyword_answer(text: str, request: dict[str, Any]) -> str:
+    """Bedrock answer: the keyword sentiment, lower-case (matches positive/negative/neutral labels)."""
+    s = keyword_sentiment(text)
+    return "neutral" if s == "MIXED" else s.lower()
+
+
+class ServiceError(Exception):
+    """An error response: HTTP status, exception type, message."""
+
+    def __init__(self, status: int, kind: str, message: str, headers: dict[str, str] | None = None) -> None:
+        super().__init__(message)
+        self.status, self.kind, self.message, self.headers = status, kind, message, headers or {}
+
+
+class NaiveBayes:
+    """Multinomial naive Bayes over lower-cased words: the double's "trained" custom classifier."""
+
+    def __init__(self, rows: list[tuple[str, str]]) -> None:
+        self.labels = sorted({lab for lab, _ in rows})
+        self.counts = {lab: {} for lab in self.labels}
+        self.totals = dict.fromkeys(self.labels, 0)
+        self.docs = dict.fromkeys(self.labels, 0)
+        vocab: set[str] = set()
+        for lab, text in rows:
+            self.docs[lab] += 1
+            for w in re.findall(r"[a-z0-9']+", text.lower()):
+                self.counts[lab][w] = self.counts[lab].get(w, 0) + 1
+                self.totals[lab] += 1
+                vocab.add(w)
+        self.v = max(1, len(vocab))
+        self.n = max(1, len(rows))
+
+    def scores(self, text: str) -> list[tuple[str, float]]:
+        words = re.findall(r"[a-z0-9']+", text.lower())
+        logp = {}
+        for lab in self.labels:
+            lp = math.log(self.docs[lab] / self.n)
+            for w in words:
+                lp += math.log((self.counts[lab].get(w, 0) + 1) / (self.totals[lab] + self.v))
+            logp[lab] = lp
+        top = max(logp.values())
+        z = sum(math.exp(v - top) for v in logp.values())
+        return sorted(((lab, math.exp(v - top) / z) for lab, v in logp.items()), key=lambda x: (-x[1], x[0]))
+
+
+@dataclass
+class Failure:
+    op: str
+    after: int
+    status: int
+    kind: str
+    message: str
+    times: int | None
+    seen: int = 0
+
+
+@dataclass
+class Classifier:
+    arn: str
+    name: str
+    props: dict[str, Any]
+    model: NaiveBayes | None = None
+    csv_text: str = ""
+    polls: int = 0
+    deleted_polls: int = 0
+    tags: list[dict[str, str]] = field(default_factory=list)
+
+
+class AwsDouble:
+    """Comprehend + Bedrock Runtime on 127.0.0.1:<free port>. Use as a context manager."""
+
+    def __init__(self, *, latency_s: float = 0.0, s3: Any = None, region: str = "us-east-1",
+                 account: str = "123456789012", train_polls: int = 2, endpoint_polls: int = 2, job_polls: int = 2,
+                 delete_polls: int = 1, training_seconds: float = 1800.0, chars_per_token: float = 4.0,
+                 known_models: set[str] | None = None, shuffle_output: bool = True) -> None:
+        self.latency_s = latency_s
+        self.s3 = s3
+        self.region, self.account = region, account
+        self.train_polls, self.endpoint_polls, self.job_polls = train_polls, endpoint_polls, job_polls
+        self.delete_polls = delete_polls
+        self.training_seconds = training_seconds
+        self.chars_per_token = chars_per_token
+        self.known_models = known_models
+        self.shuffle_output = shuffle_output
+        self.sentiment: Callable[[str], str] = keyword_sentiment
+        self.answer: Callable[[str, dict[str, Any]], str] = keyword_answer
+        self.doc_errors: dict[str, tuple[str, str]] = {}
+        self.requests: list[dict[str, Any]] = []
+        self.classifiers: dict[str, Classifier] = {}
+        self.endpoints: dict[str, dict[str, Any]] = {}
+        self.jobs: dict[str, dict[str, Any]] = {}
+        self.gone: list[str] = []  # ARNs / job ids that were deleted or stopped
+        self.retired: dict[str, Classifier] = {}  # deleted classifiers, kept for inspection
+        self.lock = threading.RLock()
+        self._buckets: dict[str, list[float]] = {}
+        self._rate: dict[str, tuple[float, float]] = {}
+        self._throttle_next: list[tuple[str | None, int]] = []
+        self._failures: list[Failure] = []
+        self._replays: dict[str, list[tuple[int, str, dict[str, str]]]] = {}
+        self._interrupt: dict[str, int] = {}
+        self._op_counts: dict[str, int] = {}
+        self._server: ThreadingHTTPServer | None = None
+
+    # ---- knobs ---------------------------------------------------------------------------------
+    def set_rate_limit(self, rps: float | None, burst: float | None = None, service: str | None = None) -> None:
+        """Token bucket: ``rps`` requests/s with ``burst`` tokens (default: one second's worth)."""
+        for svc in ([service] if service else ["comprehend", "bedrock"]):
+            if rps is None:
+                self._rate.pop(svc, None)
+                continue
+            cap = float(burst if burst is not None else max(1.0, rps))
+            self._rate[svc] = (float(rps), cap)
+            self._buckets[svc] = [cap, time.monotonic()]
+
+    def throttle_next(self, n: int, op: str | None = None) -> None:
+        with self.lock:
+            self._throttle_next.append((op, n))
+
+    def fail(self, op: str, after: int = 0, *, status: int = 500, kind: str = "InternalServerException",
+             message: str = "An internal error occurred.", times: int | None = None) -> None:
+        """After ``after`` successful calls of ``op``, answer the error (``times`` times, or forever)."""
+        with self.lock:
+            self._failures.append(Failure(op, after, status, kind, message, times))
+
+    def interrupt_main_on(self, op: str, after: int = 1) -> None:
+        """After answering the ``after``-th call of ``op``, deliver a KeyboardInterrupt to the main thread."""
+        self._interrupt[op] = after
+
+    def replay(self, op: str, body_text: str, status: int = 200, headers: dict[str, str] | None = None,
+               times: int = 1) -> None:
+        """Answer the next ``times`` calls of ``op`` with this recorded body (side effects still happen)."""
+        with self.lock:
+            self._replays.setdefault(op, []).extend([(status, body_text, dict(headers or {}))] * times)
+
+    # ---- inspection ----------------------------------------------------------------------------
+    def calls(self, op: str, ok_only: bool = False) -> list[dict[str, Any]]:
+        return [r for r in self.requests if r["op"] == op and (not ok_only or r["status"] == 200)]
+
+    def live_resources(self) -> list[str]:
+        """Everything that would still exist (and bill) in a real account."""
+        with self.lock:
+            live = [f"classifier {c.name} ({c.props['Status']})" for c in self.classifiers.values()]
+            live += [f"endpoint {e['EndpointArn']} ({e['Status']})" for e in self.endpoints.values()]
+            live += [f"job {j['JobId']} ({j['JobStatus']})" for j in self.jobs.values()
+                     if j["JobStatus"] in ("SUBMITTED", "IN_PROGRESS", "STOP_REQUESTED")]
+        return live
+
+    # ---- server --------------------------------------------------------------------------------
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() the double first"
+        host, port = self._server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> AwsDouble:
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # quiet
+                return
+
+            def do_POST(self) -> None:  # noqa: N802
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                status, headers, payload, after = double._handle(self.path, dict(self.headers), body)
+                data = payload.encode("utf-8")
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+                self.wfile.flush()
+                if after:
+                    after()
+
+            def do_GET(self) -> None:  # noqa: N802
+                self.send_response(404)
+                self.send_header("Content-Length", "0")
+                self.end_headers()
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="aws-double").start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server = None
+
+    def __enter__(self) -> AwsDouble:
+        return self.start()
+
+    def __exit__(self, *exc: Any) -> None:
+        self.stop()
+
+    # ---- dispatch ------------------------------------------------------------------------------
+    def _handle(self, path: str, headers: dict[str, str], body: bytes):
+        target = next((v for k, v in headers.items() if k.lower() == "x-amz-target"), "")
+        m = re.match(r"^/model/(.+)/converse$", path.split("?")[0])
+        if target.startswith("Comprehend_20171127."):
+            service, op = "comprehend", target.split(".", 1)[1]
+        elif m:
+            service, op = "bedrock", "Converse"
+        else:
+            return 404, {"Content-Type": "application/json"}, '{"message":"not found"}', None
+        try:
+            req = json.loads(body or b"{}")
+        except ValueError:
+            req = {}
+        entry: dict[str, Any] = {"t": time.monotonic(), "service": service, "op": op, "status": 200, "body": req}
+        if op in ("BatchDetectSentiment",):
+            texts = req.get("TextList") or []
+            entry["docs"] = len(texts)
+            entry["max_doc_bytes"] = max((len(t.encode("utf-8")) for t in texts), default=0)
+        elif op in ("ClassifyDocument", "DetectSentiment"):
+            entry["docs"] = 1
+            entry["max_doc_bytes"] = len(str(req.get("Text", "")).encode("utf-8"))
+        elif m:
+            entry["model"] = unquote(m.group(1))
+        after: Callable[[], None] | None = None
+        try:
+            self._admit(service, op)
+            if self.latency_s:
+                time.sleep(self.latency_s)
+            self._inject(op)
+            if service == "comprehend":
+                result = getattr(self, f"_op_{op}", None)
+                if result is None:
+                    raise ServiceError(400, "UnknownOperationException", f"Unknown operation {op}")
+                out = result(req)
+            else:
+                out = self._converse(entry["model"], req)
+            status, payload, extra = 200, json.dumps(out), {}
+            with self.lock:
+                self._op_counts[op] = self._op_counts.get(op, 0) + 1
+                replay = self._replays.get(op)
+                if replay:
+                    status, payload, extra = replay.pop(0)
+                if self._interrupt.get(op) == self._op_counts[op]:
+                    after = _thread.interrupt_main
+        except ServiceError as e:
+            status, extra = e.status, dict(e.headers)
+            if service == "comprehend":
+                payload = json.dumps({"__type": e.kind, "message": e.message})
+            else:
+                extra["x-amzn-ErrorType"] = f"{e.kind}:{BEDROCK_ERROR_NS}"
+                payload = json.dumps({"message": e.message})
+            entry["error"] = e.kind
+        entry["status"] = status
+        with self.lock:
+            self.requests.append(entry)
+        ctype = "application/x-amz-json-1.1" if service == "comprehend" else "application/json"
+        hdrs = {"Content-Type": ctype, "x-amzn-RequestId": str(uuid.uuid4()), **extra}
+        return status, hdrs, payload, after
+
+    def _throttle_error(self, service: str, retry_after: float) -> ServiceError:
+        hdrs = {"Retry-After": str(max(1, math.ceil(retry_after))), "x-amz-retry-after": str(int(retry_after * 1000))}
+        if service == "comprehend":
+            return ServiceError(400, "ThrottlingException", "Rate exceeded", hdrs)
+        return ServiceError(429, "ThrottlingException", "Too many requests, please wait before trying again.", hdrs)
+
+    def _admit(self, service: str, op: str) -> None:
+        with self.lock:
+            for k, (want, n) in enumerate(self._throttle_next):
+                if n > 0 and (want is None or want == op):
+                    self._throttle_next[k] = (want, n - 1)
+                    raise self._throttle_error(service, 0.05)
+            if service in self._rate:
+                rps, cap = self._rate[service]
+                b = self._buckets[service]
+                now = time.monotonic()
+                b[0] = min(cap, b[0] + (now - b[1]) * rps)
+                b[1] = now
+                if b[0] < 1.0:
+                    raise self._throttle_error(service, (1.0 - b[0]) / rps)
+                b[0] -= 1.0
+
+    def _inject(self, op: str) -> None:
+        with self.lock:
+            for f in self._failures:
+                if f.op != op:
+                    continue
+                if self._op_counts.get(op, 0) >= f.after and (f.times is None or f.seen < f.times):
+                    f.seen += 1
+                    raise ServiceError(f.status, f.kind, f.message)
+
+    # ---- Comprehend: prebuilt sentiment ----------------------------------------------------------
+    def _check_language(self, req: dict[str, Any]) -> None:
+        if req.get("LanguageCode") not in LANGUAGES:
+            raise ServiceError(400, "UnsupportedLanguageException",
+                               f"Unsupported language code: {req.get('LanguageCode')}")
+
+    @staticmethod
+    def _check_size(text: str, limit: int) -> None:
+        n = len(text.encode("utf-8"))
+        if n > limit:
+            raise ServiceError(400, "TextSizeLimitExceededException",
+                               f"Input text size exceeds limit. Max length of request text allowed is {limit} bytes "
+                               f"while in this request the text size is {n} bytes")
+
+    def _sentiment_result(self, text: str) -> dict[str, Any]:
+        label = self.sentiment(text)
+        scores = {k: 0.02 for k in ("Positive", "Negative", "Neutral", "Mixed")}
+        scores[label.capitalize()] = 0.94
+        return {"Sentiment": label, "SentimentScore": scores}
+
+    def _op_BatchDetectSentiment(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        texts = req.get("TextList")
+        if not isinstance(texts, list) or not texts:
+            raise ServiceError(400, "InvalidRequestException", "TextList must contain at least one document")
+        self._check_language(req)
+        if len(texts) > 25:
+            raise ServiceError(400, "BatchSizeLimitExceededException",
+                               "The number of documents in the request exceeds the limit of 25.")
+        for t in texts:
+            self._check_size(t, 5000)
+        results, errors = [], []
+        for i, t in enumerate(texts):
+            bad = next((v for marker, v in self.doc_errors.items() if marker in t), None)
+            if bad is not None:
+                errors.append({"Index": i, "ErrorCode": bad[0], "ErrorMessage": bad[1]})
+            else:
+                results.append({"Index": i, **self._sentiment_result(t)})
+        return {"ResultList": results, "ErrorList": errors}
+
+    def _op_DetectSentiment(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        self._check_language(req)
+        self._check_size(str(req.get("Text", "")), 5000)
+        return self._sentiment_result(str(req.get("Text", "")))
+
+    # ---- Comprehend: custom classification -------------------------------------------------------
+    def _arn(self, kind: str, name: str) -> str:
+        return f"arn:aws:comprehend:{self.region}:{self.account}:{kind}/{name}"
+
+    def _read_s3(self, uri: str) -> str:
+        if self.s3 is None:
+            raise ServiceError(400, "InvalidRequestException", "the double has no S3 client to read input")
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        try:
+            return self.s3.get_object(Bucket=bucket, Key=key)["Body"].read().decode("utf-8")
+        except Exception as e:  # the real service reports unreadable input on the resource, but keep it simple
+            raise ServiceError(400, "InvalidRequestException", f"cannot read {uri}: {type(e).__name__}") from e
+
+    def _classifier(self, arn: str) -> Classifier:
+        c = self.classifiers.get(arn)
+        if c is None:
+            raise ServiceError(400, "ResourceNotFoundException", f"Could not find specified resource: {arn}")
+        return c
+
+    def _op_CreateDocumentClassifier(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        name = str(req.get("DocumentClassifierName", ""))
+        if not re.match(r"^[a-zA-Z0-9](-*[a-zA-Z0-9])*$", name) or len(name) > 63:
+            raise ServiceError(400, "ValidationException", f"invalid DocumentClassifierName {name!r}")
+        if not re.match(r"^arn:aws(-[^:]+)?:iam::[0-9]{12}:role/.+$", str(req.get("DataAccessRoleArn", ""))):
+            raise ServiceError(400, "ValidationException", "invalid DataAccessRoleArn")
+        self._check_language(req)
+        cfg = req.get("InputDataConfig") or {}
+        text = self._read_s3(str(cfg.get("S3Uri", "")))
+        rows = [(r[0], r[1]) for r in csv.reader(io.StringIO(text)) if len(r) >= 2]
+        arn = self._arn("document-classifier", name)
+        with self.lock:
+            if arn in self.classifiers:
+                raise ServiceError(400, "ResourceInUseException", f"Classifier {name} already exists")
+            held = rows[::10]
+            train = [r for k, r in enumerate(rows) if k % 10]
+            model = NaiveBayes(train or rows)
+            acc = sum(model.scores(t)[0][0] == lab for lab, t in held) / max(1, len(held))
+            metrics = {"Accuracy": round(acc, 4), "Precision": round(acc, 4), "Recall": round(acc, 4),
+                       "F1Score": round(acc, 4), "MicroPrecision": round(acc, 4), "MicroRecall": round(acc, 4),
+                       "MicroF1Score": round(acc, 4), "HammingLoss": round(1 - acc, 4)}
+            props = {"DocumentClassifierArn": arn, "LanguageCode": req["LanguageCode"], "Status": "SUBMITTED",
+                     "SubmitTime": time.time(), "InputDataConfig": cfg,
+                     "OutputDataConfig": req.get("OutputDataConfig") or {},
+                     "DataAccessRoleArn": req["DataAccessRoleArn"], "Mode": req.get("Mode", "MULTI_CLASS"),
+                     "_metadata": {"NumberOfLabels": len(model.labels), "NumberOfTrainedDocuments": len(train),
+                                   "NumberOfTestDocuments": len(held), "EvaluationMetrics": metrics}}
+            self.classifiers[arn] = Classifier(arn, name, props, NaiveBayes(rows), text, tags=req.get("Tags") or [])
+        return {"DocumentClassifierArn": arn}
+
+    def _public(self, props: dict[str, Any]) -> dict[str, Any]:
+        return {k: v for k, v in props.items() if not k.startswith("_")}
+
+    def _op_DescribeDocumentClassifier(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            c = self._classifier(str(req.get("DocumentClassifierArn")))
+            p = c.props
+            c.polls += 1
+            if p["Status"] in ("SUBMITTED", "TRAINING"):
+                p.setdefault("TrainingStartTime", time.time())
+                if c.polls >= self.train_polls:
+                    p["Status"] = "TRAINED"
+                    p["TrainingEndTime"] = p["TrainingStartTime"] + self.training_seconds
+                    p["EndTime"] = p["TrainingEndTime"] + 5
+                    p["ClassifierMetadata"] = p["_metadata"]
+                else:
+                    p["Status"] = "TRAINING"
+            elif p["Status"] == "STOP_REQUESTED":
+                p["Status"] = "STOPPED"
+                p["TrainingEndTime"] = time.time()
+                p["EndTime"] = time.time()
+            elif p["Status"] == "DELETING":
+                c.deleted_polls += 1
+                if c.deleted_polls >= self.delete_polls:
+                    self.retired[c.arn] = self.classifiers.pop(c.arn)
+                    self.gone.append(c.arn)
+                    raise ServiceError(400, "ResourceNotFoundException", f"Could not find specified resource: {c.arn}")
+            return {"DocumentClassifierProperties": self._public(p)}
+
+    def _op_StopTrainingDocumentClassifier(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            c = self._classifier(str(req.get("DocumentClassifierArn")))
+            if c.props["Status"] in ("SUBMITTED", "TRAINING"):
+                c.props["Status"] = "STOP_REQUESTED"
+        return {}
+
+    def _op_DeleteDocumentClassifier(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            c = self._classifier(str(req.get("DocumentClassifierArn")))
+            if c.props["Status"] not in ("TRAINED", "TRAINED_WITH_WARNING", "IN_ERROR", "STOPPED", "DELETING"):
+                raise ServiceError(400, "ResourceInUseException",
+                                   f"Classifier is {c.props['Status']}; it can be deleted once training has ended")
+            if any(e["ModelArn"] == c.arn for e in self.endpoints.values()):
+                raise ServiceError(400, "ResourceInUseException", "All endpoints must be deleted before the model")
+            if any(j["DocumentClassifierArn"] == c.arn and j["JobStatus"] in ("SUBMITTED", "IN_PROGRESS")
+                   for j in self.jobs.values()):
+                raise ServiceError(400, "ResourceInUseException", "An inference job is using the model")
+            c.props["Status"] = "DELETING"
+        return {}
+
+    def _op_ListDocumentClassifiers(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            return {"DocumentClassifierPropertiesList": [self._public(c.props) for c in self.classifiers.values()]}
+
+    def _endpoint(self, arn: str) -> dict[str, Any]:
+        e = self.endpoints.get(arn)
+        if e is None:
+            raise ServiceError(400, "ResourceNotFoundException", f"Could not find specified resource: {arn}")
+        return e
+
+    def _op_CreateEndpoint(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        name = str(req.get("EndpointName", ""))
+        if not name or len(name) > 40:
+            raise ServiceError(400, "ValidationException", f"invalid EndpointName {name!r}")
+        with self.lock:
+            model = self.classifiers.get(str(req.get("ModelArn")))
+            if model is None or model.props["Status"] not in ("TRAINED", "TRAINED_WITH_WARNING"):
+                raise ServiceError(400, "ResourceUnavailableException", "The model is not trained")
+            arn = self._arn("document-classifier-endpoint", name)
+            if arn in self.endpoints:
+                raise ServiceError(400, "ResourceInUseException", f"Endpoint {name} already exists")
+            iu = int(req.get("DesiredInferenceUnits", 0))
+            if iu < 1:
+                raise ServiceError(400, "ValidationException", "DesiredInferenceUnits must be at least 1")
+            self.endpoints[arn] = {"EndpointArn": arn, "Status": "CREATING", "ModelArn": model.arn,
+                                   "DesiredInferenceUnits": iu, "CurrentInferenceUnits": 0,
+                                   "CreationTime": time.time(), "LastModifiedTime": time.time(),
+                                   "_polls": 0, "_deleted_polls": 0}
+        return {"EndpointArn": arn, "ModelArn": model.arn}
+
+    def _op_DescribeEndpoint(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            e = self._endpoint(str(req.get("EndpointArn")))
+            e["_polls"] += 1
+            if e["Status"] == "CREATING" and e["_polls"] >= self.endpoint_polls:
+                e["Status"] = "IN_SERVICE"
+                e["CurrentInferenceUnits"] = e["DesiredInferenceUnits"]
+            elif e["Status"] == "DELETING":
+                e["_deleted_polls"] += 1
+                if e["_deleted_polls"] >= self.delete_polls:
+                    del self.endpoints[e["EndpointArn"]]
+                    self.gone.append(e["EndpointArn"])
+                    raise ServiceError(400, "ResourceNotFoundException",
+                                       f"Could not find specified resource: {e['EndpointArn']}")
+            return {"EndpointProperties": self._public(e)}
+
+    def _op_DeleteEndpoint(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            e = self._endpoint(str(req.get("EndpointArn")))
+            if e["Status"] in ("CREATING", "UPDATING"):
+                raise ServiceError(400, "ResourceInUseException", f"Endpoint is {e['Status']}")
+            e["Status"] = "DELETING"
+        return {}
+
+    def _op_ListEndpoints(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            return {"EndpointPropertiesList": [self._public(e) for e in self.endpoints.values()]}
+
+    def _classes(self, model: NaiveBayes, text: str) -> list[dict[str, Any]]:
+        return [{"Name": lab, "Score": round(s, 6)} for lab, s in model.scores(text)]
+
+    def _op_ClassifyDocument(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            e = self.endpoints.get(str(req.get("EndpointArn")))
+            if e is None or e["Status"] != "IN_SERVICE":
+                raise ServiceError(400, "ResourceUnavailableException",
+                                   "The endpoint is not available: it must be IN_SERVICE")
+            model = self.classifiers[e["ModelArn"]].model
+        text = str(req.get("Text", ""))
+        if not text:
+            raise ServiceError(400, "InvalidRequestException", "Text must not be empty")
+        self._check_size(text, 10000)
+        return {"Classes": self._classes(model, text)}
+
+    def _op_StartDocumentClassificationJob(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            c = self.classifiers.get(str(req.get("DocumentClassifierArn")))
+            if c is None or c.props["Status"] not in ("TRAINED", "TRAINED_WITH_WARNING"):
+                raise ServiceError(400, "ResourceUnavailableException", "The classifier is not trained")
+        cfg = req.get("InputDataConfig") or {}
+        if cfg.get("InputFormat") != "ONE_DOC_PER_LINE":
+            raise ServiceError(400, "InvalidRequestException", "the double only reads ONE_DOC_PER_LINE input")
+        lines = self._read_s3(str(cfg.get("S3Uri"))).split("\n")
+        if lines and lines[-1] == "":
+            lines.pop()
+        job_id = uuid.uuid4().hex
+        with self.lock:
+            self.jobs[job_id] = {"JobId": job_id, "JobArn": self._arn("document-classification-job", job_id),
+                                 "JobName": req.get("JobName"), "JobStatus": "SUBMITTED", "SubmitTime": time.time(),
+                                 "DocumentClassifierArn": c.arn, "InputDataConfig": cfg,
+                                 "OutputDataConfig": dict(req.get("OutputDataConfig") or {}),
+                                 "DataAccessRoleArn": req.get("DataAccessRoleArn"), "_lines": lines, "_polls": 0,
+                                 "_file": str(cfg.get("S3Uri")).rsplit("/", 1)[-1]}
+        return {"JobId": job_id, "JobArn": self.jobs[job_id]["JobArn"], "JobStatus": "SUBMITTED",
+                "DocumentClassifierArn": c.arn}
+
+    def _finish_job(self, j: dict[str, Any]) -> None:
+        model = self.classifiers[j["DocumentClassifierArn"]].model
+        recs = [{"File": j["_file"], "Line": str(k), "Classes": self._classes(model, line)[:3]}
+                for k, line in enumerate(j["_lines"])]
+        if self.shuffle_output:
+            random.Random(7).shuffle(recs)
+        payload = ("\n".join(json.dumps(r) for r in recs) + "\n").encode("utf-8")
+        buf = io.BytesIO()
+        with tarfile.open(fileobj=buf, mode="w:gz") as tar:
+            info = tarfile.TarInfo("predictions.jsonl")
+            info.size = len(payload)
+            tar.addfile(info, io.BytesIO(payload))
+        base = j["OutputDataConfig"]["S3Uri"].rstrip("/")
+        uri = f"{base}/{self.account}-CLN-{j['JobId']}/output/output.tar.gz"
+        bucket, _, key = uri.removeprefix("s3://").partition("/")
+        self.s3.put_object(Bucket=bucket, Key=key, Body=buf.getvalue())
+        j["OutputDataConfig"]["S3Uri"] = uri
+
+    def _op_DescribeDocumentClassificationJob(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            j = self.jobs.get(str(req.get("JobId")))
+            if j is None:
+                raise ServiceError(400, "JobNotFoundException", f"Could not find job {req.get('JobId')}")
+            j["_polls"] += 1
+            if j["JobStatus"] in ("SUBMITTED", "IN_PROGRESS"):
+                if j["_polls"] >= self.job_polls:
+                    self._finish_job(j)
+                    j["JobStatus"] = "COMPLETED"
+                    j["EndTime"] = time.time()
+                else:
+                    j["JobStatus"] = "IN_PROGRESS"
+            elif j["JobStatus"] == "STOP_REQUESTED":
+                j["JobStatus"] = "STOPPED"
+            return {"DocumentClassificationJobProperties": self._public(j)}
+
+    def _op_StopDocumentClassificationJob(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            j = self.jobs.get(str(req.get("JobId")))
+            if j is None:
+                raise ServiceError(400, "JobNotFoundException", f"Could not find job {req.get('JobId')}")
+            if j["JobStatus"] in ("SUBMITTED", "IN_PROGRESS"):
+                j["JobStatus"] = "STOP_REQUESTED"
+                self.gone.append(j["JobId"])
+            return {"JobId": j["JobId"], "JobStatus": j["JobStatus"]}
+
+    def _op_ListDocumentClassificationJobs(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        with self.lock:
+            return {"DocumentClassificationJobPropertiesList": [self._public(j) for j in self.jobs.values()]}
+
+    # ---- Bedrock Converse ----------------------------------------------------------------------
+    def _converse(self, model_id: str, req: dict[str, Any]) -> dict[str, Any]:
+        if self.known_models is not None and model_id not in self.known_models:
+            raise ServiceError(400, "ValidationException", "The provided model identifier is invalid.")
+        msgs = req.get("messages") or []
+        if not msgs or msgs[-1].get("role") != "user":
+            raise ServiceError(400, "ValidationException", "A conversation must end with a user message.")
+        max_tokens = int((req.get("inferenceConfig") or {}).get("maxTokens") or 4096)
+        prompt_chars = sum(len(b.get("text", "")) for b in req.get("system") or [])
+        prompt_chars += sum(len(b.get("text", "")) for m in msgs for b in m.get("content") or [])
+        query = "".join(b.get("text", "") for b in msgs[-1].get("content") or []).removeprefix("Text: ")
+        answer = self.answer(query, req)
+        out_tokens = max(1, math.ceil(len(answer) / self.chars_per_token))
+        stop = "end_turn"
+        if out_tokens > max_tokens:
+            answer = answer[: int(max_tokens * self.chars_per_token)]
+            out_tokens, stop = max_tokens, "max_tokens"
+        in_tokens = max(1, math.ceil(prompt_chars / self.chars_per_token))
+        return {"metrics": {"latencyMs": int(self.latency_s * 1000)},
+                "output": {"message": {"content": [{"text": answer}], "role": "assistant"}},
+                "stopReason": stop,
+                "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens}}
