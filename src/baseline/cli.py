@@ -13,6 +13,13 @@ from typing import Any
 from baseline import __version__
 from baseline.errors import BadInput
 
+
+def escape(text: str) -> str:
+    """Rich markup escaping for text that may hold brackets (reasons, config keys)."""
+    from rich.markup import escape as _escape
+
+    return _escape(str(text))
+
 EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT = 0, 1, 2
 
 COMPARE_EPILOG = """\
@@ -204,7 +211,7 @@ class RichProgress:
             self.p.advance(self.tasks[adapter], n)
 
     def message(self, text: str) -> None:
-        self.p.console.print(f"  {text}")
+        self.p.console.print(f"  {escape(text)}")
 
     def done(self, result) -> None:
         t = self.tasks.get(result.name)
@@ -213,7 +220,7 @@ class RichProgress:
             t = self.tasks[result.name] = self.p.add_task("", adapter=result.name, total=1)
         self.p.update(t, description=f"[{style}]{result.status}[/]", completed=self.p.tasks[t].total or 1)
         if result.status not in ("ok",):
-            self.p.console.print(f"  [{style}]{result.name}: {result.status}[/] — {result.reason}")
+            self.p.console.print(f"  [{style}]{result.name}: {result.status}[/] — {escape(result.reason)}")
 
 
 class QuietProgress:
@@ -230,10 +237,10 @@ class QuietProgress:
     def advance(self, *a, **k) -> None: ...
 
     def message(self, text: str) -> None:
-        self.console.print(f"  {text}")
+        self.console.print(f"  {escape(text)}")
 
     def done(self, result) -> None:
-        self.console.print(f"  {result.name}: {result.status}" + (f" — {result.reason}" if result.reason else ""))
+        self.console.print(escape(f"  {result.name}: {result.status}" + (f" — {result.reason}" if result.reason else "")))
 
 
 def print_profile(console, prof: dict[str, Any]) -> None:
@@ -251,7 +258,7 @@ def print_profile(console, prof: dict[str, Any]) -> None:
     for n in prof.get("notes", []):
         warn.append(n)
     if warn:
-        console.print("[yellow]data:[/] " + "; ".join(warn))
+        console.print("[yellow]data:[/] " + escape("; ".join(warn)))
 
 
 def print_leaderboard(console, results: dict[str, Any]) -> None:
@@ -265,20 +272,20 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
               "p95 ms", "items/s", "$/1k", "one-off", "status"]:
         t.add_column(h, overflow="fold")
     for row in leaderboard_rows(results):
-        t.add_row(*row)
+        t.add_row(*(escape(c) for c in row))
     console.print(t)
     for a in results["adapters"]:
         if not a.get("metrics"):
-            console.print(f"  [yellow]{a['name']}[/]: {a['status']} — {a['reason']}")
+            console.print(f"  [yellow]{a['name']}[/]: {a['status']} — {escape(a['reason'])}")
     for n in results.get("not_run") or []:
         est = n.get("total_usd")
         console.print(f"  [dim]{n['name']}[/]: paid, not run (name it in --adapters); estimate "
                       + (f"${est:.4f}" if est is not None else "n/a")
-                      + ("" if n["available"] else f"; unavailable: {n['reason']}"))
+                      + ("" if n["available"] else f"; unavailable: {escape(n['reason'])}"))
     d = results["decision"]
     colour = "green" if d["verdict"] == "ADOPT" else "red"
     console.print(f"\n[bold {colour}]{d['verdict']}[/]" + (f" [bold]{d['choice']}[/]" if d.get("choice") else "")
-                  + f" — {d['reason']}")
+                  + f" — {escape(d['reason'])}")
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
@@ -356,7 +363,7 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         units = ", ".join(f"{k} {v:,.0f}" for k, v in (r.get("units") or {}).items())
         money = [f"${r[k]:.4f}" if r.get(k) is not None else "—" for k in ("one_off_usd", "predict_usd", "total_usd")]
         t.add_row(r["name"], r["family"], "yes" if r["paid"] else "no", units, *money, r.get("where") or "",
-                  (r.get("note") or "") + ("" if r["available"] else f" (unavailable: {r['reason']})"))
+                  escape((r.get("note") or "") + ("" if r["available"] else f" (unavailable: {r['reason']})")))
     _console().print(t)
     return EXIT_OK
 
@@ -385,7 +392,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         t.add_column(h, overflow="fold")
     for r in rows:
         t.add_row(r["name"], r["family"], str(r["simplicity"]), "yes" if r["paid"] else "no",
-                  "[green]yes[/]" if r["available"] else "[red]no[/]", r["reason"] or r["description"])
+                  "[green]yes[/]" if r["available"] else "[red]no[/]", escape(r["reason"] or r["description"]))
     _console().print(t)
     return EXIT_OK
 

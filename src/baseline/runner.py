@@ -250,6 +250,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         def take(b: list[int], r: BatchResult, ms: float) -> None:
             if len(r.labels) != len(b):
                 raise RuntimeError(f"{name} returned {len(r.labels)} answers for {len(b)} texts")
+            ms = max(0.0, ms - r.queued_ms)  # time spent waiting on our own rate limiter is not latency
             request_ms.append(ms)
             if r.service_ms is not None:
                 service_ms.append(r.service_ms)

@@ -75,6 +75,7 @@ class BatchResult:
     throttles: int = 0
     truncated: int = 0
     service_ms: float | None = None               # server-reported latency, when given
+    queued_ms: float = 0.0                        # client-side pacing wait, not part of the latency
 
 
 @dataclass
@@ -103,6 +104,13 @@ class AdapterContext:
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
+
+
+def _importable(module: str) -> bool:
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # a dotted name whose parent package is missing
+        return False
 
 
 class Adapter:
@@ -148,7 +156,7 @@ class Adapter:
         """Cheap check, no network calls that cost money: dependencies, credentials, task fit."""
         if task != "text-classification":
             return Availability.no(f"task {task!r} not supported")
-        missing = [m for m in cls.requires if importlib.util.find_spec(m) is None]
+        missing = [m for m in cls.requires if not _importable(m)]
         if missing:
             hint = f'extra "{cls.extra}" not installed (pip install "baseline[{cls.extra}]")' if cls.extra else f"missing {missing}"
             return Availability.no(hint)
