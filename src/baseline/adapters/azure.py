@@ -277,7 +277,7 @@ class _AzureLanguage(Adapter):
         client = self._client()
         policy = client._baseline_retry  # noqa: SLF001
         policy.reset()
-        self._limiter.wait()
+        policy.queued_ms = self._limiter.wait()
         try:
             return fn(client), policy
         except ClientAuthenticationError as e:
@@ -401,7 +401,8 @@ class AzureSentiment(_AzureLanguage):
             errors.append(None)
         return BatchResult(labels=labels, scores=scores, raw=raw, errors=errors, cost=self._cost(billed),
                            retries=policy.retries, throttles=policy.throttles, truncated=sum(cut),
-                           service_ms=policy.service_ms if policy.seen_service_ms else None)
+                           service_ms=policy.service_ms if policy.seen_service_ms else None,
+                           queued_ms=policy.queued_ms)
 
 
 class AzureCustom(_AzureLanguage):
@@ -498,6 +499,7 @@ class AzureCustom(_AzureLanguage):
             docs, policy = self._call(call)
             out.retries += policy.retries
             out.throttles += policy.throttles
+            out.queued_ms += policy.queued_ms
             if policy.seen_service_ms:
                 service_ms = (service_ms or 0.0) + policy.service_ms
             for text, doc in zip(job, docs, strict=True):

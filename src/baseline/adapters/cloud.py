@@ -32,9 +32,10 @@ class RateLimiter:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> None:
+    def wait(self) -> float:
+        """Block until the next call may go; returns the milliseconds waited (report it as ``queued_ms``)."""
         if not self.interval:
-            return
+            return 0.0
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
@@ -42,3 +43,5 @@ class RateLimiter:
         delay = start - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+            return delay * 1000.0
+        return 0.0
