@@ -168,10 +168,11 @@ class Pacer:
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait(self, weight: float | None = None) -> None:
+    def wait(self, weight: float | None = None) -> float:
+        """Block until this call's slot; returns the milliseconds waited (queueing, not latency)."""
         w = self.default if weight is None else weight
         if w <= 0:
-            return
+            return 0.0
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
@@ -179,6 +180,13 @@ class Pacer:
         delay = start - time.monotonic()
         if delay > 0:
             time.sleep(delay)
+            return delay * 1000.0
+        return 0.0
+
+
+def _queued(out: BatchResult, ms: float) -> None:
+    """Time spent on our own pacing: the runner leaves it out of the request latency."""
+    out.queued_ms = getattr(out, "queued_ms", 0.0) + ms
 
 
 class _CallStats(threading.local):
@@ -410,7 +418,7 @@ class ComprehendSentiment(_AwsAdapter):
 
     def _send(self, chunk: list[tuple[int, str]], out: BatchResult) -> None:
         client = self._client()
-        self._pacer.wait()
+        _queued(out, self._pacer.wait())
         resp, err, retries, throttles = self._call(client.batch_detect_sentiment,
                                                    TextList=[t for _, t in chunk], LanguageCode=self.language)
         out.retries += retries
@@ -523,7 +531,6 @@ class ComprehendCustom(_AwsAdapter):
         self._fit_returned = False
         self._allocated_iu_s = 0.0
         self._alloc_lock = threading.Lock()
-        self._torn_down = False
 
     # ---- discovery, estimates ------------------------------------------------------------------
     @classmethod
@@ -572,7 +579,8 @@ class ComprehendCustom(_AwsAdapter):
 
     def endpoint_description(self) -> str:
         how = f"real-time endpoint ({self.ius} IU)" if self.mode == "endpoint" else "async classification job"
-        return f"Amazon Comprehend custom classifier (training + {how}) {self._where()}, s3://{self.bucket}/{self.run_prefix}/"
+        where = f"s3://{self.bucket}/{self.run_prefix}/" if self.bucket else "S3 bucket not set"
+        return f"Amazon Comprehend custom classifier (training + {how}) {self._where()}, {where}"
 
     def cache_identity(self) -> None:
         """No cache: the model is trained in this run and deleted at teardown, so its answers do not carry over."""
@@ -758,7 +766,7 @@ class ComprehendCustom(_AwsAdapter):
             doc, was_cut = truncate_utf8(t, CLASSIFY_MAX_BYTES)
             out.truncated += int(was_cut)
             cap = self._capacity_seconds(doc)
-            self._pacer.wait(cap if self._capacity_pacing else None)
+            _queued(out, self._pacer.wait(cap if self._capacity_pacing else None))
             resp, err, retries, throttles = self._call(client.classify_document, EndpointArn=self._endpoint_arn, Text=doc)
             out.retries += retries
             out.throttles += throttles
@@ -1176,7 +1184,7 @@ class BedrockLLM(_AwsAdapter):
                 continue
             doc, was_cut = truncate_chars(t, self.max_chars)
             out.truncated += int(was_cut)
-            self._pacer.wait()
+            _queued(out, self._pacer.wait())
             resp, err, retries, throttles = self._call(
                 client.converse, modelId=self.model_id, system=[{"text": self.system_prompt()}],
                 messages=self.messages(doc),
