@@ -186,7 +186,7 @@ class Pacer:
 
 def _queued(out: BatchResult, ms: float) -> None:
     """Time spent on our own pacing: the runner leaves it out of the request latency."""
-    out.queued_ms = getattr(out, "queued_ms", 0.0) + ms
+    out.queued_ms += ms
 
 
 class _CallStats(threading.local):
