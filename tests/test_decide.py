@@ -121,8 +121,16 @@ def test_pivot_mentions_when_the_ci_reaches_the_bar():
 def test_nearest_miss_is_smallest_relative_shortfall_not_best_metric():
     adapters = [cand("fast", 40, 0.78, p95=5), cand("slow", 50, 0.95, p95=400)]
     d = decide(adapters, pair("fast", "slow", -0.17, -0.2, -0.14), Bar(min_metric=0.8, max_p95_ms=100))
-    assert d["verdict"] == "PIVOT" and d["nearest_miss"] == "fast"   # 2.5% short vs 300% too slow
+    assert d["verdict"] == "PIVOT" and d["nearest_miss"] == "fast"   # 2.5% short vs 75% of the latency to cut
     assert "the best macro-F1 overall is slow (0.950)" in d["reason"]
+
+
+def test_floor_is_not_the_nearest_miss_when_a_real_candidate_was_scored():
+    adapters = [cand("majority", 0, 0.004, p95=0.01), cand("tfidf", 40, 0.96, p95=2.0)]
+    d = decide(adapters, pair("majority", "tfidf", -0.95, -0.97, -0.93), Bar(min_metric=0.9, max_p95_ms=1))
+    assert d["nearest_miss"] == "tfidf" and "p95 2 ms > 1 ms" in d["reason"]
+    d = decide(adapters[:1], {}, Bar(min_metric=0.9))
+    assert d["nearest_miss"] == "majority"
 
 
 def test_pivot_on_latency_and_cost_only_says_serve_it_differently():

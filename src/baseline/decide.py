@@ -14,9 +14,10 @@ The rule, stated once (the report prints it):
    (candidate − best) reaches above −margin. When the lower end is above −margin too, the
    candidate is *shown* non-inferior (a tie within the margin); otherwise the test set is too
    small to tell, and the reason says so;
-4. when no candidate clears every bar: PIVOT, naming the nearest miss (smallest relative
-   shortfall summed over the bars it misses) and, with a learning curve, whether more labels
-   would help (curve still rising) or the approach must change (curve flat).
+4. when no candidate clears every bar: PIVOT, naming the nearest miss (the smallest shortfall
+   summed over the bars it misses, each as the share of the way still to go; the trivial floor
+   only when nothing else was scored) and, with a learning curve, whether more labels would
+   help (curve still rising) or the approach must change (curve flat).
 """
 
 from __future__ import annotations
@@ -82,13 +83,17 @@ def check_bars(a: dict[str, Any], bar: Bar) -> dict[str, dict[str, Any]]:
 
 
 def _miss(c: dict[str, Any]) -> float:
-    """Relative miss of one failed check: 0.2 means 20% beyond the limit; a missing value counts 1."""
+    """Share of the way still to go on one failed check, in [0, 1]; a missing value counts 1.
+
+    A metric of 0.72 against 0.80 misses by 0.1 (10% of the bar); a p95 of 400 ms against 100 ms
+    misses by 0.75 (three quarters of the latency must go); the same for costs.
+    """
     v, lim = c["value"], c["limit"]
     if v is None:
         return 1.0
-    if lim == 0:
-        return 1.0 if v != 0 else 0.0
-    return abs(v - lim) / abs(lim)
+    if c.get("better") == "higher":
+        return min(1.0, max(0.0, (lim - v) / lim)) if lim > 0 else 0.0
+    return min(1.0, max(0.0, (v - lim) / v)) if v > 0 else 0.0
 
 
 def _shortfall(checks: dict[str, dict[str, Any]]) -> float:
@@ -212,7 +217,8 @@ def decide(adapters: list[dict[str, Any]], pairwise: dict[str, dict[str, dict[st
         return result
 
     # PIVOT: name the nearest miss and why, in one sentence
-    near = min(rows, key=lambda r: (r["shortfall"], -r["metric"], r["simplicity"]))
+    pool = [r for r in rows if r["simplicity"] > 0] or rows   # the floor is a reference, not a near miss
+    near = min(pool, key=lambda r: (r["shortfall"], -r["metric"], r["simplicity"]))
     near["role"] = "nearest miss"
     misses = [f"{_fmt(k, c['value'], bar.metric)} {_limit(k, c)}" for k, c in near["checks"].items() if not c["pass"]]
     reason = f"no candidate clears every bar; the nearest miss is {near['name']}: " + ", ".join(misses)

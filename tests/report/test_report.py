@@ -228,7 +228,7 @@ def test_zero_costs_are_floored_on_the_log_axis_and_said_so(results):
         a["cost"]["per_1k_usd"] = 0.0
     v = build_view(r)
     assert set(v["cost"]["floored"]) == {"majority", "tfidf-logreg"}
-    assert "are drawn at $1e-06" in render_markdown(r)
+    assert "are drawn at $0.000001" in render_markdown(r)
     assert cost_chart(v["cost"]["points"], "macro_f1", ["majority"], None).startswith("<?xml")
 
 

@@ -73,8 +73,8 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
     _img(L, rd, "cost", "metric against cost per 1k")
     L += [f"Pareto front (no cheaper candidate scores higher): {', '.join(c['pareto']) or '—'}."]
     if c["floored"]:
-        L += [f"On the chart's log axis, costs below ${c['floor']:g} per 1k ({', '.join(c['floored'])}) are drawn at "
-              f"${c['floor']:g}; the table holds their measured values."]
+        L += [f"On the chart's log axis, costs below {c['floor']} per 1k ({', '.join(c['floored'])}) are drawn at "
+              f"{c['floor']}; the tables hold their measured values."]
     L += [f"Pricing: {'; '.join(c['pricing'])}." if c["pricing"] else "", ""]
 
     # -- latency

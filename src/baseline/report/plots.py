@@ -38,7 +38,7 @@ def _svg(fig: Any) -> str:
 
 def _usd_tick(v: float, _pos: Any = None) -> str:
     if v <= COST_FLOOR * 1.0001:
-        return f"≤${COST_FLOOR:g}"
+        return "≤$" + f"{COST_FLOOR:.6f}".rstrip("0")
     if v >= 1:
         return f"${v:,.0f}"
     return f"${v:.{max(0, -math.floor(math.log10(v)))}f}"
@@ -164,8 +164,7 @@ def coverage_chart(curves: dict[str, dict[str, Any]], chosen: str | None = None)
             ax.step([x * 100 for x in xs], ys, where="post", color=col, lw=1.8, label=lab)
             if at:
                 ax.plot([at["coverage"] * 100], [at["precision"]], "o", color=col, ms=6)
-        ax.axhline(target, color=BAR, ls=":", lw=1.2)
-        ax.text(99, target + 0.005, f"{target:.0%} precision", color=BAR, fontsize=9, va="bottom", ha="right")
+        ax.axhline(target, color=BAR, ls=":", lw=1.2, label=f"target: {target:.0%} precision")
         ax.set_xlim(0, 100)
         lo = min(min(p[1] for p in c["curve"]) for c in curves.values())
         ax.set_ylim(max(0.0, min(lo, target) - 0.05), 1.01)

@@ -394,7 +394,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
                         "note": f"Headline metric {metric_name(metric)}; {int(r['settings'].get('ci_level', 0.95) * 100)}% "
                                 f"bootstrap CIs from {r['settings'].get('resamples')} resamples; each candidate is compared "
                                 f"with the best ({r.get('best')}) on the same resampled rows."},
-        "cost": {"points": points, "pareto": analysis.get("pareto") or [], "floored": floored, "floor": COST_FLOOR,
+        "cost": {"points": points, "pareto": analysis.get("pareto") or [], "floored": floored, "floor": "$" + f"{COST_FLOOR:.6f}".rstrip("0"),
                  "chosen": d.get("choice"), "min_metric": bar.get("min_metric"), "max_cost": bar.get("max_cost_per_1k"),
                  "pricing": sorted({by[n]["cost"].get("pricing", "") for n in names} - {""})},
         "latency": {"rows": _latency(r, names, by), "headers": LATENCY_HEADERS, "max_p95_ms": bar.get("max_p95_ms")},
