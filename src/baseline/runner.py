@@ -173,6 +173,8 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
     adapter: Adapter | None = None
     try:
         adapter = cls(ctx)
+        # estimate_fit sees the train split first, so an identity may depend on it (few-shot examples)
+        est_fit = adapter.estimate_fit(train_texts, train_labels) if cls.learns else Cost()
         # ---- cache lookup (paid answers only) ------------------------------------------------
         identity = adapter.cache_identity()
         cache = opts.cache if identity is not None else None
@@ -193,7 +195,6 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             counts["cached_items"] = n - len(todo)
 
         # ---- estimate and budget gate --------------------------------------------------------
-        est_fit = adapter.estimate_fit(train_texts, train_labels) if cls.learns else Cost()
         est_pred = adapter.estimate_predict([test_texts[i] for i in todo])
         estimate = est_fit + est_pred
         res.cost["estimate_usd"] = estimate.usd

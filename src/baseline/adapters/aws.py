@@ -1117,6 +1117,10 @@ class BedrockLLM(_AwsAdapter):
         return Cost(usd, {"input_tokens": float(input_tokens), "output_tokens": float(output_tokens)})
 
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
+        digest = hashlib.sha256()
+        for t, lab in zip(texts, labels, strict=True):
+            digest.update(f"{lab}\t{t}\n".encode())
+        self._train_digest = digest.hexdigest()[:16]  # few-shot answers depend on the train split
         if self.few_shot and texts:
             mean = sum(min(len(t), self.max_example_chars) for t in texts) / len(texts)
             self._est_example_chars = self.few_shot * len(set(labels)) * (mean + 10)
@@ -1146,7 +1150,8 @@ class BedrockLLM(_AwsAdapter):
                  "system": hashlib.sha256(self.system_prompt().encode()).hexdigest()[:16], "prompt_version": 1,
                  "few_shot": self.few_shot}
         if self.few_shot:  # examples are drawn from train with the seed
-            ident.update(seed=self.ctx.seed, max_example_chars=self.max_example_chars)
+            ident.update(seed=self.ctx.seed, max_example_chars=self.max_example_chars,
+                         train=getattr(self, "_train_digest", None))
         return json.dumps(ident, sort_keys=True)
 
     # ---- life cycle ----------------------------------------------------------------------------
