@@ -298,12 +298,23 @@ def test_embeddings_keep_order_and_single_texts_skip_the_cache(tmp_path, monkeyp
         ref.max_seq_length = 16
         for i, t in enumerate(texts):  # one at a time: what each text's embedding must be
             assert vecs[i] == pytest.approx(ref.encode([t])[0], abs=1e-4)
-        again, _ = a.embed(texts)
-        assert (again == vecs).all() and a.stats["train_cached"] + a.stats["test_cached"] == 5
+        a.embed(texts)  # texts this instance encoded run the model again: its timings measure the model
+        assert a.stats["train_encoded"] == 10 and a.stats["train_cached"] == 0
         a.embed(texts[:1])
         assert a.stats["single_text_encoded"] == 1
     finally:
         a.teardown()
+    b = HFEmbeddings(_ctx(tmp_path, ["negative", "positive"], batch_size=2, max_length=16))
+    b.load()  # a later run: same model, same cache folder
+    again, truncated = b.embed(texts)
+    b.teardown()
+    assert (again == vecs).all() and truncated == 1
+    assert b.stats["train_cached"] == 5 and b.stats["train_encoded"] == 0
+    c = HFEmbeddings(_ctx(tmp_path, ["negative", "positive"], batch_size=2, max_length=20))
+    c.load()  # another max_length embeds differently: another cache file
+    c.embed(texts[:2])
+    c.teardown()
+    assert c.stats["train_encoded"] == 2 and c.cache.path != b.cache.path
 
 
 def test_embeddings_on_sst2_beat_majority_and_rerun_from_cache(sst2_path, tmp_path, monkeypatch):
@@ -323,6 +334,8 @@ def test_embeddings_on_sst2_beat_majority_and_rerun_from_cache(sst2_path, tmp_pa
     assert hf["status"] == "ok" and hf["simplicity"] > floor["simplicity"]
     assert hf["metrics"]["macro_f1"] > floor["metrics"]["macro_f1"] + 0.3
     assert hf["fit"]["embedding_cache"]["cached"] == 0 and hf["fit"]["embedding_cache"]["encoded"] > 590
+    assert hf["explain"]["embedding_cache"]["test_cached"] == 0  # first run: every timed text ran the model
+    assert not any("measure cache reads" in n for n in hf["notes"])
     assert hf["fit"]["C"] in (0.01, 0.1, 1.0, 10.0, 100.0) and hf["fit"]["cv_folds"] == 5
     assert any(n.startswith(f"model: {DEFAULT_EMBEDDING_MODEL}") for n in hf["notes"])
     assert hf["timing"]["cold_start_s"] > 0 and hf["timing"]["throughput_per_s"] > 0
