@@ -341,6 +341,8 @@ class _HFAdapter(Adapter):
         self.source = resolve_model(self.model_name, self.revision,
                                     self.package_fallback and self.model_name == DEFAULT_EMBEDDING_MODEL)
         self.notes.append(f"model: {self.source.describe()}")
+        self.notes.append(f"batching: requests of up to {self.batch_size} texts, sorted by length within each, "
+                          f"{self.forward_batch} per forward pass; device {self.ctx.device}")
         return self.source
 
     def _set_threads(self) -> None:
@@ -653,6 +655,8 @@ class HFZeroShot(_HFAdapter):
         self._pair_extra = tok.num_special_tokens_to_add(pair=True)
         hyps = [self.template.format(p) for p in self.phrases.values()]
         self._longest_hyp = max(self._token_lengths(tok, hyps, special=False))
+        self.notes.append(f"{len(hyps)} hypotheses per text: one forward pass per text and label, so compute "
+                          "grows with the number of labels")
 
     def predict_batch(self, texts: list[str]) -> BatchResult:
         lengths = self._token_lengths(self.pipe.tokenizer, texts, special=False)
