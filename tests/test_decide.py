@@ -261,3 +261,10 @@ def test_curve_trend_needs_two_points():
     assert curve_trend([{"fraction": 1.0, "n_train": 10, "macro_f1": 0.5}], "macro_f1") is None
     t = curve_trend(curve([0.5, 0.6, 0.7, 0.8])["adapters"]["tfidf-logreg"], "macro_f1")
     assert t["rising"] and t["gain_per_doubling"] == pytest.approx(0.1, abs=0.03)
+
+
+def test_best_that_is_also_simplest_says_so():
+    adapters = [cand("tfidf", 40, 0.813), cand("probe", 50, 0.811), cand("majority", 0, 0.33)]
+    d = decide(adapters, pair("probe", "tfidf", -0.002, -0.024, 0.02), Bar(min_metric=0.8))
+    assert d["choice"] == "tfidf" and d["reason"].endswith("it is also the simplest of them")
+    assert row(d, "probe")["vs_best_passing"]["not_significantly_worse"] is True

@@ -196,6 +196,8 @@ def decide(adapters: list[dict[str, Any]], pairwise: dict[str, dict[str, dict[st
             if worse:
                 why += (f"; every simpler passing candidate is significantly worse by more than the "
                         f"{bar.margin:g} margin ({', '.join(worse)})")
+            elif len(passing) > 1:
+                why += "; it is also the simplest of them"
         else:
             v = choice["vs_best_passing"]
             lo, hi = v["ci"]

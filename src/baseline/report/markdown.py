@@ -117,8 +117,9 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
             ex = dis[key]
             L += [f"{who} right, {other} wrong:", ""]
             if ex:
-                L += [table(["text", "label", f"{other} said"],
-                            [[e["text"], e["label"], str(e[other] or "(abstained)")] for e in ex]), ""]
+                L += [table(["text", "label", f"{other} said", "its score"],
+                            [[e["text"], e["label"], str(e[other] or "(abstained)"),
+                              f"{e['wrong_score']:.2f}" if e.get("wrong_score") is not None else "—"] for e in ex]), ""]
             else:
                 L += ["none", ""]
     else:

@@ -171,7 +171,7 @@ def coverage_chart(curves: dict[str, dict[str, Any]], chosen: str | None = None)
         ax.set_xlabel("items automated (%, most confident first)")
         ax.set_ylabel("precision of the automated items")
         ax.set_title("How much can be automated at a given precision")
-        ax.legend(loc="lower left")
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
         return _svg(fig)
 
 

@@ -146,6 +146,7 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
     keys = list((cands[0]["checks"] if cands else {}) or {})
     headers = [cands[0]["checks"][k]["label"] for k in keys] if cands else []
     fmt = {"metric": lambda v: f3(v), "p95_ms": lambda v: f"{ms(v)} ms", "cost_per_1k": usd, "one_off": usd}
+    chosen = next((c for c in cands if (c.get("role") or "").startswith("chosen")), None)
     rows = []
     for c in sorted(cands, key=lambda c: (c["simplicity"], c["name"])):
         cells = [{"text": fmt[k](c["checks"][k]["value"]), "pass": c["checks"][k]["pass"]} for k in keys]
@@ -156,6 +157,8 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
             lo, hi = v["ci"]
             tag = ("tie within margin" if v["non_inferiority_shown"] else
                    "not significantly worse" if v["not_significantly_worse"] else "significantly worse")
+            if v["not_significantly_worse"] and chosen is not None and c is not chosen:
+                tag += ", but less simple than the choice" if c["simplicity"] > chosen["simplicity"] else ""
             vs = f"{diff_ci(v['difference'], [lo, hi])}: {tag}"
         elif not c["passes"]:
             vs = "fails a bar"
@@ -207,7 +210,7 @@ def _per_class(r: dict[str, Any], top: list[str], by: dict[str, Any]) -> dict[st
     names = top or []
     if not names:
         return {"headers": [], "rows": [], "note": ""}
-    headers = ["class", "test support"] + [f"{n} {s}" for n in names for s in ("P", "R", "F1")]
+    headers = ["class", "test support"] + [f"{n} P / R / F1" for n in names]
     first = by[names[0]]["metrics"]["per_class"]
     order = list(labels)
     note = f"Precision (P), recall (R) and F1 per class for the top {len(names)} candidate(s)."
@@ -220,7 +223,7 @@ def _per_class(r: dict[str, Any], top: list[str], by: dict[str, Any]) -> dict[st
         row = [lab, str(first[lab]["support"])]
         for n in names:
             pc = by[n]["metrics"]["per_class"][lab]
-            row += [f"{pc['precision']:.2f}", f"{pc['recall']:.2f}", f"{pc['f1']:.2f}"]
+            row.append(f"{pc['precision']:.2f} / {pc['recall']:.2f} / {pc['f1']:.2f}")
         rows.append(row)
     return {"headers": headers, "rows": rows, "note": note}
 
