@@ -266,3 +266,15 @@ def test_report_loads_in_headless_chromium_without_console_errors(run, results):
     assert state["images"] >= 5 and state["broken"] == 0
     assert state["external"] == []
     assert base64.b64decode(pdf["data"])[:5] == b"%PDF-"
+
+
+def test_explainability_marks_black_boxes_and_tolerates_odd_features(results):
+    r = json.loads(json.dumps(results))
+    r["adapters"][0].update(family="cloud", explain={})
+    r["adapters"][1]["explain"] = {"kind": "black_box", "text": "fine-tuned classifier used as is",
+                                   "features": {"positive": "model label POS", "negative": [1, 2]}}
+    ex = {e["name"]: e for e in build_view(r)["explain"]}
+    first, second = r["adapters"][0]["name"], r["adapters"][1]["name"]
+    assert ex[first]["black_box"] and "managed service" in ex[first]["text"]
+    assert ex[second]["black_box"] and ex[second]["features"] == {"positive": ["model label POS"], "negative": ["1", "2"]}
+    assert "  - negative: 1, 2" in render_markdown(r)

@@ -181,7 +181,7 @@ def _latency(r: dict[str, Any], names: list[str], by: dict[str, Any]) -> list[di
         req = t.get("request_latency_ms") or {}
         rows.append({"name": n, "p50": lat["p50"], "p95": lat["p95"], "p99": lat["p99"], "max": lat.get("max"),
                      "n": lat.get("n"), "mode": lat.get("mode", ""), "batched": "batched" in lat.get("mode", ""),
-                     "cells": [n, ms(lat["p50"]), ms(lat["p95"]), ms(lat["p99"]), ms(lat.get("max")),
+                     "cells": [n + (" *" if "batched" in lat.get("mode", "") else ""), ms(lat["p50"]), ms(lat["p95"]), ms(lat["p99"]), ms(lat.get("max")),
                                str(lat.get("n", "")), f3(t.get("throughput_per_s"), ",.0f"),
                                f"{ms(req.get('p50'))} / {ms(req.get('p95'))}", f"{t.get('batch_size', '—')}×{t.get('concurrency', '—')}",
                                f3(t.get("cold_start_s"), ".2f"), f3(t.get("fit_s"), ".2f"),
@@ -274,14 +274,17 @@ def _explain(r: dict[str, Any]) -> list[dict[str, Any]]:
         if a.get("status") not in ("ok", "stopped"):
             continue
         e = a.get("explain") or {}
-        black = a.get("family") == "cloud" and not e.get("features")
+        black = e.get("kind") in ("black_box", "black box") or (a.get("family") == "cloud" and not e.get("features"))
         text = e.get("text") or ("black box: a managed service; only its answers are visible, not its model or features"
                                  if a.get("family") == "cloud" else "the adapter reports no explanation")
         fit = ", ".join(f"{k} {v}" for k, v in (a.get("fit") or {}).items() if not isinstance(v, dict | list))
         res = [f"{x.get('kind', '?')} {x.get('id', '')}: {'deleted' if x.get('deleted') else 'NOT DELETED'}"
                for x in a.get("resources") or []]
+        feats = e.get("features") or {}
+        feats = {str(k): [str(x) for x in (v if isinstance(v, list | tuple) else [v])] for k, v in feats.items()} \
+            if isinstance(feats, dict) else {"": [str(feats)]}
         out.append({"name": a["name"], "family": a["family"], "kind": e.get("kind", "black box" if black else ""),
-                    "text": text, "black_box": black, "features": e.get("features") or {}, "fit": fit,
+                    "text": text, "black_box": black, "features": feats, "fit": fit,
                     "notes": list(a.get("notes") or []), "resources": res})
     return out
 
