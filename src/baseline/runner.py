@@ -10,8 +10,9 @@ from __future__ import annotations
 import json
 import random
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -411,6 +412,18 @@ def load_result(workdir: Path, name: str) -> AdapterResult | None:
     return AdapterResult.from_json(json.loads(p.read_text(encoding="utf-8")))
 
 
+@contextmanager
+def _thread_cap(threads: int | None) -> Iterator[None]:
+    """``--threads``: cap BLAS/OpenMP pools (numpy, scikit-learn, LightGBM) as well as torch."""
+    if not threads:
+        yield
+        return
+    from threadpoolctl import threadpool_limits
+
+    with threadpool_limits(limits=threads):
+        yield
+
+
 def run_all(registry: Registry, names: list[str], split: Split, opts: RunOptions, workdir: Path,
             progress: Progress | None = None, resume: bool = False,
             on_result: Callable[[AdapterResult], None] | None = None) -> list[AdapterResult]:
@@ -432,7 +445,8 @@ def run_all(registry: Registry, names: list[str], split: Split, opts: RunOptions
         if entry.cls is None:
             res = _empty_result(None, name, STATUS_UNAVAILABLE, entry.import_error)
         else:
-            res = run_adapter(entry.cls, split, opts, budget, workdir, progress)
+            with _thread_cap(opts.threads):
+                res = run_adapter(entry.cls, split, opts, budget, workdir, progress)
         save_result(res, workdir)
         results.append(res)
         if on_result:
