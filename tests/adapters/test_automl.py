@@ -1,0 +1,169 @@
+"""flaml: featurisation by quick CV, then a time-budgeted FLAML search; tiny budgets on an sst2 slice."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("flaml")
+pytest.importorskip("lightgbm")
+
+from baseline.adapters.automl import (  # noqa: E402
+    DEFAULT_ESTIMATORS,
+    SEARCH_LOG,
+    FlamlAdapter,
+    weighted_f1_metric,
+)
+from baseline.adapters.base import AdapterContext  # noqa: E402
+from baseline.cli import main  # noqa: E402
+from baseline.errors import BadInput  # noqa: E402
+
+FAST = ["--latency-probe", "5", "--resamples", "100", "--no-progress"]
+
+
+def _slice(path: Path, n_train: int, n_test: int) -> tuple[list[str], list[str], list[str], list[str]]:
+    df = pd.read_csv(path)
+    tr = df[df.split == "train"].sample(n_train, random_state=1)
+    te = df[df.split == "test"].sample(n_test, random_state=1)
+    return tr.text.tolist(), tr.label.tolist(), te.text.tolist(), te.label.tolist()
+
+
+def _run_dir(out: Path) -> Path:
+    dirs = [p for p in out.iterdir() if p.is_dir() and not p.name.startswith(".")]
+    assert len(dirs) == 1, dirs
+    return dirs[0]
+
+
+def test_short_budget_beats_majority_and_keeps_search_log(sst2_slice: Path, tmp_path: Path) -> None:
+    out = tmp_path / "reports"
+    rc = main(["compare", "--data", str(sst2_slice), "--adapters", "majority,flaml", "--time-budget", "4",
+               "--out", str(out), *FAST])
+    assert rc == 0
+    run = _run_dir(out)
+    results = json.loads((run / "results.json").read_text())
+    by = {a["name"]: a for a in results["adapters"]}
+    flaml, majority = by["flaml"], by["majority"]
+    assert flaml["status"] == "ok", flaml["reason"]
+    assert flaml["metrics"]["macro_f1"] > majority["metrics"]["macro_f1"] + 0.15
+
+    fit = flaml["fit"]
+    assert fit["time_budget_s"] == 4.0
+    assert fit["budget_used_s"] <= 4.0 * 1.5          # budget honoured (small budgets carry fixed overhead)
+    assert fit["winner"] in DEFAULT_ESTIMATORS
+    assert fit["featurisation"]["chosen"] in fit["featurisation"]["cv"]
+    assert set(fit["featurisation"]["cv"]) >= {"word", "word+char"}
+    assert fit["trials"] >= 3
+
+    folder = run / "adapters" / "flaml"
+    lines = [json.loads(x) for x in (folder / SEARCH_LOG).read_text().splitlines() if x.strip()]
+    trials = [x for x in lines if "learner" in x]
+    assert len(trials) == fit["trials"]
+    assert {t["learner"] for t in trials} <= set(DEFAULT_ESTIMATORS)
+    assert (folder / "featurisation.json").exists()
+    summary = json.loads((folder / "search_summary.json").read_text())
+    assert summary["winner"] == fit["winner"]
+    assert flaml["explain"]["winner"] == fit["winner"]
+    assert fit["winner"] in flaml["explain"]["text"]
+    # cost: measured compute priced as a one-off (search + training) plus per-1k inference
+    assert flaml["cost"]["one_off_usd"] > 0 and flaml["cost"]["per_1k_usd"] > 0
+
+
+def _fit_predict(tmp_path: Path, name: str, data: tuple, **options) -> tuple[FlamlAdapter, list]:
+    tr_x, tr_y, te_x, _ = data
+    labels = sorted(set(tr_y))
+    ctx = AdapterContext(labels=labels, options=options, workdir=tmp_path / name, seed=7, threads=2)
+    a = FlamlAdapter(ctx)
+    a.load()
+    a.fit(tr_x, tr_y)
+    preds = a.predict_batch(te_x)
+    a.teardown()
+    return a, preds.labels
+
+
+def test_same_seed_same_winner_and_predictions(sst2_path: Path, tmp_path: Path) -> None:
+    data = _slice(sst2_path, 500, 200)
+    # bounded by trials, not by the clock: the search is then the same on any machine
+    opts = {"time_budget": 30, "max_iter": 10, "features": "word,word+char"}
+    a1, p1 = _fit_predict(tmp_path, "one", data, **opts)
+    a2, p2 = _fit_predict(tmp_path, "two", data, **opts)
+    assert a1.winner_ == a2.winner_
+    assert a1.winner_config_ == a2.winner_config_
+    assert a1.chosen_ == a2.chosen_
+    assert a1.details["trials"] == a2.details["trials"] == 10
+    assert p1 == p2
+    assert a1.details["featurisation"]["cv"] == a2.details["featurisation"]["cv"]
+
+
+def test_trees_read_only_the_dense_block(sst2_path: Path, tmp_path: Path) -> None:
+    data = _slice(sst2_path, 300, 100)
+    a, preds = _fit_predict(tmp_path, "trees", data, time_budget=20, max_iter=4, estimators=["lgbm", "rf"],
+                            features=["word"], svd_components=16)
+    assert a.winner_ in ("lgbm", "rf")
+    assert a.details["dense_block"] == "svd"
+    assert a.winner_features_ == "svd (dense block)"
+    assert a.model_.model.n_features_in_ == 16       # not the thousands of TF-IDF columns
+    assert len(preds) == 100 and set(preds) <= {"negative", "positive"}
+
+
+def _err_line(capsys: pytest.CaptureFixture[str]) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("budget", ["0", "-5"])
+def test_zero_or_negative_budget_is_bad_input(budget: str, sst2_slice: Path, tmp_path: Path,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    rc = main(["compare", "--data", str(sst2_slice), "--adapters", "flaml", "--time-budget", budget,
+               "--out", str(tmp_path / "r"), *FAST])
+    assert rc == 2
+    assert "time-budget" in _err_line(capsys)
+
+
+def test_unknown_estimator_is_bad_input(sst2_slice: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    cfg = tmp_path / "baseline.toml"
+    cfg.write_text('[adapters.flaml]\nestimators = ["lgbm", "catboosty"]\n')
+    rc = main(["compare", "--data", str(sst2_slice), "--adapters", "flaml", "--config", str(cfg),
+               "--out", str(tmp_path / "r"), *FAST])
+    assert rc == 2
+    line = _err_line(capsys)
+    assert "catboosty" in line and "lrl2" in line and "extra_tree" in line
+
+
+@pytest.mark.parametrize("options, fragment", [
+    ({"time_budget": 0}, "positive"),          # from baseline.toml or the library, not only the CLI
+    ({"time_budget": -3}, "positive"),
+    ({"features": ["word", "bigrams"]}, "bigrams"),
+    ({"estimators": []}, "empty"),
+    ({"time_budget": "soon"}, "number"),
+    ({"eval_method": "bootstrap"}, "eval_method"),
+    ({"budget": 5}, "unknown option"),
+])
+def test_bad_options(options: dict, fragment: str) -> None:
+    with pytest.raises(BadInput, match=fragment):
+        FlamlAdapter(AdapterContext(labels=["a", "b"], options=options))
+
+
+def test_weighted_f1_metric_matches_sklearn() -> None:
+    from sklearn.metrics import f1_score
+
+    class Fixed:
+        def predict(self, X):
+            return np.array([0, 0, 1, 1, 1, 2])
+
+    y = np.array([0, 1, 1, 1, 2, 2])
+    loss, logged = weighted_f1_metric(None, y, Fixed(), None, None, None)
+    assert loss == pytest.approx(1 - f1_score(y, Fixed().predict(None), average="weighted"))
+    assert logged["weighted_f1"] == pytest.approx(1 - loss)
+
+
+def test_estimate_names_the_budget() -> None:
+    a = FlamlAdapter(AdapterContext(labels=["a", "b"], options={"time_budget": 30}))
+    cost = a.estimate_fit(["some text"] * 10, ["a"] * 10)
+    assert cost.seconds is not None and cost.seconds >= 30
+    assert "priced after the run" in cost.note
