@@ -335,21 +335,21 @@ def test_embeddings_on_sst2_beat_majority_and_rerun_from_cache(sst2_path, tmp_pa
     assert hf["metrics"]["macro_f1"] > floor["metrics"]["macro_f1"] + 0.3
     assert hf["fit"]["embedding_cache"]["cached"] == 0 and hf["fit"]["embedding_cache"]["encoded"] > 590
     assert hf["explain"]["embedding_cache"]["test_cached"] == 0  # first run: every timed text ran the model
-    assert not any("measure cache reads" in n for n in hf["notes"])
+    assert not any("read from the cache" in n for n in hf["notes"])
     assert hf["fit"]["C"] in (0.01, 0.1, 1.0, 10.0, 100.0) and hf["fit"]["cv_folds"] == 5
     assert any(n.startswith(f"model: {DEFAULT_EMBEDDING_MODEL}") for n in hf["notes"])
     assert hf["timing"]["cold_start_s"] > 0 and hf["timing"]["throughput_per_s"] > 0
     assert hf["explain"]["kind"] == "linear_probe" and set(hf["explain"]["coef_norms"]) == {"negative", "positive"}
 
-    assert main(args) == 0  # same split, same cache: nothing is encoded again
+    assert main(args) == 0  # same split, same cache: train is not encoded again; predict times the model
     second_run = _run_dir(out)
     assert second_run != first_run
     r2 = json.loads((second_run / "results.json").read_text())
     hf2 = _adapter(r2, "hf-embeddings")
     assert hf2["fit"]["embedding_cache"] == {"cached": 600, "encoded": 0}
     stats = hf2["explain"]["embedding_cache"]
-    assert stats["test_encoded"] == 0 and stats["train_encoded"] == 0 and stats["test_cached"] >= 300
-    assert any("measure cache reads" in n for n in hf2["notes"])
+    assert stats["train_encoded"] == 0 and stats["test_cached"] == 0 and stats["test_encoded"] >= 300
+    assert any("exclude encoding the train texts read from the cache" in n for n in hf2["notes"])
     p1 = pd.read_csv(first_run / "predictions.csv")["hf-embeddings"]
     p2 = pd.read_csv(second_run / "predictions.csv")["hf-embeddings"]
     assert (p1 == p2).all()

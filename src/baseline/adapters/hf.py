@@ -392,10 +392,10 @@ class HFEmbeddings(_HFAdapter):
     rerun does not re-encode), ``C`` ("cv" or a number), ``Cs`` (grid for "cv"; [0.01, 0.1, 1, 10, 100]),
     ``cv`` (folds, 5), ``class_weight`` (none or "balanced").
 
-    The cache serves what earlier runs stored, to requests of two or more texts (fit and batched
-    predict); a single-text request always runs the model, so the single-item latency measures the
-    model, not the cache. Texts read from the cache make that run's fit/predict time (and so its
-    throughput and compute cost) a measure of cache reads: the run's notes say how many.
+    The cache serves what earlier runs stored to ``fit`` only (train texts; also the learning
+    curve's refits). Prediction always runs the model, so throughput, latency and the cost per
+    1,000 predictions measure the model on every run; a rerun's fit time (one-off cost) is lower
+    by the train texts read from the cache, and the run's notes say how many.
     """
 
     name = "hf-embeddings"
@@ -477,7 +477,7 @@ class HFEmbeddings(_HFAdapter):
 
     def embed(self, texts: Sequence[str]) -> tuple[np.ndarray, int]:
         """Embeddings for texts (from the cache where possible) and how many were truncated."""
-        if self.cache is None or len(texts) < 2:
+        if self.cache is None or len(texts) < 2 or self._phase == "test":  # predict times the model
             vecs, trunc = self._encode(texts)
             key = "single_text_encoded" if len(texts) < 2 else f"{self._phase}_encoded"
             self.stats[key] += len(texts)
@@ -567,9 +567,9 @@ class HFEmbeddings(_HFAdapter):
             note = (f"embedding cache: train {s['train_cached']} read / {s['train_encoded']} encoded, "
                     f"test {s['test_cached']} read / {s['test_encoded']} encoded; "
                     f"{s['single_text_encoded']} single-text requests ran the model")
-            if s["train_cached"] or s["test_cached"]:
-                note += ("; for texts read from the cache, fit/predict time and compute cost measure cache reads, "
-                         "not the model (embedding_cache = false times the model)")
+            if s["train_cached"]:
+                note += ("; fit time and one-off cost exclude encoding the train texts read from the cache "
+                         "(embedding_cache = false times the full fit)")
             self.notes.append(note)
         self.model = None
 
