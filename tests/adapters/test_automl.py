@@ -57,6 +57,7 @@ def test_short_budget_beats_majority_and_keeps_search_log(sst2_slice: Path, tmp_
     assert fit["featurisation"]["chosen"] in fit["featurisation"]["cv"]
     assert set(fit["featurisation"]["cv"]) >= {"word", "word+char"}
     assert fit["trials"] >= 3
+    assert fit["search_log"] == f"adapters/flaml/{SEARCH_LOG}"
 
     folder = run / "adapters" / "flaml"
     lines = [json.loads(x) for x in (folder / SEARCH_LOG).read_text().splitlines() if x.strip()]

