@@ -143,9 +143,9 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     names, paid_listed = registry.select(req.adapters)
     if req.adapters not in (None, "default", "all"):  # named explicitly: its required settings must be given
         for n in names:
-            check = getattr(registry.get(n).cls, "check_named", None)
-            if check is not None:
-                check(opts.adapter_options.get(n, {}))
+            cls = registry.get(n).cls
+            if cls is not None:
+                cls.check_named(opts.adapter_options.get(n, {}))
 
     if req.resume is not None:
         run_dir = Path(req.resume)

@@ -162,6 +162,13 @@ class Adapter:
             return Availability.no(hint)
         return Availability.yes()
 
+    @classmethod
+    def check_named(cls, options: dict[str, Any]) -> None:
+        """Named explicitly in ``--adapters``: raise ``BadInput`` if a required setting is missing.
+
+        (Unnamed, a misconfigured adapter is merely unavailable; named, it is the user's error.)
+        """
+
     # ---- estimate before paying --------------------------------------------------------------
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
         """Expected one-off cost of training (USD + billed units), before anything is paid."""
