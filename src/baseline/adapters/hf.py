@@ -83,6 +83,17 @@ def hub_offline() -> bool:
     return _truthy(os.environ.get("HF_HUB_OFFLINE")) or _truthy(os.environ.get("TRANSFORMERS_OFFLINE"))
 
 
+def _quiet_progress_bars() -> None:
+    """Model loading bars from transformers/huggingface_hub would tear through baseline's own display."""
+    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from transformers.utils import logging as hf_logging
+
+        hf_logging.disable_progress_bar()
+    except Exception:  # an older transformers without the switch: cosmetic only
+        pass
+
+
 @functools.lru_cache(maxsize=4)
 def _probe(host: str, port: int, timeout: float) -> bool:
     result: list[bool] = []
@@ -347,6 +358,8 @@ class _HFAdapter(Adapter):
 
     def _set_threads(self) -> None:
         import torch
+
+        _quiet_progress_bars()
 
         if self.ctx.threads:
             self._threads_before = torch.get_num_threads()
