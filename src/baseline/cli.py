@@ -279,8 +279,9 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
             console.print(f"  [yellow]{a['name']}[/]: {a['status']} — {escape(a['reason'])}")
     for n in results.get("not_run") or []:
         est = n.get("total_usd")
+        priced = est is not None and (est > 0 or not n.get("note"))
         console.print(f"  [dim]{n['name']}[/]: paid, not run (name it in --adapters); estimate "
-                      + (f"${est:.4f}" if est is not None else "n/a")
+                      + (f"${est:.4f}" if priced else escape(f"n/a ({n.get('note') or 'no estimate'})"))
                       + ("" if n["available"] else f"; unavailable: {escape(n['reason'])}"))
     d = results["decision"]
     colour = "green" if d["verdict"] == "ADOPT" else "red"
