@@ -167,4 +167,4 @@ def test_estimate_names_the_budget() -> None:
     a = FlamlAdapter(AdapterContext(labels=["a", "b"], options={"time_budget": 30}))
     cost = a.estimate_fit(["some text"] * 10, ["a"] * 10)
     assert cost.seconds is not None and cost.seconds >= 30
-    assert "priced after the run" in cost.note
+    assert "search + training" in cost.note and "$0.085/h" in cost.note

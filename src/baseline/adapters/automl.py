@@ -399,8 +399,8 @@ class FlamlAdapter(Adapter):
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
         rate, row = local_instance_price(self.ctx.prices, self.ctx.device or "cpu")
         secs = self.time_budget * 1.1 + 1e-5 * sum(len(t) for t in texts)
-        return Cost(seconds=secs, note=f"local compute: about {secs:.0f} s of search and training "
-                                       f"(≈ ${secs * rate / 3600:.4f} at ${rate}/h, {row}), priced after the run")
+        return Cost(seconds=secs, note=f"search + training about {secs:.0f} s "
+                                       f"(≈ ${secs * rate / 3600:.4f} at ${rate}/h, {row})")
 
     def estimate_predict(self, texts: Sequence[str]) -> Cost:
         return Cost(note="local compute, priced after the run")
