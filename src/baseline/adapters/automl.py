@@ -395,6 +395,11 @@ class FlamlAdapter(Adapter):
         self._torn_down = False
         self.details: dict[str, Any] = {}
 
+    @classmethod
+    def check_named(cls, options: dict[str, Any]) -> None:
+        """Named in --adapters: bad options stop the run before any adapter starts (exit 2)."""
+        cls(AdapterContext(labels=["a", "b"], options=dict(options or {})))
+
     # ---- estimates ---------------------------------------------------------------------------
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
         rate, row = local_instance_price(self.ctx.prices, self.ctx.device or "cpu")
