@@ -184,8 +184,11 @@ def split_hash(train: pd.DataFrame, test: pd.DataFrame, validation: pd.DataFrame
     for name, part in (("train", train), ("test", test), ("validation", validation)):
         if part is None:
             continue
-        for rid, text, label in zip(part["id"], part["text"], part["label"], strict=True):
-            h.update(f"{name}\t{rid}\t{text_hash(text)}\t{label}\n".encode())
+        # one update per column (separators that cannot occur in CSV cells), not one hash per row
+        h.update(f"\x1d{name}\x1d{len(part)}\x1d".encode())
+        for col in ("id", "text", "label"):
+            h.update("\x1f".join(part[col].astype(str)).encode("utf-8"))
+            h.update(b"\x1e")
     return h.hexdigest()
 
 
@@ -247,7 +250,7 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
         parts["validation"] = split.validation
     allrows = pd.concat(list(parts.values()))
     dup_mask = allrows["text"].duplicated(keep=False)
-    norm = allrows["text"].str.lower().str.split().str.join(" ")
+    norm = allrows["text"].str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
     near_dup = int(norm.duplicated(keep=False).sum())
     by_text = allrows.groupby("text")["label"].nunique()
     conflicting = by_text[by_text > 1]
