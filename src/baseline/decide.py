@@ -158,7 +158,7 @@ def decide(adapters: list[dict[str, Any]], pairwise: dict[str, dict[str, dict[st
                      "shortfall": _shortfall(checks), "role": None, "vs_best_passing": None})
     rows.sort(key=lambda r: (r["simplicity"], -r["metric"], r["name"]))
     rule = (f"the simplest candidate that clears every bar and is not significantly worse than the best one that "
-            f"does: the upper end of the {level} paired-bootstrap CI of ({mname} candidate − best) must reach "
+            f"does by more than the margin: the upper end of the {level} paired-bootstrap CI of ({mname} candidate − best) must reach "
             f"above −{bar.margin:g} (non-inferiority margin)")
     result: dict[str, Any] = {"bar": bar.to_json(), "metric": bar.metric, "candidates": rows, "margin": bar.margin,
                               "rule": rule, "excluded": excluded, "warnings": [], "advice": None,
@@ -202,7 +202,8 @@ def decide(adapters: list[dict[str, Any]], pairwise: dict[str, dict[str, dict[st
             v = choice["vs_best_passing"]
             lo, hi = v["ci"]
             why = (f"{choice['name']} {bars_txt} and is the simplest candidate not significantly worse than the best "
-                   f"passing one ({best['name']}, {mname} {best['metric']:.3f}): difference {v['difference']:+.3f}, "
+                   f"passing one ({best['name']}, {mname} {best['metric']:.3f}) by more than the {bar.margin:g} "
+                   f"margin: difference {v['difference']:+.3f}, "
                    f"{level} CI [{lo:+.3f}, {hi:+.3f}]")
             if v["non_inferiority_shown"]:
                 why += f", a tie within the {bar.margin:g} margin"
