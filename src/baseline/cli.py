@@ -362,7 +362,10 @@ def cmd_estimate(args: argparse.Namespace) -> int:
         t.add_column(h, overflow="fold")
     for r in rows:
         units = ", ".join(f"{k} {v:,.0f}" for k, v in (r.get("units") or {}).items())
-        money = [f"${r[k]:.4f}" if r.get(k) is not None else "—" for k in ("one_off_usd", "predict_usd", "total_usd")]
+        if r["paid"]:
+            money = [f"${r[k]:.4f}" if r.get(k) is not None else "—" for k in ("one_off_usd", "predict_usd", "total_usd")]
+        else:  # local compute is priced from measured seconds after the run
+            money = ["measured"] * 3
         t.add_row(r["name"], r["family"], "yes" if r["paid"] else "no", units, *money, r.get("where") or "",
                   escape((r.get("note") or "") + ("" if r["available"] else f" (unavailable: {r['reason']})")))
     _console().print(t)

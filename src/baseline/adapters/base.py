@@ -59,7 +59,8 @@ class Cost:
         for k, v in other.units.items():
             units[k] = units.get(k, 0.0) + v
         secs = None if self.seconds is None and other.seconds is None else (self.seconds or 0) + (other.seconds or 0)
-        return Cost(self.usd + other.usd, units, secs, "; ".join(n for n in (self.note, other.note) if n))
+        notes = [n for n in (self.note, other.note) if n]
+        return Cost(self.usd + other.usd, units, secs, "; ".join(dict.fromkeys(notes)))
 
 
 @dataclass
