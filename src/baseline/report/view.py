@@ -155,8 +155,10 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
             vs = "best passing"
         elif v:
             lo, hi = v["ci"]
+            margin = d.get("margin") or 0.0
             tag = ("tie within margin" if v["non_inferiority_shown"] else
-                   "not significantly worse" if v["not_significantly_worse"] else "significantly worse")
+                   f"not significantly worse by more than {margin:g}" if v["not_significantly_worse"]
+                   else f"significantly worse by more than {margin:g}")
             if v["not_significantly_worse"] and chosen is not None and c is not chosen:
                 tag += ", but less simple than the choice" if c["simplicity"] > chosen["simplicity"] else ""
             vs = f"{diff_ci(v['difference'], [lo, hi])}: {tag}"
