@@ -105,6 +105,30 @@ class Progress:
     def done(self, result: AdapterResult) -> None: ...
 
 
+class _InlineExecutor:
+    """Runs each call at once in the calling thread: for adapters that declare no concurrency.
+
+    Local models run measurably slower from a worker thread (OpenMP teams are per thread), so
+    sequential adapters predict on the main thread, as a user's own loop would.
+    """
+
+    def __enter__(self) -> _InlineExecutor:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        return None
+
+    def submit(self, fn: Callable[[], Any]) -> Future:
+        f: Future = Future()
+        try:
+            f.set_result(fn())
+        except BaseException as e:  # delivered through f.result(), as from a pool
+            if isinstance(e, KeyboardInterrupt):
+                raise
+            f.set_exception(e)
+        return f
+
+
 def percentiles(values_ms: list[float] | np.ndarray) -> dict[str, float | int]:
     v = np.asarray(values_ms, dtype=float)
     if v.size == 0:
@@ -244,7 +268,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         answered = 0
         stopped_reason = ""
 
-        def submit(pool: ThreadPoolExecutor, b: list[int]) -> Future:
+        def submit(pool: ThreadPoolExecutor | _InlineExecutor, b: list[int]) -> Future:
             def call() -> tuple[BatchResult, float]:
                 t = time.perf_counter()
                 r = adapter.predict_batch([test_texts[i] for i in b])
@@ -283,7 +307,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
 
         t_pred = time.perf_counter()
         workers = max(1, int(adapter.max_concurrency))
-        with ThreadPoolExecutor(max_workers=workers) as pool:
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _InlineExecutor() as pool:
             pending: dict[Future, tuple[list[int], float]] = {}
             queue = list(batches)
             while queue or pending:
