@@ -9,7 +9,7 @@
 2. Bootstrap CIs + paired comparisons for 10 adapters × 10,000 test rows (1,000 resamples).
    Target < 1 s.
 
-Run: python bench/bench_harness.py [--repeats 3]
+Run: python bench/bench_harness.py [--repeats 3] [--all-local]
 """
 
 from __future__ import annotations
@@ -33,12 +33,12 @@ def adapter_seconds(results: dict) -> float:
     return sum(sum(a["timing"].get(k) or 0.0 for k in keys) for a in results["adapters"])
 
 
-def overhead_in_process(extra: list[str]) -> dict:
+def overhead_in_process(extra: list[str], adapters: str = "majority,tfidf-logreg") -> dict:
     from baseline.cli import main
 
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        rc = main(["compare", "--data", str(SST2), "--adapters", "majority,tfidf-logreg", "--out", out,
+        rc = main(["compare", "--data", str(SST2), "--adapters", adapters, "--out", out,
                    "--no-progress", *extra])
         total = time.perf_counter() - t0
         assert rc == 0, rc
@@ -87,6 +87,8 @@ def stats_timing(n_adapters: int = 10, n_rows: int = 10_000, resamples: int = 10
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--all-local", action="store_true",
+                    help="also measure one run with every local adapter (majority, tfidf-logreg, hf-embeddings, flaml)")
     args = ap.parse_args()
     if not SST2.exists():
         sys.exit(f"{SST2} not found: this benchmark needs ../shared/datasets/sst2")
@@ -108,6 +110,12 @@ def main() -> None:
           f"overhead {proc['overhead_share']:.1%}")
     print(f"CIs + paired tests, {st['adapters']} adapters x {st['rows']:,} rows x {st['resamples']} resamples "
           f"({st['pairs']} pairs): {st['seconds_median']:.3f} s median (target < 1 s)")
+    if args.all_local:
+        full = overhead_in_process([], "majority,tfidf-logreg,hf-embeddings,flaml")
+        out["harness_all_local_adapters"] = full
+        print(f"compare on sst2 with every local adapter: total {full['total_s']:.1f} s, inside adapters "
+              f"{full['adapters_s']:.1f} s, rendering {full['render_s']:.2f} s; harness overhead "
+              f"{full['overhead_share']:.1%} including rendering, {full['overhead_excl_render_share']:.1%} excluding")
     dest = REPO / "bench" / "results" / "harness.json"
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(out, indent=2))
