@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shlex
 import sys
 from pathlib import Path
@@ -441,8 +442,24 @@ COMMANDS = {"compare": cmd_compare, "estimate": cmd_estimate, "adapters": cmd_ad
             "history": cmd_history}
 
 
+# A third-party warning (scikit-learn's config propagation, triggered inside FLAML's search) that
+# says nothing about the user's run but can print hundreds of lines; silenced here and in workers.
+_NOISY_WARNING = "`sklearn.utils.parallel.delayed` should be used"
+
+
+def _quiet_known_warnings() -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", message=re.escape(_NOISY_WARNING), category=UserWarning)
+    rule = f"ignore:{_NOISY_WARNING}:UserWarning"
+    current = os.environ.get("PYTHONWARNINGS", "")
+    if rule not in current:  # worker processes read it at start-up
+        os.environ["PYTHONWARNINGS"] = f"{current},{rule}" if current else rule
+
+
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    _quiet_known_warnings()
     try:
         args = build_parser().parse_args(argv)
         if not args.cmd:
