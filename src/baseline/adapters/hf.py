@@ -365,6 +365,20 @@ class _HFAdapter(Adapter):
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(int(self.ctx.threads))
 
+    def _load_pipeline(self, task: str) -> Any:
+        """A transformers pipeline for ``task`` on the resolved model, device and revision (cold start)."""
+        src = self._resolve()
+        self._set_threads()
+        from transformers import pipeline
+
+        kwargs: dict[str, Any] = {"device": self.ctx.device}
+        if src.kind == "hub" and src.revision:
+            kwargs["revision"] = src.revision
+        try:
+            return pipeline(task, model=src.location, **kwargs)
+        except Exception as e:
+            raise self._load_error(e) from e
+
     def _load_error(self, e: Exception) -> Exception:
         """A hub model that cannot be fetched is unavailable; a broken local model is a failure."""
         if self.source is not None and self.source.kind == "hub":
@@ -646,17 +660,7 @@ class HFZeroShot(_HFAdapter):
             raise BadInput(f"[adapters.{self.name}] multi_label must be true or false")
 
     def load(self) -> None:
-        src = self._resolve()
-        self._set_threads()
-        from transformers import pipeline
-
-        kwargs: dict[str, Any] = {"device": self.ctx.device}
-        if src.kind == "hub" and src.revision:
-            kwargs["revision"] = src.revision
-        try:
-            self.pipe = pipeline("zero-shot-classification", model=src.location, **kwargs)
-        except Exception as e:
-            raise self._load_error(e) from e
+        self.pipe = self._load_pipeline("zero-shot-classification")
         cfg = self.pipe.model.config
         if self.pipe.entailment_id == -1:
             raise BadInput(f"{self.model_name} has no 'entailment' label (its labels: "
@@ -722,17 +726,7 @@ class HFPipeline(_HFAdapter):
     default_model = None
 
     def load(self) -> None:
-        src = self._resolve()
-        self._set_threads()
-        from transformers import pipeline
-
-        kwargs: dict[str, Any] = {"device": self.ctx.device}
-        if src.kind == "hub" and src.revision:
-            kwargs["revision"] = src.revision
-        try:
-            self.pipe = pipeline("text-classification", model=src.location, **kwargs)
-        except Exception as e:
-            raise self._load_error(e) from e
+        self.pipe = self._load_pipeline("text-classification")
         cfg = self.pipe.model.config
         self.service_labels = [str(cfg.id2label[i]) for i in sorted(cfg.id2label)]
         explicit = {str(k): str(v) for k, v in (self.ctx.label_map or {}).items()}
