@@ -43,7 +43,7 @@ from baseline.adapters.base import (
     Cost,
     FitInfo,
 )
-from baseline.adapters.cloud import truncate_chars, truncate_utf8
+from baseline.adapters.cloud import RateLimiter, truncate_chars, truncate_utf8
 from baseline.adapters.labels import describe_map, infer_label_map
 from baseline.costs import comprehend_units
 from baseline.errors import AdapterUnavailable, BadInput
@@ -160,30 +160,6 @@ def _epoch(v: Any) -> float | None:
         return None
 
 
-class Pacer:
-    """Client-side pacing by capacity: each call reserves ``weight`` seconds of a shared schedule."""
-
-    def __init__(self, default_interval: float = 0.0) -> None:
-        self.default = default_interval
-        self._next = 0.0
-        self._lock = threading.Lock()
-
-    def wait(self, weight: float | None = None) -> float:
-        """Block until this call's slot; returns the milliseconds waited (queueing, not latency)."""
-        w = self.default if weight is None else weight
-        if w <= 0:
-            return 0.0
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._next)
-            self._next = start + w
-        delay = start - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
-            return delay * 1000.0
-        return 0.0
-
-
 def _queued(out: BatchResult, ms: float) -> None:
     """Time spent on our own pacing: the runner leaves it out of the request latency."""
     out.queued_ms += ms
@@ -224,7 +200,7 @@ class _AwsAdapter(Adapter):
         self.max_failures = _opt_int(self.name, o, "max_consecutive_failures", 5, lo=1)
         max_rps = _opt_float(self.name, o, "max_rps", self.default_max_rps)
         self.max_rps = max_rps or None
-        self._pacer = Pacer(1.0 / self.max_rps if self.max_rps else 0.0)
+        self._pacer = RateLimiter(self.max_rps)
         self._stats = _CallStats()
         self._fail_lock = threading.Lock()
         self._failures_in_row = 0

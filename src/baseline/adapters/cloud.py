@@ -25,21 +25,26 @@ def truncate_chars(text: str, max_chars: int) -> tuple[str, bool]:
 
 
 class RateLimiter:
-    """Client-side pacing: at most ``rate`` calls per second across threads (token bucket, burst 1)."""
+    """Client-side pacing: at most ``rate`` calls per second across threads (burst 1)."""
 
     def __init__(self, rate: float | None) -> None:
         self.interval = 0.0 if not rate else 1.0 / rate
         self._next = 0.0
         self._lock = threading.Lock()
 
-    def wait(self) -> float:
-        """Block until the next call may go; returns the milliseconds waited (report it as ``queued_ms``)."""
-        if not self.interval:
+    def wait(self, seconds: float | None = None) -> float:
+        """Block until this call's slot; returns the milliseconds waited (report it as ``queued_ms``).
+
+        ``seconds`` reserves that much of the shared schedule instead of ``1 / rate``: pacing by
+        capacity, e.g. a Comprehend endpoint's characters per second.
+        """
+        w = self.interval if seconds is None else seconds
+        if w <= 0:
             return 0.0
         with self._lock:
             now = time.monotonic()
             start = max(now, self._next)
-            self._next = start + self.interval
+            self._next = start + w
         delay = start - time.monotonic()
         if delay > 0:
             time.sleep(delay)
