@@ -10,9 +10,5 @@ class BadInput(Exception):
     """
 
 
-class BudgetExceeded(Exception):
-    """An adapter's spend would cross ``--max-cost``; the runner keeps its partial results."""
-
-
 class AdapterUnavailable(Exception):
     """Raised by an adapter that finds, late, that it cannot run (one-line reason)."""

@@ -23,7 +23,7 @@ from baseline.adapters.base import Adapter, AdapterContext, BatchResult, Cost
 from baseline.adapters.registry import Registry
 from baseline.costs import PriceTable, compute_usd, local_instance_price, per_1k
 from baseline.data import Split
-from baseline.errors import AdapterUnavailable, BadInput, BudgetExceeded
+from baseline.errors import AdapterUnavailable, BadInput
 from baseline.redact import one_line, redact
 from baseline.store import ResponseCache
 
@@ -364,9 +364,6 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             res.status = STATUS_STOPPED
             res.reason = stopped_reason
         res.explain = adapter.explain() if res.status == STATUS_OK else {}
-    except BudgetExceeded as e:
-        res.status = STATUS_STOPPED
-        res.reason = one_line(e)
     except KeyboardInterrupt:
         res.status = STATUS_FAILED
         res.reason = "interrupted"
