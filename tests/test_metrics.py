@@ -126,3 +126,54 @@ def test_evaluate_pairs_and_flags_indistinguishable():
     assert lo <= ev.metrics["good"]["macro_f1"] <= hi
     ab, ba = ev.pairwise["good"]["bad"], ev.pairwise["bad"]["good"]
     assert ab["difference"] == pytest.approx(-ba["difference"]) and ab["ci"][0] == pytest.approx(-ba["ci"][1])
+
+
+# ---- scikit-learn's default label set: classes absent from the test split ------------------------------
+
+MANY = [f"intent_{i:02d}" for i in range(26)]
+
+
+def _absent_case(seed: int):
+    """26 declared labels; 6 have no test rows; one of those 6 is still predicted (a false positive)."""
+    rng = np.random.default_rng(seed)
+    present = MANY[:20]
+    y = rng.choice(present, size=300).tolist()
+    pred = [t if rng.random() < 0.6 else rng.choice(present) for t in y]
+    pred[0] = MANY[20] if y[0] != MANY[20] else MANY[21]   # a label with no test rows, predicted once
+    return y, pred
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_macro_f1_uses_sklearns_default_label_set(seed):
+    """ATIS regression: classes with no test rows and no predictions are not scored as F1 = 0."""
+    y, pred = _absent_case(seed)
+    m = score(MANY, y, pred)
+    assert m["macro_f1"] == pytest.approx(f1_score(y, pred, average="macro", zero_division=0))
+    assert m["macro_f1"] > f1_score(y, pred, labels=MANY, average="macro", zero_division=0)  # the old, wrong figure
+    assert m["weighted_f1"] == pytest.approx(f1_score(y, pred, average="weighted", zero_division=0))
+    assert m["accuracy"] == pytest.approx(accuracy_score(y, pred))
+    assert set(m["absent_labels"]) == set(MANY[20:]) - {pred[0]}
+    assert MANY[20] in m["per_class"] or MANY[21] in m["per_class"]     # predicted, so scored (F1 0)
+    assert all(lab not in m["per_class"] for lab in m["absent_labels"])
+
+
+def test_macro_f1_with_absent_labels_and_abstentions_matches_sklearn():
+    y, pred = _absent_case(3)
+    pred = [None if i % 7 == 0 else p for i, p in enumerate(pred)]
+    m = score(MANY, y, pred)
+    seen = sorted(set(y) | {p for p in pred if p is not None})
+    filled = [p if p is not None else "__abstain__" for p in pred]
+    assert m["macro_f1"] == pytest.approx(f1_score(y, filled, labels=seen, average="macro", zero_division=0))
+
+
+def test_bootstrap_resamples_use_the_same_label_set_as_sklearn():
+    """Each resample's macro-F1 equals f1_score on that resample (labels present in it)."""
+    y, pred = _absent_case(4)
+    n = len(y)
+    w = bootstrap_weights(n, 5, seed=9)
+    yt, yp = encode(MANY, y), encode(MANY, pred)
+    b = bootstrap_metrics(yt, yp, len(MANY), w)
+    for r in range(5):
+        idx = np.repeat(np.arange(n), w[r].astype(int))
+        yr, pr = [y[i] for i in idx], [pred[i] for i in idx]
+        assert b["macro_f1"][r] == pytest.approx(f1_score(yr, pr, average="macro", zero_division=0))

@@ -2,7 +2,9 @@
 
 Predictions are dataset labels or ``None`` (an abstention). Abstentions count as wrong in
 accuracy and as a miss for the true class in recall; they are never dropped.
-Macro-F1 averages over the dataset's labels (sklearn's ``labels=`` semantics, zero_division=0).
+Macro-F1 averages over scikit-learn's default label set — the labels present in the truth or the
+predictions — so a class with no test rows and no predictions is not scored as F1 = 0 (it is listed
+as absent instead). Bootstrap resamples use the same rule on each resample, as ``f1_score`` would.
 All bootstrap work shares one resample-count matrix, so comparisons are paired.
 """
 
@@ -47,8 +49,11 @@ def _from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
         f1 = np.where(denom > 0, 2 * tp / denom, 0.0)
         acc = tp.sum(axis=-1) / n
         weighted = (f1 * support).sum(axis=-1) / n
-    return {"accuracy": acc, "macro_f1": f1.mean(axis=-1), "weighted_f1": weighted,
-            "precision": precision, "recall": recall, "f1": f1, "support": support}
+        # scikit-learn's default label set: a class counts when it is in the truth or the predictions
+        present = (support > 0) | (predicted > 0)
+        macro = np.where(present, f1, 0.0).sum(axis=-1) / np.maximum(present.sum(axis=-1), 1)
+    return {"accuracy": acc, "macro_f1": macro, "weighted_f1": weighted,
+            "precision": precision, "recall": recall, "f1": f1, "support": support, "present": present}
 
 
 def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, Any]:
@@ -59,7 +64,8 @@ def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | N
     m = _from_confusion(cm)
     per_class = {lab: {"precision": float(m["precision"][i]), "recall": float(m["recall"][i]),
                        "f1": float(m["f1"][i]), "support": int(m["support"][i])}
-                 for i, lab in enumerate(labels)}
+                 for i, lab in enumerate(labels) if m["present"][i]}
+    absent = [lab for i, lab in enumerate(labels) if not m["present"][i]]
     return {
         "accuracy": float(m["accuracy"]),
         "macro_f1": float(m["macro_f1"]),
@@ -67,6 +73,7 @@ def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | N
         "coverage": float((yp < k).mean()) if len(yp) else 0.0,
         "abstained": int((yp == k).sum()),
         "per_class": per_class,
+        "absent_labels": absent,   # no test rows and never predicted: outside macro-F1, as in scikit-learn
         "confusion": {"labels": list(labels), "columns": list(labels) + ["(abstain)"], "matrix": cm.tolist()},
     }
 
@@ -131,6 +138,8 @@ def _paired(diff: np.ndarray, point: float, ca: np.ndarray, cb: np.ndarray, leve
     return {
         "difference": point,
         "ci": (lo, hi),
+        "n": int(len(ca)),
+        "discordant": int(np.sum(ca != cb)),   # rows where exactly one of the two is right
         "p_bootstrap": float(min(1.0, 2 * min((diff >= 0).mean(), (diff <= 0).mean()))),
         "mcnemar_p": mcnemar(ca, cb),
         "indistinguishable": bool(lo <= 0 <= hi),
