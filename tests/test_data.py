@@ -88,6 +88,24 @@ def test_profile_finds_duplicates_leakage_and_conflicts(tmp_path):
     assert p["rows"] == {"train": 6, "test": 4}
 
 
+def test_profile_counts_leaked_rows_after_normalisation_and_labels_unseen_in_train(tmp_path):
+    """SNIPS/ATIS regressions: leakage after the duplicate normalisation, counted in test rows;
+    labels that occur in test but never in train are flagged."""
+    df = pd.DataFrame({
+        "text": ["Play  some Jazz", "book a table", "what's the weather", "set an alarm", "x", "y",
+                 "play some jazz", "PLAY SOME JAZZ ", "Book a table", "book a table", "fresh text", "turn off"],
+        "label": ["music", "food", "weather", "alarm", "music", "food",
+                  "music", "music", "food", "food", "weather", "lights"],
+        "split": ["train"] * 6 + ["test"] * 6,
+    })
+    ds = load_dataset(_write(tmp_path, "d.csv", df))
+    p = profile(ds, make_split(ds))
+    assert p["test_texts_in_train"] == 4            # 2 jazz + 2 table rows, after lower-casing and spacing
+    assert p["test_texts_in_train_exact"] == 1      # only "book a table" is byte-identical
+    assert p["labels_test_not_train"] == ["lights"]
+    assert p["labels_absent_from_test"] == ["alarm"]
+
+
 # ---- bad input: one line, exit code 2, no traceback ----------------------------------------------
 
 def _bad_files(tmp_path: Path) -> dict[str, tuple[list[str], str]]:

@@ -237,6 +237,11 @@ def _check_train(train: pd.DataFrame, ds: Dataset) -> None:
         raise BadInput(f"{ds.path}: the train split holds only one class; every adapter that learns needs two or more")
 
 
+def normalize_texts(texts: pd.Series) -> pd.Series:
+    """Lower case, whitespace runs collapsed, ends stripped: the key for duplicates and leakage."""
+    return texts.str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+
+
 def _length_stats(texts: pd.Series) -> dict[str, float]:
     n = texts.str.len().to_numpy()
     return {"min": int(n.min()), "median": float(np.median(n)), "mean": round(float(n.mean()), 1),
@@ -250,11 +255,19 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
         parts["validation"] = split.validation
     allrows = pd.concat(list(parts.values()))
     dup_mask = allrows["text"].duplicated(keep=False)
-    norm = allrows["text"].str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
+    norm = normalize_texts(allrows["text"])
     near_dup = int(norm.duplicated(keep=False).sum())
     by_text = allrows.groupby("text")["label"].nunique()
     conflicting = by_text[by_text > 1]
-    leak = sorted(set(split.test["text"]) & set(split.train["text"]))
+    # leakage after the same normalisation as the duplicate count: test rows whose text is in train
+    train_norm = set(normalize_texts(split.train["text"]))
+    test_norm = normalize_texts(split.test["text"])
+    leaked = test_norm.isin(train_norm).to_numpy()
+    leak = list(dict.fromkeys(split.test["text"][leaked]))
+    exact_leak = int(split.test["text"].isin(set(split.train["text"])).sum())
+    train_labels = set(split.train["label"])
+    test_only = sorted(set(split.test["label"]) - train_labels, key=str)
+    declared_unused = [lab for lab in split.labels if lab not in set(split.test["label"])]
     counts = {k: {str(lab): int(c) for lab, c in v["label"].value_counts().sort_index().items()}
               for k, v in parts.items()}
     total = allrows["label"].value_counts()
@@ -274,8 +287,11 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
         "text_chars": {k: _length_stats(v["text"]) for k, v in parts.items()},
         "exact_duplicate_rows": int(dup_mask.sum()),
         "normalized_duplicate_rows": near_dup,
-        "test_texts_in_train": len(leak),
+        "test_texts_in_train": int(leaked.sum()),          # test rows, after normalisation
+        "test_texts_in_train_exact": exact_leak,           # test rows, byte-identical text
         "test_texts_in_train_examples": [t[:200] for t in leak[:examples]],
+        "labels_test_not_train": [str(x) for x in test_only],   # no adapter that learns can predict these
+        "labels_absent_from_test": [str(x) for x in declared_unused],  # outside macro-F1 unless predicted
         "conflicting_label_texts": int(len(conflicting)),
         "conflicting_label_examples": [t[:200] for t in conflicting.index[:examples]],
         "notes": list(ds.notes),
