@@ -133,3 +133,16 @@ def test_unimportable_plugin_is_unavailable_not_fatal(tmp_path):
     res = run_all(reg, ["ghost", "metered-echo"], _split(), RunOptions(), tmp_path)
     assert res[0].status == "unavailable" and "ghost_pkg" in res[0].reason
     assert res[1].status == STATUS_OK
+
+
+def test_latency_percentiles_carry_a_p95_interval_and_flag_noise():
+    import numpy as np
+
+    from baseline.runner import percentiles
+
+    rng = np.random.default_rng(0)
+    steady = percentiles(rng.normal(20, 1, 200))
+    assert steady["p95_ci"][0] <= steady["p95"] <= steady["p95_ci"][1] and not steady["unstable"]
+    spiky = percentiles(np.r_[rng.normal(20, 1, 190), rng.uniform(500, 1500, 10)])
+    assert spiky["unstable"] and spiky["p95_ci"][1] > 400
+    assert "p95_ci" not in percentiles([5.0] * 10)   # too few items for an interval
