@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from baseline import __version__
+from baseline.decide import DEFAULT_MARGIN
 from baseline.errors import BadInput
 
 
@@ -88,7 +89,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-cost-per-1k", type=_float("--max-cost-per-1k"), help="bar: maximum USD per 1,000 predictions")
     c.add_argument("--max-one-off", type=_float("--max-one-off"), help="bar: maximum one-off USD (training, setup)")
     c.add_argument("--monthly-volume", type=int, help="predictions per month, for the cost projection")
-    c.add_argument("--margin", type=_float("--margin"), help="non-inferiority margin on the headline metric (default 0.01)")
+    c.add_argument("--margin", type=_float("--margin"), help="non-inferiority margin on the headline metric: a simpler candidate replaces the best only when shown "
+                   "at most this much worse (default 0.02)")
     c.add_argument("--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
     c.add_argument("--threads", type=int, help="CPU threads for local models")
     c.add_argument("--time-budget", type=_float("--time-budget"), help="FLAML search budget in seconds (default 60)")
@@ -165,7 +167,7 @@ def _bar(args: argparse.Namespace, cfg: dict[str, Any], metric: str):
               max_cost_per_1k=pick(args.max_cost_per_1k, b, "max_cost_per_1k"),
               max_one_off=pick(args.max_one_off, b, "max_one_off"),
               monthly_volume=pick(args.monthly_volume, b, "monthly_volume"),
-              margin=pick(args.margin, b, "margin", 0.01))
+              margin=pick(args.margin, b, "margin", DEFAULT_MARGIN))
     for name in ("max_p95_ms", "max_cost_per_1k", "max_one_off", "monthly_volume"):
         v = getattr(bar, name)
         if v is not None and v < 0:
@@ -253,7 +255,10 @@ def print_profile(console, prof: dict[str, Any]) -> None:
     if prof["exact_duplicate_rows"]:
         warn.append(f"{prof['exact_duplicate_rows']} exact duplicate rows")
     if prof["test_texts_in_train"]:
-        warn.append(f"{prof['test_texts_in_train']} test texts also in train (leakage)")
+        warn.append(f"{prof['test_texts_in_train']} test rows also in train after normalisation (leakage)")
+    if prof.get("labels_test_not_train"):
+        lt = prof["labels_test_not_train"]
+        warn.append(f"{len(lt)} label(s) in test but never in train ({', '.join(lt[:5])}{' …' if len(lt) > 5 else ''})")
     if prof["conflicting_label_texts"]:
         warn.append(f"{prof['conflicting_label_texts']} texts with conflicting labels")
     for n in prof.get("notes", []):
@@ -285,7 +290,7 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
                       + (f"${est:.4f}" if priced else escape(f"n/a ({n.get('note') or 'no estimate'})"))
                       + ("" if n["available"] else f"; unavailable: {escape(n['reason'])}"))
     d = results["decision"]
-    colour = "green" if d["verdict"] == "ADOPT" else "red"
+    colour = {"ADOPT": "green", "PIVOT": "red"}.get(d["verdict"], "yellow")
     console.print(f"\n[bold {colour}]{d['verdict']}[/]" + (f" [bold]{d['choice']}[/]" if d.get("choice") else "")
                   + f" — {escape(d['reason'])}")
 
