@@ -37,7 +37,7 @@ def test_demo_end_to_end(tmp_path, capsys):
     assert 0 < lat["p50"] <= lat["p95"] <= lat["p99"] and lat["mode"] == "single-item requests"
     assert tf["timing"]["throughput_per_s"] > 0 and tf["timing"]["warmup_excluded"]
     assert tf["cost"]["per_1k_usd"] > 0 and "local.cpu" in tf["cost"]["pricing"]
-    assert r["decision"]["verdict"] in {"ADOPT", "PIVOT"}
+    assert r["decision"]["verdict"] in {"ADOPT", "TOO CLOSE TO CALL", "PIVOT"}
     preds = pd.read_csv(run / "predictions.csv", keep_default_na=False)
     assert len(preds) == r["split"]["rows"]["test"]
     assert {"id", "text", "label", "majority", "tfidf-logreg", "tfidf-logreg:score"} <= set(preds.columns)

@@ -52,7 +52,7 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
         L += ["No bar was set (`--min-metric`, `--max-p95-ms`, `--max-cost-per-1k`, `--max-one-off`): the verdict rests "
               "on the statistics alone.", ""]
     if vd["rule"]:
-        L += [f"Rule: {vd['rule']}. Simplicity rank (lower is simpler): trivial floor 0, prebuilt API 10, pretrained model "
+        L += [f"How the verdict is chosen: {vd['rule']} Simplicity rank (lower is simpler): trivial floor 0, prebuilt API 10, pretrained model "
               "20, managed custom model 30, linear model trained here 40, trained probe 50, AutoML 60.", ""]
 
     # -- leaderboard
@@ -81,6 +81,8 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
     lat = v["latency"]
     L += ["## Latency", ""]
     _img(L, rd, "latency", "latency per item")
+    if lat.get("warning"):
+        L += [f"> ⚠ {lat['warning']}.", ""]
     if lat["rows"]:
         L += [table(lat["headers"], [x["cells"] for x in lat["rows"]]), ""]
         L += ["Warm-up excluded. Free candidates are timed with single-item requests; paid ones by the latency of the "

@@ -97,8 +97,8 @@ def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
         cmp = a.get("comparison")
         lat = a["timing"].get("item_latency_ms") or {}
         vs = "best" if cmp is None else (
-            f"{diff_ci(cmp['difference'], cmp['ci'])}, McNemar p={cmp['mcnemar_p']:.2g}"
-            + (" (indistinguishable)" if cmp["indistinguishable"] else ""))
+            f"{diff_ci(cmp['difference'], cmp['ci'])}" + (" (CI holds 0)" if cmp["indistinguishable"] else "")
+            + f"; accuracy McNemar p={cmp['mcnemar_p']:.2g}")
         rows.append([name, a["family"], ci_text(m[metric], m["ci"][metric]), ci_text(m["accuracy"], m["ci"]["accuracy"]),
                      f"{m['coverage']:.1%}", vs, ms(lat.get("p50")), ms(lat.get("p95")),
                      f3(a["timing"].get("throughput_per_s"), ",.0f"), usd(a["cost"].get("per_1k_usd")),
@@ -107,7 +107,7 @@ def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
 
 
 LEADERBOARD_HEADERS = ["candidate", "family", "{metric} [95% CI]", "accuracy [95% CI]", "coverage",
-                       "vs best: diff [95% CI], McNemar", "p50 ms", "p95 ms", "items/s", "cost / 1k", "one-off",
+                       "vs best: diff [95% CI]; accuracy McNemar p", "p50 ms", "p95 ms", "items/s", "cost / 1k", "one-off",
                        "status"]
 
 
@@ -134,9 +134,10 @@ def _verdict(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
                           "sub": "usage-priced, excl. one-off"})
     verdict = d.get("verdict", "—")
     return {"verdict": verdict, "choice": d.get("choice"), "reason": d.get("reason", ""),
-            "css": "adopt" if verdict == "ADOPT" else "pivot", "rule": d.get("rule", ""),
+            "css": {"ADOPT": "adopt", "PIVOT": "pivot"}.get(verdict, "close"), "rule": d.get("rule", ""),
             "warnings": d.get("warnings") or [], "focus": focus,
-            "focus_role": "chosen" if d.get("choice") else ("nearest miss" if d.get("nearest_miss") else "best"),
+            "focus_role": ("chosen" if verdict == "ADOPT" else "leading") if d.get("choice")
+            else ("nearest miss" if d.get("nearest_miss") else "best"),
             "tiles": tiles, "margin": d.get("margin")}
 
 
@@ -149,21 +150,31 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
     chosen = next((c for c in cands if (c.get("role") or "").startswith("chosen")), None)
     rows = []
     for c in sorted(cands, key=lambda c: (c["simplicity"], c["name"])):
-        cells = [{"text": fmt[k](c["checks"][k]["value"]), "pass": c["checks"][k]["pass"]} for k in keys]
+        cells = [{"text": fmt[k](c["checks"][k]["value"])
+                  + (" (borderline: CI straddles the bar)" if c["checks"][k].get("standing") == "borderline" else ""),
+                  "pass": c["checks"][k]["pass"]} for k in keys]
         v = c.get("vs_best_passing")
+        margin = d.get("margin") or 0.0
         if c.get("role") in ("best passing", "chosen (best passing)"):
             vs = "best passing"
         elif v:
             lo, hi = v["ci"]
-            margin = d.get("margin") or 0.0
-            tag = ("tie within margin" if v["non_inferiority_shown"] else
-                   f"not significantly worse by more than {margin:g}" if v["not_significantly_worse"]
-                   else f"significantly worse by more than {margin:g}")
-            if v["not_significantly_worse"] and chosen is not None and c is not chosen:
-                tag += ", but less simple than the choice" if c["simplicity"] > chosen["simplicity"] else ""
+            st = v.get("standing")
+            if st == "shown within the margin":
+                tag = f"shown within {margin:g}"
+            elif st == "shown worse":
+                tag = f"shown worse by more than {margin:g}"
+            else:
+                need = v.get("rows_to_settle")
+                tag = "too close to call" + (f" (~{need:,} test rows to settle)" if need else "")
+            if c.get("dominated_by"):
+                tag += f"; worse, dearer and slower than {c['dominated_by']}"
+            elif st == "shown within the margin" and chosen is not None and c is not chosen \
+                    and c["simplicity"] > chosen["simplicity"]:
+                tag += ", but less simple than the choice"
             vs = f"{diff_ci(v['difference'], [lo, hi])}: {tag}"
         elif not c["passes"]:
-            vs = "fails a bar"
+            vs = "borderline on the bar" if c.get("borderline") else "fails a bar"
         else:
             vs = "—"
         rows.append({"name": c["name"], "family": c["family"], "rank": c["simplicity"], "cells": cells,
@@ -183,7 +194,10 @@ def _latency(r: dict[str, Any], names: list[str], by: dict[str, Any]) -> list[di
         req = t.get("request_latency_ms") or {}
         rows.append({"name": n, "p50": lat["p50"], "p95": lat["p95"], "p99": lat["p99"], "max": lat.get("max"),
                      "n": lat.get("n"), "mode": lat.get("mode", ""), "batched": "batched" in lat.get("mode", ""),
-                     "cells": [n + (" *" if "batched" in lat.get("mode", "") else ""), ms(lat["p50"]), ms(lat["p95"]), ms(lat["p99"]), ms(lat.get("max")),
+                     "unstable": bool(lat.get("unstable")), "p95_ci": lat.get("p95_ci"),
+                     "cells": [n + (" *" if "batched" in lat.get("mode", "") else ""), ms(lat["p50"]),
+                               ms(lat["p95"]) + (f" [{ms(lat['p95_ci'][0])}–{ms(lat['p95_ci'][1])}]" if lat.get("p95_ci") else "")
+                               + (" ⚠ unstable" if lat.get("unstable") else ""), ms(lat["p99"]), ms(lat.get("max")),
                                str(lat.get("n", "")), f3(t.get("throughput_per_s"), ",.0f"),
                                f"{ms(req.get('p50'))} / {ms(req.get('p95'))}", f"{t.get('batch_size', '—')}×{t.get('concurrency', '—')}",
                                f3(t.get("cold_start_s"), ".2f"), f3(t.get("fit_s"), ".2f"),
@@ -191,7 +205,19 @@ def _latency(r: dict[str, Any], names: list[str], by: dict[str, Any]) -> list[di
     return rows
 
 
-LATENCY_HEADERS = ["candidate", "p50 ms", "p95 ms", "p99 ms", "max ms", "items timed", "items/s (batched)",
+def _latency_section(rows: list[dict[str, Any]], max_p95: float | None) -> dict[str, Any]:
+    """The latency table plus a warning naming the candidates whose p95 is too noisy to judge."""
+    shaky = [f"{x['name']} (p95 {ms(x['p95'])} ms, 95% CI {ms(x['p95_ci'][0])}–{ms(x['p95_ci'][1])} ms)"
+             for x in rows if x["unstable"] and x.get("p95_ci")]
+    warning = None
+    if shaky:
+        warning = ("unstable latency: " + "; ".join(shaky) + ". The p95 interval is wider than half the figure itself — "
+                   "a busy machine or a variable service; rerun on a quiet machine (or with a larger --latency-probe) "
+                   "before judging a latency bar on it")
+    return {"rows": rows, "headers": LATENCY_HEADERS, "max_p95_ms": max_p95, "warning": warning}
+
+
+LATENCY_HEADERS = ["candidate", "p50 ms", "p95 ms [95% CI]", "p99 ms", "max ms", "items timed", "items/s (batched)",
                    "request p50 / p95 ms", "batch × concurrency", "cold start s", "fit s", "retries / throttles",
                    "measured as", "device"]
 
@@ -211,23 +237,31 @@ def _per_class(r: dict[str, Any], top: list[str], by: dict[str, Any]) -> dict[st
     labels = r["split"]["labels"]
     names = top or []
     if not names:
-        return {"headers": [], "rows": [], "note": ""}
+        return {"headers": [], "rows": [], "note": "", "absent": []}
     headers = ["class", "test support"] + [f"{n} P / R / F1" for n in names]
     first = by[names[0]]["metrics"]["per_class"]
-    order = list(labels)
+    # a class with no test rows that nobody predicted is outside macro-F1 (scikit-learn's label set)
+    scored = [lab for lab in labels if any(lab in by[n]["metrics"]["per_class"] for n in names)]
+    absent = [lab for lab in labels if lab not in scored]
+    order = list(scored)
     note = f"Precision (P), recall (R) and F1 per class for the top {len(names)} candidate(s)."
-    if len(labels) > MAX_CLASS_ROWS:
-        order = sorted(labels, key=lambda lab: (first[lab]["f1"], lab))[:MAX_CLASS_ROWS]
-        note += (f" {len(labels)} classes: the {MAX_CLASS_ROWS} with the lowest F1 for {names[0]} are shown; "
+    if len(order) > MAX_CLASS_ROWS:
+        order = sorted(order, key=lambda lab: ((first.get(lab) or {}).get("f1", 1.0), lab))[:MAX_CLASS_ROWS]
+        note += (f" {len(scored)} classes: the {MAX_CLASS_ROWS} with the lowest F1 for {names[0]} are shown; "
                  "results.json holds all of them.")
+    if absent:
+        note += (f" {len(absent)} declared class(es) have no test rows and were never predicted, so they are "
+                 f"outside macro-F1, as in scikit-learn: {', '.join(absent[:20])}{' …' if len(absent) > 20 else ''}.")
     rows = []
     for lab in order:
-        row = [lab, str(first[lab]["support"])]
+        support = next((by[n]["metrics"]["per_class"][lab]["support"] for n in names
+                        if lab in by[n]["metrics"]["per_class"]), 0)
+        row = [lab, str(support)]
         for n in names:
-            pc = by[n]["metrics"]["per_class"][lab]
-            row.append(f"{pc['precision']:.2f} / {pc['recall']:.2f} / {pc['f1']:.2f}")
+            pc = by[n]["metrics"]["per_class"].get(lab)
+            row.append(f"{pc['precision']:.2f} / {pc['recall']:.2f} / {pc['f1']:.2f}" if pc else "— (absent)")
         rows.append(row)
-    return {"headers": headers, "rows": rows, "note": note}
+    return {"headers": headers, "rows": rows, "note": note, "absent": absent}
 
 
 def _monthly(mo: dict[str, Any] | None) -> dict[str, Any] | None:
@@ -256,10 +290,20 @@ def _profile(p: dict[str, Any]) -> dict[str, Any]:
                          f"p95 {s['p95']:.0f}, min {s['min']}, max {s['max']}")
     items.append(f"exact duplicate rows: {p['exact_duplicate_rows']}; duplicates after lower-casing and spacing: "
                  f"{p.get('normalized_duplicate_rows', '—')}")
-    items.append(f"test texts also in train (leakage): {p['test_texts_in_train']}"
+    exact = p.get("test_texts_in_train_exact")
+    items.append(f"test rows whose text is also in train, after lower-casing and spacing (leakage): {p['test_texts_in_train']}"
+                 + (f" ({exact} byte-identical)" if exact is not None else "")
                  + (f" — e.g. “{p['test_texts_in_train_examples'][0][:120]}”" if p.get("test_texts_in_train_examples") else ""))
     items.append(f"texts with conflicting labels: {p['conflicting_label_texts']}"
                  + (f" — e.g. “{p['conflicting_label_examples'][0][:120]}”" if p.get("conflicting_label_examples") else ""))
+    if p.get("labels_test_not_train"):
+        lt = p["labels_test_not_train"]
+        items.append(f"labels in test but never in train ({len(lt)}): {', '.join(lt[:20])}"
+                     " — no candidate that learns from train can predict them")
+    if p.get("labels_absent_from_test"):
+        la = p["labels_absent_from_test"]
+        items.append(f"declared labels with no test rows ({len(la)}): {', '.join(la[:20])}"
+                     " — outside macro-F1 unless a candidate predicts them (scikit-learn's label set)")
     items += [f"note: {n}" for n in p.get("notes", [])]
     counts = p.get("class_counts") or {}
     parts = list(counts)
@@ -405,7 +449,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
         "cost": {"points": points, "pareto": analysis.get("pareto") or [], "floored": floored, "floor": "$" + f"{COST_FLOOR:.6f}".rstrip("0"),
                  "chosen": d.get("choice"), "min_metric": bar.get("min_metric"), "max_cost": bar.get("max_cost_per_1k"),
                  "pricing": sorted({by[n]["cost"].get("pricing", "") for n in names} - {""})},
-        "latency": {"rows": _latency(r, names, by), "headers": LATENCY_HEADERS, "max_p95_ms": bar.get("max_p95_ms")},
+        "latency": _latency_section(_latency(r, names, by), bar.get("max_p95_ms")),
         "confusion": _confusion(r, top, by, analysis),
         "per_class": _per_class(r, top, by),
         "disagreements": analysis.get("disagreements"),
