@@ -89,7 +89,8 @@ def test_too_close_to_call_names_the_best_not_the_noisiest():
     need = d["contenders"][0]["rows_to_settle"]
     # half-width 0.05 must shrink to |−0.04 + 0.02| = 0.02: (0.05/0.02)² × 500 = 3,125
     assert need == 3125 and "about 3,125 labeled test rows would settle it" in d["reason"]
-    assert "(60 of them decided differently by the two)" in d["reason"]
+    assert "(one is right and the other wrong on 60 of them)" in d["reason"]
+    assert row(d, "flaml")["role"] == "leading (best)"
 
 
 def test_simpler_observed_best_must_still_be_shown_within_margin_of_the_complex():

@@ -381,13 +381,16 @@ def _decide_relative(result: dict[str, Any], passing: list[dict[str, Any]], best
     n = c.get("n")
     lead = choice["name"]
     if c["simpler"]:
-        close = (f"{c['name']} is simpler and {c['difference']:+.3f} [{c['ci'][0]:+.3f}, {c['ci'][1]:+.3f}] behind it: "
+        close = (f"{c['name']} is simpler and {c['difference']:+.3f} [{c['ci'][0]:+.3f}, {c['ci'][1]:+.3f}] behind "
+                 f"{c['against']}: "
                  f"too close to call on {n:,} test rows" if n else f"{c['name']} is simpler and too close to call")
     else:
         close = (f"but it is not shown within {m:g} of the more complex {c['name']} "
                  f"({c['difference']:+.3f} [{c['ci'][0]:+.3f}, {c['ci'][1]:+.3f}] for {c['name']}): too close to call"
                  + (f" on {n:,} test rows" if n else ""))
-    disc = f" ({c['discordant']} of them decided differently by the two)" if c.get("discordant") is not None else ""
+    disc = (f" (one is right and the other wrong on {c['discordant']} of them)"
+            if c.get("discordant") is not None and c["simpler"] else "")
+    choice["role"] = "leading (best)" if choice is best else "leading"
     result.update(verdict=TOO_CLOSE, reason=f"{lead} leads: {why}; {close}{disc}; {_rows_text(c.get('rows_to_settle'), n)}")
 
 

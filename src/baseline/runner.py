@@ -152,7 +152,8 @@ def percentiles(values_ms: list[float] | np.ndarray) -> dict[str, Any]:
         srt = np.sort(v)
         lo, hi = float(srt[lo_i]), float(srt[hi_i])
         out["p95_ci"] = [lo, hi]
-        out["unstable"] = bool(p95 > 0 and (hi - lo) / p95 > UNSTABLE_P95_SPREAD)
+        # sub-millisecond figures are below any latency bar worth setting: never "unstable"
+        out["unstable"] = bool(hi >= 1.0 and p95 > 0 and (hi - lo) / p95 > UNSTABLE_P95_SPREAD)
     return out
 
 

@@ -48,9 +48,6 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
                 + [("✅ " if c["pass"] else "❌ ") + c["text"] for c in b["cells"]]
                 + ["yes" if b["passes"] else "no", b["vs"], b["role"]] for b in bars["rows"]]
         L += [table(hdr, rows), ""]
-    if bars["none_set"]:
-        L += ["No bar was set (`--min-metric`, `--max-p95-ms`, `--max-cost-per-1k`, `--max-one-off`): the verdict rests "
-              "on the statistics alone.", ""]
     if vd["rule"]:
         L += [f"How the verdict is chosen: {vd['rule']} Simplicity rank (lower is simpler): trivial floor 0, prebuilt API 10, pretrained model "
               "20, managed custom model 30, linear model trained here 40, trained probe 50, AutoML 60.", ""]

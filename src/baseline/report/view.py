@@ -155,7 +155,7 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
                   "pass": c["checks"][k]["pass"]} for k in keys]
         v = c.get("vs_best_passing")
         margin = d.get("margin") or 0.0
-        if c.get("role") in ("best passing", "chosen (best passing)"):
+        if c.get("role") in ("best passing", "chosen (best passing)", "leading (best)"):
             vs = "best passing"
         elif v:
             lo, hi = v["ci"]
