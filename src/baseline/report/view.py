@@ -279,6 +279,13 @@ def resource_state(x: dict) -> str:
             "never created": "never created (confirmed absent)"}.get(x.get("state") or "deleted", "deleted")
 
 
+def _unfinished_resources(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Billable resources of adapters that did not finish (failed, interrupted): not in the explain list."""
+    return [{"name": a["name"], "status": a.get("status", "?"),
+             "resources": [f"{x.get('kind', '?')} {x.get('id', '')}: {resource_state(x)}" for x in a["resources"]]}
+            for a in r["adapters"] if a.get("resources") and a.get("status") not in ("ok", "stopped")]
+
+
 def _explain(r: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for a in r["adapters"]:
@@ -424,6 +431,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
         "learning": _learning(r),
         "profile": _profile(r["profile"]),
         "explain": _explain(r),
+        "unfinished_resources": _unfinished_resources(r),
         "previous": _previous(r),
         "provenance": _provenance(r, by),
         "failed": r.get("failed") or [],
