@@ -168,6 +168,24 @@ def test_sigterm_marks_the_run_interrupted_and_tears_down(tiny_csv, tmp_path, ba
         s.close()
 
 
+def test_resume_of_a_run_still_running_is_refused(tiny_csv, tmp_path, capsys, baseline_home):
+    assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--out", str(tmp_path / "r"),
+                 "--no-progress"]) == 0
+    run = next(p for p in (tmp_path / "r").iterdir() if p.is_dir())
+    alive = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        s = Store(baseline_home / "history.sqlite3")
+        s.set_status(run.name, "running")
+        s.db.execute("UPDATE runs SET pid = ? WHERE run_id = ?", (alive.pid, run.name))
+        s.db.commit()
+        s.close()
+        rc = main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--resume", str(run), "--no-progress"])
+        assert rc == 2 and "still running" in capsys.readouterr().err
+    finally:
+        alive.kill()
+        alive.wait()
+
+
 # ---- option schemas: every adapter, before anything runs ------------------------------------------
 
 ALL = sorted(Registry.discover().entries)

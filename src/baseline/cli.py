@@ -134,7 +134,7 @@ def build_parser() -> argparse.ArgumentParser:
     k.add_argument("--home", help=HOME_HELP)
     k.add_argument("--config", help="path to baseline.toml, for adapter settings such as region or profile")
     k.add_argument("--dry-run", action="store_true", help="list the leftovers, delete nothing")
-    k.add_argument("--json", action="store_true")
+    k.add_argument("--json", action="store_true", help="print what was deleted and what is left as JSON")
     return p
 
 
@@ -508,6 +508,8 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     try:
         if args.run:
             row = store.find(args.run)
+            if row is None and (Path(args.run) / "adapters").is_dir():  # a run folder this home never recorded
+                row = {"run_id": Path(args.run).resolve().name, "run_dir": str(Path(args.run).resolve()), "status": "?"}
             if row is None:
                 raise BadInput(f"no run {args.run!r} in the history: `baseline history` lists run ids")
             rows = [row]

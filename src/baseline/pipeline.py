@@ -153,6 +153,10 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         if not run_dir.exists() and store is not None:  # a run id from `baseline history`
             row = store.find(str(req.resume))
             run_dir = Path(row["run_dir"]) if row else run_dir
+        row = store.find(str(run_dir)) if store is not None and run_dir.exists() else None
+        if row and row["status"] == "running" and row.get("pid") != os.getpid():
+            raise BadInput(f"run {row['run_id']} is still running (pid {row.get('pid')}): let it finish or stop it "
+                           "(Ctrl-C / SIGTERM) before --resume")
         saved = run_dir / "split.json"
         if not saved.exists():
             raise BadInput(f"{run_dir} is not a baseline run folder (no split.json): pass a folder under reports/")
