@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
@@ -92,12 +93,13 @@ def adapter_seconds(r: AdapterResult) -> float:
     return sum(r.timing.get(k) or 0.0 for k in ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s"))
 
 
-def new_run_dir(out: Path, dataset: str) -> Path:
+def new_run_dir(out: Path, dataset: str, taken: Callable[[str], bool] | None = None) -> Path:
+    """A new ``<stamp>-<dataset>`` folder; its name is the run id, unique in the folder and (``taken``) the history."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in dataset)[:40]
     d = out / f"{stamp}-{safe}"
     i = 1
-    while d.exists():
+    while d.exists() or (taken is not None and taken(d.name)):
         d = out / f"{stamp}-{safe}-{i}"
         i += 1
     d.mkdir(parents=True)
@@ -165,7 +167,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
             raise BadInput(f"cannot resume {run_dir}: its split hash differs from this data/seed/test-size; "
                            "rerun without --resume or with the same inputs")
     else:
-        run_dir = new_run_dir(req.out, ds.name)
+        run_dir = new_run_dir(req.out, ds.name, (lambda rid: store.find(rid) is not None) if store is not None else None)
     run_dir = run_dir.resolve()  # history is read from any folder
     run_id = run_dir.name
     opts = replace(opts, run_id=run_id)
