@@ -57,12 +57,13 @@ def _secrets() -> list[str]:
     return sorted(known.union(_env_secrets()), key=len, reverse=True)
 
 
-def redact(text: str) -> str:
+def redact(text: str, secrets: list[str] | None = None) -> str:
     """Mask credentials: resolved SDK credentials, secret-named environment variables, common key formats."""
     if not text:
         return text
-    for secret in _secrets():
-        text = text.replace(secret, MASK)
+    for secret in _secrets() if secrets is None else secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
     text = _PATTERNS[0].sub(MASK, text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _PATTERNS[2].sub(lambda m: f"{m.group(1)}={MASK}", text)
@@ -70,14 +71,15 @@ def redact(text: str) -> str:
     return text
 
 
-def redact_tree(obj: Any) -> Any:
+def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
     """``redact`` applied to every string (keys and values) in nested dicts, lists and tuples."""
+    secrets = _secrets() if secrets is None else secrets
     if isinstance(obj, str):
-        return redact(obj)
+        return redact(obj, secrets)
     if isinstance(obj, dict):
-        return {redact_tree(k) if isinstance(k, str) else k: redact_tree(v) for k, v in obj.items()}
+        return {redact(k, secrets) if isinstance(k, str) else k: redact_tree(v, secrets) for k, v in obj.items()}
     if isinstance(obj, list | tuple):
-        return type(obj)(redact_tree(v) for v in obj)
+        return type(obj)(redact_tree(v, secrets) for v in obj)
     return obj
 
 
