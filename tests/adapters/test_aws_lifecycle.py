@@ -206,6 +206,10 @@ def test_cleanup_deletes_what_a_killed_run_left(cloud, tmp_path, baseline_home, 
     h = json.loads(capsys.readouterr().out)
     assert h[0]["status"] == "interrupted" and h[0]["leftovers"] == 3
 
+    assert main(["cleanup", "--dry-run"]) == 0
+    listed = capsys.readouterr().out
+    assert f"{run.name}: left: endpoint arn:aws:comprehend" in listed and len(cloud.live_resources()) == 2
+
     assert main(["cleanup"]) == 0
     printed = capsys.readouterr().out
     assert f"{run.name}: deleted endpoint arn:aws:comprehend" in printed
