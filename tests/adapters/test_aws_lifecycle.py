@@ -149,6 +149,7 @@ def test_create_classifier_answer_timed_out_is_found_by_tags_and_deleted(cloud, 
     assert cloud.calls("ListTagsForResource") and cloud.live_resources() == [] and cloud.s3_objects() == []
     report = (run_dir(out) / "report.md").read_text()
     assert f"document-classifier {clf.arn}: deleted" in report
+    assert f"resource: document-classifier {clf.arn}: deleted" in (run_dir(out) / "report.html").read_text()
 
 
 def test_retried_create_with_the_same_token_makes_one_classifier(cloud, tmp_path):  # noqa: F811
