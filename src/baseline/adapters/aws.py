@@ -194,7 +194,8 @@ class _AwsAdapter(Adapter):
         "retry_mode": Opt("str", choices=("standard", "adaptive")), "max_attempts": Opt("int", lo=1),
         "connect_timeout": Opt("float", lo=0), "read_timeout": Opt("float", lo=0),
         "max_concurrency": Opt("int", lo=1), "max_rps": Opt("float", lo=0),
-        "max_consecutive_failures": Opt("int", lo=1)}
+        "max_consecutive_failures": Opt("int", lo=1),
+        "answer_attempts": Opt("int", lo=1)}  # read by the answer-validation work (issue 10, other half)
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)

@@ -132,7 +132,8 @@ class _AzureLanguage(Adapter):
         "max_rps": Opt("float", lo=0, lo_open=True), "retry_mode": Opt("str", choices=("exponential", "fixed")),
         "retry_total": Opt("int", lo=0), "retry_backoff_factor": Opt("float", lo=0),
         "retry_backoff_max": Opt("float", lo=0), "read_timeout": Opt("float", lo=0, lo_open=True),
-        "disable_service_logs": Opt("bool")}
+        "disable_service_logs": Opt("bool"),
+        "answer_attempts": Opt("int", lo=1), "max_consecutive_failures": Opt("int", lo=1)}
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
