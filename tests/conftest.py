@@ -11,6 +11,23 @@ SHARED = REPO.parent / "shared"
 SHARED_DATA = SHARED / "datasets"
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _session_baseline_home(tmp_path_factory: pytest.TempPathFactory):
+    """A home for module- and session-scoped fixtures, which run before the per-test one below."""
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BASELINE_HOME", str(tmp_path_factory.mktemp("baseline-home-session")))
+    yield
+    mp.undo()
+
+
+@pytest.fixture(autouse=True)
+def baseline_home(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own per-user home (history + response cache): never the real one."""
+    home = tmp_path_factory.mktemp("baseline-home")
+    monkeypatch.setenv("BASELINE_HOME", str(home))
+    return home
+
+
 def shared_dataset(name: str) -> Path:
     """Path to a dataset in ../shared/datasets, or skip: a fresh clone has no ../shared."""
     p = SHARED_DATA / name / f"{name}.csv"

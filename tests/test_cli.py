@@ -62,7 +62,7 @@ def test_sst2_official_split(sst2_path, tmp_path, capsys):
 
 def test_failing_adapter_recorded_others_finish_exit_1(tiny_csv, tmp_path, capsys):
     cfg = tmp_path / "baseline.toml"
-    cfg.write_text('[adapters.tfidf-logreg]\nngram_max = "two"\n')
+    cfg.write_text('[adapters.tfidf-logreg]\nmin_df = 1000\n')  # well-formed, but fails at fit time
     rc = main(["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--config", str(cfg),
                "--out", str(tmp_path / "r"), "--no-progress"])
     out = capsys.readouterr().out

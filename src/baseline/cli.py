@@ -1,4 +1,4 @@
-"""The ``baseline`` command line: compare, estimate, adapters, report, history."""
+"""The ``baseline`` command line: compare, estimate, adapters, report, history, cleanup."""
 
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ def escape(text: str) -> str:
 
     return _escape(str(text))
 
-EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 COMPARE_EPILOG = """\
 examples:
@@ -37,8 +37,18 @@ classifies with a project and deployment you trained in Azure: training Azure cu
 of scope. Settings can live in baseline.toml ([compare], [bar], [adapters.<name>], [label_maps.<name>],
 [prices]); flags override it.
 
-exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration.
+The response cache and the run history live in a per-user home, not under --out, so reruns,
+--resume and `baseline history` work from any folder: --home, else $BASELINE_HOME, else the platform's
+cache/data folders (~/.cache/baseline and ~/.local/share/baseline on Linux). Ctrl-C, SIGTERM and
+SIGHUP all stop the run the same way: billable resources are torn down first (a second interrupt
+during teardown is refused), the run is marked interrupted, and `--resume` continues it after
+deleting anything a killed run left (`baseline cleanup` does that on its own).
+
+exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration, 130 interrupted.
 """
+
+HOME_HELP = ("per-user folder for the response cache and run history (default: $BASELINE_HOME, else "
+             "~/.cache/baseline + ~/.local/share/baseline on Linux, ~/Library/... on macOS, %%LOCALAPPDATA%% on Windows)")
 
 
 def _float(name: str):
@@ -80,7 +90,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=COMPARE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     data_args(c)
     c.add_argument("--out", help="folder for run folders (default: reports)")
-    c.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run in RUN_DIR: finished adapters are kept, paid answers come from the cache")
+    c.add_argument("--home", help=HOME_HELP)
+    c.add_argument("--resume", metavar="RUN", help="finish an interrupted run (its folder, or its id from `baseline history`): "
+                   "leftover billable resources are deleted first, finished adapters are kept, paid answers come from the cache")
     c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
     c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
     c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),
@@ -109,11 +121,22 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="re-render report.md/report.html from a run folder (runs nothing)")
     r.add_argument("run_dir")
 
-    h = sub.add_parser("history", help="list recorded runs")
-    h.add_argument("--out", help="reports folder (default: reports)")
+    h = sub.add_parser("history", help="list recorded runs (from any folder: the history is in the per-user home)")
+    h.add_argument("--home", help=HOME_HELP)
+    h.add_argument("--out", help="only runs whose folder is under this folder")
     h.add_argument("--dataset", help="only runs on this dataset")
     h.add_argument("--limit", type=int, default=20)
     h.add_argument("--json", action="store_true")
+
+    k = sub.add_parser("cleanup", help="delete billable resources that interrupted or killed runs left behind",
+                       description="Read the resource ledgers of a run (or of every run in the history) and delete "
+                       "whatever is not confirmed deleted: endpoints, custom models, uploaded data. Resources whose "
+                       "create call got no answer are found by their tags. Prints what it deleted.")
+    k.add_argument("run", nargs="?", help="a run id (from `baseline history`) or run folder; default: every run with leftovers")
+    k.add_argument("--home", help=HOME_HELP)
+    k.add_argument("--config", help="path to baseline.toml, for adapter settings such as region or profile")
+    k.add_argument("--dry-run", action="store_true", help="list the leftovers, delete nothing")
+    k.add_argument("--json", action="store_true", help="print what was deleted and what is left as JSON")
     return p
 
 
@@ -126,11 +149,12 @@ def _console(stderr: bool = False):
     return c
 
 
-def _build_options(args: argparse.Namespace, cfg: dict[str, Any]):
+def _build_options(args: argparse.Namespace, cfg: dict[str, Any], with_cache: bool = True):
     from baseline.config import pick
     from baseline.costs import PriceTable
+    from baseline.home import resolve_home
     from baseline.runner import RunOptions
-    from baseline.store import ResponseCache, default_store_path
+    from baseline.store import ResponseCache
 
     cc = cfg.get("compare", {})
     adapter_options = {k: dict(v) for k, v in (cfg.get("adapters") or {}).items()}
@@ -144,6 +168,9 @@ def _build_options(args: argparse.Namespace, cfg: dict[str, Any]):
     latency_probe = pick(getattr(args, "latency_probe", None), cc, "latency_probe", 100)
     if latency_probe < 0:
         raise BadInput("--latency-probe must be zero or more")
+    home = resolve_home(getattr(args, "home", None))
+    if with_cache:
+        home.ensure()
     opts = RunOptions(
         task=args.task, seed=int(pick(args.seed, cc, "seed", 42)),
         device=str(pick(getattr(args, "device", None), cc, "device", "auto")),
@@ -152,7 +179,7 @@ def _build_options(args: argparse.Namespace, cfg: dict[str, Any]):
         latency_probe=int(latency_probe),
         adapter_options=adapter_options, label_maps={k: dict(v) for k, v in (cfg.get("label_maps") or {}).items()},
         prices=PriceTable.default().with_overrides(cfg.get("prices")),
-        cache=ResponseCache(default_store_path(out)), cache_dir=out / ".baseline" / "cache")
+        cache=ResponseCache(home.response_cache_path) if with_cache else None, cache_dir=home.models_dir)
     return opts, out
 
 
@@ -214,7 +241,9 @@ class RichProgress:
             self.p.advance(self.tasks[adapter], n)
 
     def message(self, text: str) -> None:
-        self.p.console.print(f"  {escape(text)}")
+        from baseline.redact import redact
+
+        self.p.console.print(f"  {escape(redact(text))}")
 
     def done(self, result) -> None:
         t = self.tasks.get(result.name)
@@ -240,7 +269,9 @@ class QuietProgress:
     def advance(self, *a, **k) -> None: ...
 
     def message(self, text: str) -> None:
-        self.console.print(f"  {escape(text)}")
+        from baseline.redact import redact
+
+        self.console.print(f"  {escape(redact(text))}")
 
     def done(self, result) -> None:
         self.console.print(escape(f"  {result.name}: {result.status}" + (f" — {result.reason}" if result.reason else "")))
@@ -298,12 +329,15 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     from baseline.adapters.registry import Registry
     from baseline.config import load_config, pick
+    from baseline.home import resolve_home, writable_out
     from baseline.pipeline import CompareRequest, compare
-    from baseline.store import Store, default_store_path
+    from baseline.store import Store
 
     cfg = load_config(args.config)
     cc = cfg.get("compare", {})
     opts, out = _build_options(args, cfg)
+    if not args.resume:
+        writable_out(out)
     bar = _bar(args, cfg, opts.metric)
     resamples = int(pick(args.resamples, cc, "resamples", 1000))
     if resamples < 100:
@@ -319,14 +353,17 @@ def cmd_compare(args: argparse.Namespace) -> int:
         learning_curve=bool(args.learning_curve or cc.get("learning_curve", False)),
         command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     console = _console(stderr=args.json)
-    store = Store(default_store_path(out))
+    store = Store(resolve_home(args.home).history_path)
     show = QuietProgress if (args.no_progress or args.json or not console.is_terminal) else RichProgress
     try:
         with show(console) as progress:
             results, run_dir = compare(req, Registry.discover(), opts, bar, store, progress)
-    except KeyboardInterrupt:
-        console.print("[red]interrupted[/]: finished adapters are saved; continue with "
-                      "`baseline compare ... --resume <run folder>` (paid answers come from the cache)")
+    except KeyboardInterrupt as e:
+        run_id = store.mark_interrupted(os.getpid())
+        how = f" ({e.args[0]})" if e.args and str(e.args[0]).startswith("SIG") else ""
+        console.print(f"[red]interrupted{how}[/]: billable resources were torn down and finished adapters are "
+                      f"saved; continue with `baseline compare ... --resume {run_id or '<run folder>'}` "
+                      "(paid answers come from the cache)")
         return 130
     finally:
         store.close()
@@ -348,7 +385,8 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
     cc = cfg.get("compare", {})
     args.out = None
-    opts, _ = _build_options(args, cfg)
+    opts, _ = _build_options(args, cfg, with_cache=False)
+    Registry.discover().check_options(opts.adapter_options)
     ds = load_dataset(pick(args.data, cc, "data") or demo_dataset_path(), pick(args.text_col, cc, "text_col"),
                       pick(args.label_col, cc, "label_col"), pick(args.split_col, cc, "split_col"))
     split = make_split(ds, float(pick(args.test_size, cc, "test_size", 0.25)), opts.seed)
@@ -416,35 +454,108 @@ def cmd_report(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def cmd_history(args: argparse.Namespace) -> int:
-    from baseline.store import Store, default_store_path
+def _open_history(args: argparse.Namespace):
+    from baseline.home import resolve_home
+    from baseline.store import Store
 
-    out = Path(args.out or "reports")
-    path = default_store_path(out)
+    home = resolve_home(args.home)
+    path = home.history_path
     if not path.exists():
-        raise BadInput(f"no run history under {out}/ yet: run `baseline compare` first (or pass --out)")
-    store = Store(path)
+        raise BadInput(f"no run history in {home.data_dir} ({home.source}) yet: run `baseline compare` first "
+                       "(or pass --home / set BASELINE_HOME to the home your runs used)")
+    return Store(path)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from baseline.cleanup import run_leftovers
+
+    store = _open_history(args)
+    path = store.path
     try:
-        runs = store.runs(args.dataset, args.limit)
+        runs = store.runs(args.dataset, 1_000_000 if args.out else args.limit)
     finally:
         store.close()
+    if args.out:
+        under = Path(args.out).resolve()
+        runs = [r for r in runs if Path(r["run_dir"]).resolve().is_relative_to(under)][: args.limit]
+    if not runs and args.out:
+        raise BadInput(f"no recorded runs under {args.out}: run `baseline compare --out {args.out}` first")
+    for r in runs:
+        r["leftovers"] = sum(len(v) for v in run_leftovers(Path(r["run_dir"])).values())
     if args.json:
         print(json.dumps(runs, indent=2))
         return EXIT_OK
     from rich.table import Table
 
     t = Table(title=f"baseline runs ({path})")
-    for h in ["run", "started (UTC)", "dataset", "split", "adapters", "best", "verdict", "status"]:
+    for h in ["run", "started (UTC)", "dataset", "split", "adapters", "best", "verdict", "status", "leftovers"]:
         t.add_column(h, overflow="fold")
     for r in runs:
-        t.add_row(r["run_id"], r["started"], r["dataset"], r["split_hash"][:10], ", ".join(r["adapters"]),
-                  r["best"] or "—", r["verdict"] or "—", r["status"])
+        left = f"[red]{r['leftovers']} (baseline cleanup {r['run_id']})[/]" if r["leftovers"] else "—"
+        t.add_row(escape(r["run_id"]), r["started"], escape(r["dataset"]), r["split_hash"][:10],
+                  escape(", ".join(r["adapters"])), escape(r["best"] or "—"), escape(r["verdict"] or "—"),
+                  r["status"], left)
     _console().print(t)
     return EXIT_OK
 
 
+def cmd_cleanup(args: argparse.Namespace) -> int:
+    from baseline.adapters.registry import Registry
+    from baseline.cleanup import cleanup_run, run_leftovers
+    from baseline.config import load_config
+    from baseline.store import STATUS_RUNNING
+
+    cfg = load_config(args.config)
+    options = {k: dict(v) for k, v in (cfg.get("adapters") or {}).items()}
+    registry = Registry.discover()
+    registry.check_options(options)
+    store = _open_history(args)
+    try:
+        if args.run:
+            row = store.find(args.run)
+            if row is None and (Path(args.run) / "adapters").is_dir():  # a run folder this home never recorded
+                row = {"run_id": Path(args.run).resolve().name, "run_dir": str(Path(args.run).resolve()), "status": "?"}
+            if row is None:
+                raise BadInput(f"no run {args.run!r} in the history: `baseline history` lists run ids")
+            rows = [row]
+        else:
+            rows = [r for r in store.runs(limit=1_000_000) if run_leftovers(Path(r["run_dir"]))]
+    finally:
+        store.close()
+    err = _console(stderr=True)
+    reports = []
+    for r in rows:
+        if r["status"] == STATUS_RUNNING:  # still alive on this machine (a dead one reads "interrupted")
+            err.print(f"{escape(r['run_id'])}: still running (pid {r.get('pid')}), not touched")
+            continue
+        if args.dry_run:
+            left = run_leftovers(Path(r["run_dir"]))
+            reports.append({"run_id": r["run_id"], "run_dir": r["run_dir"], "deleted": [], "errors": [],
+                            "left": [{"adapter": a, "kind": x.get("kind"), "id": x.get("id"), "state": x.get("state")}
+                                     for a, xs in left.items() for x in xs]})
+            continue
+        rep = cleanup_run(Path(r["run_dir"]), registry, options, r["run_id"],
+                          log=lambda s: err.print(escape(s)))
+        reports.append(rep.to_json())
+    if args.json:
+        print(json.dumps(reports, indent=2))
+    else:
+        if not reports:
+            print("nothing to clean up: every recorded resource is confirmed deleted")
+        for rep in reports:
+            for d in rep["deleted"]:
+                print(f"{rep['run_id']}: deleted {d['kind']} {d['id']} ({d['adapter']})")
+            for d in rep["left"]:
+                print(f"{rep['run_id']}: {'left' if args.dry_run else 'STILL LEFT'}: {d['kind']} {d['id']} "
+                      f"({d['adapter']}, {d.get('state') or 'unknown'})")
+            for e in rep["errors"]:
+                print(f"{rep['run_id']}: cleanup failed: {e}")
+    failed = any(rep["left"] or rep["errors"] for rep in reports)
+    return EXIT_FAILED_ADAPTERS if failed and not args.dry_run else EXIT_OK
+
+
 COMMANDS = {"compare": cmd_compare, "estimate": cmd_estimate, "adapters": cmd_adapters, "report": cmd_report,
-            "history": cmd_history}
+            "history": cmd_history, "cleanup": cmd_cleanup}
 
 
 # A third-party warning (scikit-learn's config propagation, triggered inside FLAML's search) that
@@ -465,17 +576,27 @@ def _quiet_known_warnings() -> None:
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _quiet_known_warnings()
+    from baseline.interrupts import interrupts_as_keyboard_interrupt
+    from baseline.redact import redact
+
     try:
         args = build_parser().parse_args(argv)
         if not args.cmd:
             build_parser().print_help()
             return EXIT_BAD_INPUT
-        return COMMANDS[args.cmd](args)
+        with interrupts_as_keyboard_interrupt():  # SIGTERM / SIGHUP: the same path as Ctrl-C
+            return COMMANDS[args.cmd](args)
     except BadInput as e:
-        from baseline.redact import redact
-
         print(f"error: {redact(str(e))}", file=sys.stderr)
         return EXIT_BAD_INPUT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:  # a crash still prints its traceback, with every known credential masked
+        import traceback
+
+        print(redact(traceback.format_exc()), file=sys.stderr, end="")
+        return EXIT_FAILED_ADAPTERS
 
 
 if __name__ == "__main__":

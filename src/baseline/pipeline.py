@@ -7,7 +7,8 @@ import os
 import platform
 import sys
 import time
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -22,7 +23,7 @@ from baseline.data import Dataset, Split, load_dataset, make_split, profile
 from baseline.decide import Bar, decide
 from baseline.errors import BadInput
 from baseline.metrics import evaluate
-from baseline.redact import one_line
+from baseline.redact import one_line, redact_tree
 from baseline.runner import STATUS_OK, STATUS_STOPPED, AdapterResult, Progress, RunOptions, run_all
 from baseline.store import Store
 
@@ -92,12 +93,13 @@ def adapter_seconds(r: AdapterResult) -> float:
     return sum(r.timing.get(k) or 0.0 for k in ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s"))
 
 
-def new_run_dir(out: Path, dataset: str) -> Path:
+def new_run_dir(out: Path, dataset: str, taken: Callable[[str], bool] | None = None) -> Path:
+    """A new ``<stamp>-<dataset>`` folder; its name is the run id, unique in the folder and (``taken``) the history."""
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in dataset)[:40]
     d = out / f"{stamp}-{safe}"
     i = 1
-    while d.exists():
+    while d.exists() or (taken is not None and taken(d.name)):
         d = out / f"{stamp}-{safe}-{i}"
         i += 1
     d.mkdir(parents=True)
@@ -134,6 +136,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     from baseline.report.analysis import analyze_run
 
     progress = progress or Progress()
+    registry.check_options(opts.adapter_options)  # unknown keys / bad values: exit 2 before anything runs
     started = datetime.now(UTC).isoformat(timespec="milliseconds")
     t_start = time.perf_counter()
     path = req.data or str(demo_dataset_path())
@@ -149,6 +152,13 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
 
     if req.resume is not None:
         run_dir = Path(req.resume)
+        if not run_dir.exists() and store is not None:  # a run id from `baseline history`
+            row = store.find(str(req.resume))
+            run_dir = Path(row["run_dir"]) if row else run_dir
+        row = store.find(str(run_dir)) if store is not None and run_dir.exists() else None
+        if row and row["status"] == "running" and row.get("pid") != os.getpid():
+            raise BadInput(f"run {row['run_id']} is still running (pid {row.get('pid')}): let it finish or stop it "
+                           "(Ctrl-C / SIGTERM) before --resume")
         saved = run_dir / "split.json"
         if not saved.exists():
             raise BadInput(f"{run_dir} is not a baseline run folder (no split.json): pass a folder under reports/")
@@ -157,8 +167,10 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
             raise BadInput(f"cannot resume {run_dir}: its split hash differs from this data/seed/test-size; "
                            "rerun without --resume or with the same inputs")
     else:
-        run_dir = new_run_dir(req.out, ds.name)
+        run_dir = new_run_dir(req.out, ds.name, (lambda rid: store.find(rid) is not None) if store is not None else None)
+    run_dir = run_dir.resolve()  # history is read from any folder
     run_id = run_dir.name
+    opts = replace(opts, run_id=run_id)
     (run_dir / "split.json").write_text(json.dumps(
         {"hash": split.hash, "source": split.source, "seed": split.seed, "test_size": split.test_size,
          "labels": split.labels, "rows": {k: int(v) for k, v in prof["rows"].items()}}, indent=2), encoding="utf-8")
@@ -169,6 +181,14 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
                           "data_sha256": ds.file_sha256, "split_hash": split.hash, "adapters": names,
                           "best": None, "verdict": None, "status": "running", "run_dir": str(run_dir)})
 
+    if req.resume is not None:  # first delete what the interrupted process left billing
+        from baseline.cleanup import cleanup_run
+
+        rep = cleanup_run(run_dir, registry, opts.adapter_options, run_id, log=progress.message)
+        for d in rep.deleted:
+            progress.message(f"cleanup: deleted {d['kind']} {d['id']} ({d['adapter']}) left by the interrupted run")
+        for e in rep.errors:
+            progress.message(f"CLEANUP FAILED: {e} — `baseline cleanup {run_id}` retries")
     not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
     results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None)
     adapter_time = sum(adapter_seconds(r) for r in results)
@@ -234,6 +254,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
                   "report_md": "report.md", "report_html": "report.html"},
     }
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
+    results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
     t_render = time.perf_counter()

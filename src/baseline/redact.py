@@ -1,9 +1,18 @@
-"""Keep secrets out of everything baseline writes or prints."""
+"""Keep secrets out of everything baseline writes or prints.
+
+Three nets: the values of secret-named environment variables; every credential an SDK resolved
+for this process (boto3's chain reads profiles, config and credential files, SSO caches and
+instance roles, not only the environment: adapters hand what it resolved to :func:`register_secret`,
+as do the Azure and OpenAI adapters for their keys); and common key formats (AKIA.../ASIA... ids,
+``token=...``, signatures, bearer tokens).
+"""
 
 from __future__ import annotations
 
 import os
 import re
+import threading
+from typing import Any
 
 _PATTERNS = [
     re.compile(r"(?<![A-Z0-9])(AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])"),                  # AWS access key ids
@@ -14,24 +23,64 @@ _PATTERNS = [
 ]
 _SECRET_ENV = re.compile(r"(KEY|SECRET|TOKEN|PASSWORD|CREDENTIAL)", re.I)
 MASK = "***"
+MIN_SECRET_CHARS = 8  # shorter values would mask ordinary words
+
+_registered: set[str] = set()
+_lock = threading.Lock()
+
+
+def register_secret(*values: Any) -> None:
+    """Remember credentials an SDK resolved (keys, secrets, session tokens) so they are masked everywhere."""
+    with _lock:
+        for v in values:
+            if isinstance(v, str) and len(v) >= MIN_SECRET_CHARS:
+                _registered.add(v)
+
+
+def register_aws_credentials(credentials: Any) -> None:
+    """boto3/botocore credentials (``Session.get_credentials()``): access key, secret key, session token."""
+    if credentials is None:
+        return
+    held = vars(credentials) if hasattr(credentials, "__dict__") else {}
+    # the values the object holds now, read without triggering a refresh (RefreshableCredentials keeps
+    # them as _access_key, ...; a refresh later goes through the adapter's client and is registered then)
+    register_secret(*(held.get(k) or held.get(f"_{k}") for k in ("access_key", "secret_key", "token")))
 
 
 def _env_secrets() -> list[str]:
-    return sorted((v for k, v in os.environ.items() if _SECRET_ENV.search(k) and v and len(v) >= 8),
-                  key=len, reverse=True)
+    return [v for k, v in os.environ.items() if _SECRET_ENV.search(k) and v and len(v) >= MIN_SECRET_CHARS]
 
 
-def redact(text: str) -> str:
-    """Mask credentials: values of secret-named environment variables and common key formats."""
+def _secrets() -> list[str]:
+    with _lock:
+        known = set(_registered)
+    return sorted(known.union(_env_secrets()), key=len, reverse=True)
+
+
+def redact(text: str, secrets: list[str] | None = None) -> str:
+    """Mask credentials: resolved SDK credentials, secret-named environment variables, common key formats."""
     if not text:
         return text
-    for secret in _env_secrets():
-        text = text.replace(secret, MASK)
+    for secret in _secrets() if secrets is None else secrets:
+        if secret in text:
+            text = text.replace(secret, MASK)
     text = _PATTERNS[0].sub(MASK, text)
     text = _PATTERNS[1].sub(lambda m: f"{m.group(1)}{m.group(2)}{MASK}", text)
     text = _PATTERNS[2].sub(lambda m: f"{m.group(1)}={MASK}", text)
     text = _PATTERNS[3].sub(f"Bearer {MASK}", text)
     return text
+
+
+def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
+    """``redact`` applied to every string (keys and values) in nested dicts, lists and tuples."""
+    secrets = _secrets() if secrets is None else secrets
+    if isinstance(obj, str):
+        return redact(obj, secrets)
+    if isinstance(obj, dict):
+        return {redact(k, secrets) if isinstance(k, str) else k: redact_tree(v, secrets) for k, v in obj.items()}
+    if isinstance(obj, list | tuple):
+        return type(obj)(redact_tree(v, secrets) for v in obj)
+    return obj
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

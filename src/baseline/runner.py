@@ -25,7 +25,8 @@ from baseline.adapters.registry import Registry
 from baseline.costs import PriceTable, compute_usd, local_instance_price, per_1k
 from baseline.data import Split
 from baseline.errors import AdapterUnavailable, BadInput
-from baseline.redact import one_line, redact
+from baseline.interrupts import shielded
+from baseline.redact import one_line, redact, redact_tree
 from baseline.store import ResponseCache
 
 STATUS_OK = "ok"
@@ -63,6 +64,7 @@ class RunOptions:
     prices: PriceTable = field(default_factory=PriceTable.default)
     cache: ResponseCache | None = None
     cache_dir: Path = Path(".baseline-cache")
+    run_id: str = ""  # the run folder's name; adapters derive resource names, tokens and tags from it
 
 
 @dataclass
@@ -201,7 +203,8 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
     adir.mkdir(parents=True, exist_ok=True)
     ctx = AdapterContext(labels=split.labels, options=options, label_map=opts.label_maps.get(name),
                          prices=opts.prices, workdir=adir, cache_dir=opts.cache_dir, seed=opts.seed,
-                         device=device, threads=opts.threads, metric=opts.metric, log=progress.message)
+                         device=device, threads=opts.threads, metric=opts.metric, run_id=opts.run_id,
+                         log=progress.message)
     res = _empty_result(cls, name, STATUS_OK, "")
     train_texts = split.train["text"].tolist()
     train_labels = split.train["label"].tolist()
@@ -398,12 +401,15 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
     finally:
         if adapter is not None:
             try:
-                adapter.teardown()
+                with shielded(f"{name} teardown"):  # a second Ctrl-C / SIGTERM must not abandon it
+                    adapter.teardown()
             except Exception as e:  # teardown failure is loud: billable things may be left
-                res.notes.append(f"TEARDOWN FAILED: {one_line(e)} — check the resources listed below")
+                res.notes.append(f"TEARDOWN FAILED: {one_line(e)} — check the resources listed below; "
+                                 "`baseline cleanup` retries")
                 if res.status == STATUS_OK:
                     res.status = STATUS_FAILED
                     res.reason = f"teardown failed: {one_line(e)}"
+            adapter.save_ledger()
             res.resources = list(adapter.resources)
             res.notes.extend(adapter.notes)
             fit_cost = fit_cost + adapter.extra_cost
@@ -442,7 +448,7 @@ def save_result(res: AdapterResult, workdir: Path) -> Path:
     p = workdir / "adapters" / res.name / "result.json"
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps(res.to_json(), default=float), encoding="utf-8")
+    tmp.write_text(json.dumps(redact_tree(res.to_json()), default=float), encoding="utf-8")
     tmp.replace(p)
     return p
 

@@ -2,7 +2,7 @@
 
 Nothing here reaches AWS: Comprehend and Bedrock Runtime are ``tests/doubles/aws_services.py``
 (reached through botocore's ``AWS_ENDPOINT_URL_<SERVICE>`` overrides), S3 is moto. The real
-recordings in ../shared/reference/recordings are replayed through the adapters' parsing.
+recordings (tests/recordings, copied from shared/reference/recordings) are replayed through the adapters' parsing.
 """
 
 from __future__ import annotations
@@ -28,7 +28,7 @@ from baseline.errors import AdapterUnavailable, BadInput
 from doubles.aws_services import AwsDouble
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDINGS = REPO.parent / "shared" / "reference" / "recordings"
+RECORDINGS = REPO / "tests" / "recordings"  # copies of shared/reference/recordings (see its README)
 LABELS3 = ["negative", "neutral", "positive"]
 SECRET = "bAsElInEfAkEsEcReTkEy0123456789abcdefXYZ"
 SESSION_TOKEN = "FwoGZXIvYXdzEFAKEbaselineSessionToken0123456789abcdef"
@@ -41,7 +41,7 @@ SPEED = {"poll_interval": 0.001, "max_poll_interval": 0.002, "teardown_wait": 30
 def recording(*parts: str) -> dict:
     p = RECORDINGS.joinpath(*parts)
     if not p.exists():
-        pytest.skip(f"{p} not found (the recordings live in ../shared, present on dev machines and CI)")
+        raise FileNotFoundError(f"{p} missing: copy it from shared/reference/recordings (tests/recordings/README.md)")
     return json.loads(p.read_text(encoding="utf-8"))
 
 
@@ -291,7 +291,7 @@ def test_label_mapping_and_abstentions(double):
         topics.load()
 
 
-def test_throttles_item_errors_bedrock_and_no_secret_anywhere(double, tmp_path, capsys):
+def test_throttles_item_errors_bedrock_and_no_secret_anywhere(double, tmp_path, capsys, baseline_home):
     """One run with both adapters: throttles retried and counted, per-document errors kept, and the
     planted secret key / session token (also echoed in a service error message) in no output at all."""
     double.throttle_next(2, "BatchDetectSentiment")
@@ -325,7 +325,7 @@ def test_throttles_item_errors_bedrock_and_no_secret_anywhere(double, tmp_path, 
     assert all(f"- {lab}" in body["system"][0]["text"] for lab in LABELS3)
     assert b["metrics"]["coverage"] == 1.0 and b["cost"]["billed_now_units"]["input_tokens"] > 0
     # secrets: not in stdout/stderr, not in any file of the run folder, the cache or the history
-    files = [p for p in out.rglob("*") if p.is_file()]
+    files = [p for p in [*out.rglob("*"), *baseline_home.rglob("*")] if p.is_file()]  # run folder + home
     assert any(p.suffix == ".sqlite3" for p in files) and any(p.name == "results.json" for p in files)
     for secret in (SECRET, SESSION_TOKEN, ACCESS_KEY):
         assert secret not in captured.out and secret not in captured.err
@@ -571,7 +571,7 @@ def test_custom_teardown_on_ctrl_c_during_training(cloud, tmp_path):
     assert rc == 130
     assert len(cloud.calls("StopTrainingDocumentClassifier")) == 1
     assert cloud.live_resources() == [] and cloud.s3_objects() == []
-    res = json.loads(next((tmp_path / "r").rglob("aws-resources.json")).read_text())
+    res = json.loads(next((tmp_path / "r").rglob("resources.json")).read_text())
     assert res and all(r["deleted"] for r in res)
 
 

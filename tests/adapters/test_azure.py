@@ -1,7 +1,7 @@
 """Azure AI Language adapters, driven through the real azure-ai-textanalytics client.
 
 The client talks to a loopback double that speaks the service's wire format
-(tests/doubles/azure_language.py); the real recordings in ../shared/reference/recordings are
+(tests/doubles/azure_language.py); the real recordings (tests/recordings, copied from shared/reference/recordings) are
 replayed through the same client and the adapters' parsing, so the double cannot drift unseen.
 """
 
@@ -27,7 +27,7 @@ pytest.importorskip("azure.ai.textanalytics")
 from doubles.azure_language import BODY_400_TOO_MANY, BODY_401, AzureLanguageDouble  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
-RECORDINGS = REPO.parent / "shared" / "reference" / "recordings" / "azure-language"
+RECORDINGS = REPO / "tests" / "recordings" / "azure-language"  # copies of shared/reference/recordings
 KEY = "PLANTEDfakeAzureKey0c4e9a7b21d3f58e6a"   # planted: must never show up anywhere
 FAST = {"retry_backoff_factor": 0.01, "polling_interval": 0}
 
@@ -52,7 +52,7 @@ def make(cls, labels, options=None, label_map=None, tmp_path=None):
 def recording(name: str) -> dict:
     p = RECORDINGS / f"{name}.json"
     if not p.exists():
-        pytest.skip(f"../shared/reference/recordings/azure-language/{name}.json not found (needs ../shared)")
+        raise FileNotFoundError(f"{p} missing: copy it from shared/reference/recordings (tests/recordings/README.md)")
     return json.loads(p.read_text(encoding="utf-8"))
 
 
@@ -271,7 +271,8 @@ def test_custom_failed_job_and_bad_map(double):
 
 # ---- the CLI end to end: batching, cache, budget, secrets ---------------------------------------
 
-def test_compare_batches_caches_and_keeps_the_key_out_of_everything(double, feedback_csv, tmp_path, capsys, caplog):
+def test_compare_batches_caches_and_keeps_the_key_out_of_everything(double, feedback_csv, tmp_path, capsys, caplog,
+                                                                    baseline_home):
     caplog.set_level(logging.DEBUG, logger="azure")        # the SDK's HTTP logging
     out = tmp_path / "reports"
     cfg = fast_config(tmp_path)
@@ -293,7 +294,7 @@ def test_compare_batches_caches_and_keeps_the_key_out_of_everything(double, feed
     assert second["metrics"]["accuracy"] == 1.0
 
     captured = capsys.readouterr()
-    written = [p for p in out.rglob("*") if p.is_file()]
+    written = [p for p in [*out.rglob("*"), *baseline_home.rglob("*")] if p.is_file()]  # run folder + home
     assert any(p.suffix == ".sqlite3" for p in written) and any(p.name == "results.json" for p in written)
     for p in written:
         assert KEY.encode() not in p.read_bytes(), p

@@ -23,8 +23,13 @@ service: Comprehend answers 400 ThrottlingException, Bedrock 429, both with ``Re
 ErrorList entry), ``fail(op, after, ...)`` (failure injection mid-run), ``interrupt_main_on(op,
 after)`` (a Ctrl-C in the main thread, as if the user pressed it), ``sentiment`` / ``answer``
 (deterministic answer functions), ``chars_per_token`` (Bedrock usage), ``replay(op, body_text)``
-(serve a recorded wire body verbatim after the normal side effects), and ``requests``: a log of
-every request (operation, documents, sizes, status; never headers or credentials).
+(serve a recorded wire body verbatim after the normal side effects), ``delay_answer(op, seconds)``
+(do the operation, then hold the answer: a create that succeeded but whose answer the client timed
+out on), ``on_op(op, fn)`` (call ``fn(op)`` when ``op`` arrives, e.g. to tell a test which phase a
+run is in), and ``requests``: a log of every request (operation, documents, sizes, status; never
+headers or credentials). Like the service, a Create* repeated with the same ``ClientRequestToken``
+answers the resource it already created; resources carry their ``Tags`` (ListTagsForResource), and
+ListDocumentClassifiers / ListEndpoints honour their ``Filter``.
 """
 
 from __future__ import annotations
@@ -159,6 +164,9 @@ class AwsDouble:
         self._failures: list[Failure] = []
         self._replays: dict[str, list[tuple[int, str, dict[str, str]]]] = {}
         self._interrupt: dict[str, int] = {}
+        self._delays: dict[str, list[float]] = {}
+        self._hooks: dict[str, Callable[[str], None]] = {}
+        self._tags: dict[str, list[dict[str, str]]] = {}   # ARN → tags (kept after deletion)
         self._op_counts: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
 
@@ -186,6 +194,15 @@ class AwsDouble:
     def interrupt_main_on(self, op: str, after: int = 1) -> None:
         """After answering the ``after``-th call of ``op``, deliver a KeyboardInterrupt to the main thread."""
         self._interrupt[op] = after
+
+    def delay_answer(self, op: str, seconds: float, times: int = 1) -> None:
+        """Do the next ``times`` calls of ``op`` (side effects included), then wait ``seconds`` before answering."""
+        with self.lock:
+            self._delays.setdefault(op, []).extend([float(seconds)] * times)
+
+    def on_op(self, op: str, fn: Callable[[str], None]) -> None:
+        """Call ``fn(op)`` (on the server thread) whenever a request for ``op`` arrives."""
+        self._hooks[op] = fn
 
     def replay(self, op: str, body_text: str, status: int = 200, headers: dict[str, str] | None = None,
                times: int = 1) -> None:
@@ -231,8 +248,11 @@ class AwsDouble:
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
                 self.end_headers()
-                self.wfile.write(data)
-                self.wfile.flush()
+                try:
+                    self.wfile.write(data)
+                    self.wfile.flush()
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and hung up
+                    return
                 if after:
                     after()
 
@@ -283,6 +303,10 @@ class AwsDouble:
         elif m:
             entry["model"] = unquote(m.group(1))
         after: Callable[[], None] | None = None
+        hook = self._hooks.get(op)
+        if hook is not None:
+            hook(op)
+        delay = 0.0
         try:
             self._admit(service, op)
             if self.latency_s:
@@ -303,6 +327,8 @@ class AwsDouble:
                     status, payload, extra = replay.pop(0)
                 if self._interrupt.get(op) == self._op_counts[op]:
                     after = _thread.interrupt_main
+                if self._delays.get(op):
+                    delay = self._delays[op].pop(0)
         except ServiceError as e:
             status, extra = e.status, dict(e.headers)
             if service == "comprehend":
@@ -314,6 +340,8 @@ class AwsDouble:
         entry["status"] = status
         with self.lock:
             self.requests.append(entry)
+        if delay:
+            time.sleep(delay)
         ctype = "application/x-amz-json-1.1" if service == "comprehend" else "application/json"
         hdrs = {"Content-Type": ctype, "x-amzn-RequestId": str(uuid.uuid4()), **extra}
         return status, hdrs, payload, after
@@ -423,7 +451,10 @@ class AwsDouble:
         text = self._read_s3(str(cfg.get("S3Uri", "")))
         rows = [(r[0], r[1]) for r in csv.reader(io.StringIO(text)) if len(r) >= 2]
         arn = self._arn("document-classifier", name)
+        token = req.get("ClientRequestToken")
         with self.lock:
+            if arn in self.classifiers and token and self.classifiers[arn].props.get("_token") == token:
+                return {"DocumentClassifierArn": arn}  # the same request again: the same classifier
             if arn in self.classifiers:
                 raise ServiceError(400, "ResourceInUseException", f"Classifier {name} already exists")
             held = rows[::10]
@@ -437,9 +468,11 @@ class AwsDouble:
                      "SubmitTime": time.time(), "InputDataConfig": cfg,
                      "OutputDataConfig": req.get("OutputDataConfig") or {},
                      "DataAccessRoleArn": req["DataAccessRoleArn"], "Mode": req.get("Mode", "MULTI_CLASS"),
+                     "_token": token,
                      "_metadata": {"NumberOfLabels": len(model.labels), "NumberOfTrainedDocuments": len(train),
                                    "NumberOfTestDocuments": len(held), "EvaluationMetrics": metrics}}
             self.classifiers[arn] = Classifier(arn, name, props, NaiveBayes(rows), text, tags=req.get("Tags") or [])
+            self._tags[arn] = list(req.get("Tags") or [])
         return {"DocumentClassifierArn": arn}
 
     def _public(self, props: dict[str, Any]) -> dict[str, Any]:
@@ -493,8 +526,18 @@ class AwsDouble:
         return {}
 
     def _op_ListDocumentClassifiers(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        flt = req.get("Filter") or {}
         with self.lock:
-            return {"DocumentClassifierPropertiesList": [self._public(c.props) for c in self.classifiers.values()]}
+            return {"DocumentClassifierPropertiesList": [
+                self._public(c.props) for c in self.classifiers.values()
+                if flt.get("DocumentClassifierName") in (None, c.name) and flt.get("Status") in (None, c.props["Status"])]}
+
+    def _op_ListTagsForResource(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        arn = str(req.get("ResourceArn", ""))
+        with self.lock:
+            if arn not in self.classifiers and arn not in self.endpoints:
+                raise ServiceError(400, "ResourceNotFoundException", f"Could not find specified resource: {arn}")
+            return {"ResourceArn": arn, "Tags": list(self._tags.get(arn, []))}
 
     def _endpoint(self, arn: str) -> dict[str, Any]:
         e = self.endpoints.get(arn)
@@ -511,6 +554,9 @@ class AwsDouble:
             if model is None or model.props["Status"] not in ("TRAINED", "TRAINED_WITH_WARNING"):
                 raise ServiceError(400, "ResourceUnavailableException", "The model is not trained")
             arn = self._arn("document-classifier-endpoint", name)
+            token = req.get("ClientRequestToken")
+            if arn in self.endpoints and token and self.endpoints[arn].get("_token") == token:
+                return {"EndpointArn": arn, "ModelArn": model.arn}  # the same request again
             if arn in self.endpoints:
                 raise ServiceError(400, "ResourceInUseException", f"Endpoint {name} already exists")
             iu = int(req.get("DesiredInferenceUnits", 0))
@@ -519,7 +565,8 @@ class AwsDouble:
             self.endpoints[arn] = {"EndpointArn": arn, "Status": "CREATING", "ModelArn": model.arn,
                                    "DesiredInferenceUnits": iu, "CurrentInferenceUnits": 0,
                                    "CreationTime": time.time(), "LastModifiedTime": time.time(),
-                                   "_polls": 0, "_deleted_polls": 0}
+                                   "_polls": 0, "_deleted_polls": 0, "_token": token}
+            self._tags[arn] = list(req.get("Tags") or [])
         return {"EndpointArn": arn, "ModelArn": model.arn}
 
     def _op_DescribeEndpoint(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
@@ -547,8 +594,11 @@ class AwsDouble:
         return {}
 
     def _op_ListEndpoints(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
+        flt = req.get("Filter") or {}
         with self.lock:
-            return {"EndpointPropertiesList": [self._public(e) for e in self.endpoints.values()]}
+            return {"EndpointPropertiesList": [
+                self._public(e) for e in self.endpoints.values()
+                if flt.get("ModelArn") in (None, e["ModelArn"]) and flt.get("Status") in (None, e["Status"])]}
 
     def _classes(self, model: NaiveBayes, text: str) -> list[dict[str, Any]]:
         return [{"Name": lab, "Score": round(s, 6)} for lab, s in model.scores(text)]

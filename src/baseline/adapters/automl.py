@@ -35,7 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from baseline.adapters.base import RANK_AUTOML, Adapter, AdapterContext, BatchResult, Cost, FitInfo
+from baseline.adapters.base import (
+    RANK_AUTOML,
+    Adapter,
+    AdapterContext,
+    BatchResult,
+    Cost,
+    FitInfo,
+    Opt,
+)
 from baseline.costs import local_instance_price
 from baseline.errors import BadInput
 
@@ -342,6 +350,13 @@ class FlamlAdapter(Adapter):
     requires = ("flaml", "lightgbm", "sklearn")
     local_compute = True
     batch_size = 1024
+    option_schema = {"time_budget": Opt("float", lo=0, lo_open=True), "estimators": Opt("list", choices=ESTIMATORS),
+                     "features": Opt("any"), "selection_share": Opt("float", lo=0, lo_open=True, hi=0.9),
+                     "selection_folds": Opt("int", lo=2, hi=10),
+                     "eval_method": Opt("str", choices=("holdout", "cv", "auto")),
+                     "split_ratio": Opt("float", lo=0, lo_open=True, hi=0.5), "max_iter": Opt("int", lo=1),
+                     "svd_components": Opt("int", lo=2), "embedding_model": Opt("str"),
+                     "embedding_cache": Opt("bool")}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)

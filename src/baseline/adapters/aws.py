@@ -42,12 +42,13 @@ from baseline.adapters.base import (
     BatchResult,
     Cost,
     FitInfo,
+    Opt,
 )
 from baseline.adapters.cloud import RateLimiter, truncate_chars, truncate_utf8
 from baseline.adapters.labels import describe_map, infer_label_map
 from baseline.costs import comprehend_units
 from baseline.errors import AdapterUnavailable, BadInput
-from baseline.redact import one_line, redact
+from baseline.redact import one_line, redact, register_aws_credentials
 
 COMPREHEND_API = "comprehend 2017-11-27"
 BEDROCK_API = "bedrock-runtime 2023-09-30 converse"
@@ -97,6 +98,7 @@ def credentials_problem(profile: str | None = None) -> str | None:
 
     try:
         creds = boto3.Session(profile_name=profile).get_credentials()
+        register_aws_credentials(creds)  # from files/SSO/roles too, not only the environment: mask them
         reason = None if creds is not None else "no AWS credentials found (profile, env or instance role)"
     except botocore.exceptions.ProfileNotFound:
         reason = f"AWS profile {profile!r} not found: fix the profile option or ~/.aws/config"
@@ -187,6 +189,13 @@ class _AwsAdapter(Adapter):
     max_concurrency = 4
     default_max_rps: ClassVar[float | None] = None
     service_name: ClassVar[str] = "comprehend"
+    option_schema: ClassVar[dict[str, Opt] | None] = {
+        "region": Opt("str"), "profile": Opt("str"), "endpoint_url": Opt("str"),
+        "retry_mode": Opt("str", choices=("standard", "adaptive")), "max_attempts": Opt("int", lo=1),
+        "connect_timeout": Opt("float", lo=0), "read_timeout": Opt("float", lo=0),
+        "max_concurrency": Opt("int", lo=1), "max_rps": Opt("float", lo=0),
+        "max_consecutive_failures": Opt("int", lo=1),
+        "answer_attempts": Opt("int", lo=1)}  # read by the answer-validation work (issue 10, other half)
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -253,6 +262,7 @@ class _AwsAdapter(Adapter):
                      read_timeout=_opt_float(self.name, o, "read_timeout", 60.0),
                      user_agent_extra="baseline")
         session = boto3.Session(profile_name=o.get("profile"))
+        register_aws_credentials(session.get_credentials())
         endpoint = o.get(endpoint_option) or None  # None: botocore reads AWS_ENDPOINT_URL_<SERVICE> itself
         client = session.client(service, region_name=self.region, endpoint_url=endpoint, config=cfg)
         client.meta.events.register(f"response-received.{client.meta.service_model.service_id.hyphenize()}",
@@ -340,6 +350,8 @@ class ComprehendSentiment(_AwsAdapter):
     batch_size = BATCH_MAX_DOCS
     default_max_rps = 10.0
     service_name = "comprehend"
+    option_schema = {**_AwsAdapter.option_schema, "language": Opt("str", choices=SENTIMENT_LANGUAGES),
+                     "unmapped": Opt("str", choices=("abstain", "argmax"))}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -471,6 +483,12 @@ class ComprehendCustom(_AwsAdapter):
     batch_size = 1
     max_concurrency = 2
     service_name = "comprehend"
+    option_schema = {**_AwsAdapter.option_schema, "bucket": Opt("str"), "role_arn": Opt("str"),
+                     "prefix": Opt("str"), "s3_endpoint_url": Opt("str"), "language": Opt("str"),
+                     "mode": Opt("str", choices=("endpoint", "async")), "inference_units": Opt("int", lo=1),
+                     **{k: Opt("float", lo=0) for k in ("poll_interval", "max_poll_interval", "max_wait",
+                                                        "teardown_wait", "est_training_hours",
+                                                        "est_endpoint_start_s")}}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -496,8 +514,13 @@ class ComprehendCustom(_AwsAdapter):
             self.max_concurrency = max(1, min(4, 2 * self.ius))
         # endpoint pacing: capacity-weighted unless max_rps is given (0 = off)
         self._capacity_pacing = self.mode == "endpoint" and "max_rps" not in o
-        stamp = datetime.now(UTC).strftime("%Y%m%d-%H%M%S")
-        self.run_name = f"baseline-{stamp}-{uuid.uuid4().hex[:6]}"
+        # Names, idempotency tokens and tags derive from the run id, so a create whose answer was lost
+        # is found again (list + tags) and a retried create returns the same resource, not a second one.
+        self.run_id = ctx.run_id or f"adhoc-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self._prior = self._read_ledger()  # earlier attempts in this run folder (a resume): kept in the ledger
+        attempt = 1 + len({r.get("run_name") for r in self._prior if r.get("run_name")})
+        digest = hashlib.sha256(f"{self.run_id}\x00{self.name}".encode()).hexdigest()[:10]
+        self.run_name = f"baseline-{digest}-{attempt}"
         self.run_prefix = f"{self.prefix}/{self.run_name}" if self.prefix else self.run_name
         self._classifier_arn: str | None = None
         self._endpoint_arn: str | None = None
@@ -563,34 +586,158 @@ class ComprehendCustom(_AwsAdapter):
         return None
 
     # ---- resources -----------------------------------------------------------------------------
-    def _track(self, kind: str, rid: str) -> dict[str, Any]:
-        rec = {"kind": kind, "id": rid, "created_at": _now_iso(), "deleted": False}
+    def _tags(self) -> list[dict[str, str]]:
+        return [{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline:run", "Value": self.run_id[:256]},
+                {"Key": "baseline:adapter", "Value": self.name}, {"Key": "baseline:resource", "Value": self.run_name}]
+
+    def _token(self, what: str) -> str:
+        """ClientRequestToken: the same for a retried create in this run, so the service answers the same ARN."""
+        return f"{self.run_name}-{what}"[:64]
+
+    def _track(self, kind: str, rid: str, state: str = "created", **extra: Any) -> dict[str, Any]:
+        """Record a billable thing in the ledger: before its create call (``requested``) or after."""
+        rec = {"kind": kind, "id": rid, "state": state, "created_at": _now_iso(), "deleted": False,
+               "run_name": self.run_name, "region": self.region, **extra}
         self.resources.append(rec)
         self._save_resources()
         return rec
 
-    def _mark_deleted(self, kind: str, rid: str | None = None) -> None:
+    def _confirm(self, rec: dict[str, Any], rid: str) -> None:
+        rec["id"] = rid
+        rec["state"] = "created"
+        self._save_resources()
+
+    def _mark_deleted(self, kind: str, rid: str | None = None, state: str | None = None) -> None:
+        """Only once the service confirmed it: gone (``deleted``), finished or stopped (jobs), never created."""
         for r in self.resources:
             if r["kind"] == kind and (rid is None or r["id"] == rid) and not r["deleted"]:
                 r["deleted"] = True
+                r["state"] = state or ("finished" if kind == "classification-job" else "deleted")
                 r["deleted_at"] = _now_iso()
         self._save_resources()
 
-    def _save_resources(self) -> None:
-        """A file beside the results listing what exists, in case the process dies before teardown."""
+    def _read_ledger(self) -> list[dict[str, Any]]:
         try:
-            p = self.ctx.workdir / "aws-resources.json"
+            data = json.loads((self.ctx.workdir / self.LEDGER).read_text(encoding="utf-8"))
+            return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+        except (OSError, ValueError):
+            return []
+
+    def _save_resources(self) -> None:
+        """The ledger beside the results: what exists, in case the process dies before teardown."""
+        try:
+            p = self.ctx.workdir / self.LEDGER
             p.parent.mkdir(parents=True, exist_ok=True)
-            p.write_text(json.dumps(self.resources, indent=2), encoding="utf-8")
+            tmp = p.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._prior + self.resources, indent=2), encoding="utf-8")
+            tmp.replace(p)
         except OSError:
             pass
+
+    def save_ledger(self) -> None:
+        self._save_resources()
+
+    @classmethod
+    def cleanup(cls, ctx: AdapterContext, ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Delete what the ledger (or, for a create whose answer was lost, the tags) shows left over.
+
+        One pass per attempt recorded in the ledger; returns the ledger with what was confirmed deleted.
+        """
+        out = [dict(r) for r in ledger]
+        problems: list[str] = []
+        for run_name in dict.fromkeys(r.get("run_name") for r in out if not r.get("deleted")):
+            group = [r for r in out if r.get("run_name") == run_name]
+            first = group[0]
+            options = dict(ctx.options)
+            if first.get("region") and not options.get("region"):
+                options["region"] = first["region"]
+            s3 = next((r for r in group if r["kind"] == "s3-object" and r.get("bucket")), None)
+            if s3 is not None:
+                options["bucket"] = s3["bucket"]
+            a = cls(AdapterContext(labels=list(ctx.labels), options=options, prices=ctx.prices,
+                                   workdir=ctx.workdir, run_id=ctx.run_id, log=ctx.log))
+            a._adopt(run_name, group)
+            a._prior = [r for r in out if r.get("run_name") != run_name]  # the ledger keeps every attempt
+            try:
+                a.teardown()
+            except Exception as e:
+                problems.append(one_line(e))
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        return out
+
+    def _adopt(self, run_name: str | None, records: list[dict[str, Any]]) -> None:
+        """Take over an earlier attempt's ledger records (cleanup): same names, ids and S3 prefix."""
+        self._prior = []
+        self.resources = records
+        if run_name:
+            self.run_name = run_name
+        live = [r for r in records if not r.get("deleted")]
+        for r in live:
+            if r["kind"] == "document-classifier" and r.get("state") == "created":
+                self._classifier_arn = r["id"]
+            elif r["kind"] == "endpoint" and r.get("state") == "created":
+                self._endpoint_arn = r["id"]
+            elif r["kind"] == "classification-job":
+                self._job_id = r["id"]
+            elif r["kind"] == "s3-object" and r.get("prefix"):
+                self.bucket = r.get("bucket") or self.bucket
+                self.run_prefix = r["prefix"]
+        if self._classifier_arn is None:  # an endpoint needs its model's ARN to be found by tags
+            done = [r for r in records if r["kind"] == "document-classifier" and str(r["id"]).startswith("arn:")]
+            self._classifier_arn = done[-1]["id"] if done else None
+        self._fit_returned = True  # nothing to charge: this is not the run that trained it
+
+    def _find_tagged(self, kind: str) -> str | None:
+        """The ARN of this attempt's classifier or endpoint, found by name/model and our tags, or None."""
+        client = self._client()
+        want = {"Key": "baseline:resource", "Value": self.run_name}
+        if kind == "document-classifier":
+            op, key, arn_key = client.list_document_classifiers, "DocumentClassifierPropertiesList", "DocumentClassifierArn"
+            flt: dict[str, Any] = {"DocumentClassifierName": self.run_name}
+        else:
+            if not self._classifier_arn:
+                return None
+            op, key, arn_key = client.list_endpoints, "EndpointPropertiesList", "EndpointArn"
+            flt = {"ModelArn": self._classifier_arn}
+        token = None
+        while True:
+            kw: dict[str, Any] = {"Filter": flt, **({"NextToken": token} if token else {})}
+            r, err, _, _ = self._call(op, **kw)
+            if err is not None:
+                raise RuntimeError(f"looking up the {kind} by its tags failed: {one_line(err)}")
+            for props in r.get(key) or []:
+                arn = props.get(arn_key)
+                if not arn or (kind == "endpoint" and props.get("Status") == "DELETING"):
+                    continue
+                t, e, _, _ = self._call(client.list_tags_for_resource, ResourceArn=arn)
+                if e is None and want in (t.get("Tags") or []):
+                    return str(arn)
+            token = r.get("NextToken")
+            if not token:
+                return None
+
+    def _resolve(self, kind: str) -> str | None:
+        """For a create whose answer never came (``requested``): find it by tags, or confirm it does not exist."""
+        pending = [r for r in self.resources if r["kind"] == kind and r.get("state") == "requested"]
+        if not pending:
+            return None
+        arn = self._find_tagged(kind)
+        for rec in pending:
+            if arn:
+                self._confirm(rec, arn)
+                self.ctx.log(f"{self.name}: found {kind} {arn} by its tags (its create call got no answer)")
+            else:
+                rec.update(deleted=True, state="never created", deleted_at=_now_iso())
+        self._save_resources()
+        return arn
 
     def _s3(self) -> Any:
         return self._client("s3", endpoint_option="s3_endpoint_url")
 
     def _put(self, key: str, body: bytes) -> str:
         uri = f"s3://{self.bucket}/{key}"
-        self._track("s3-object", uri)
+        self._track("s3-object", uri, bucket=self.bucket, prefix=self.run_prefix)
         resp, err, _, _ = self._call(self._s3().put_object, Bucket=self.bucket, Key=key, Body=body)
         if err is not None:
             self._raise(err, f"upload to {uri} failed")
@@ -641,17 +788,17 @@ class ComprehendCustom(_AwsAdapter):
             w.writerow([str(lab), one])
         train_uri = self._put(f"{self.run_prefix}/train.csv", buf.getvalue().encode("utf-8"))
         client = self._client()
+        rec = self._track("document-classifier", self.run_name, state="requested")  # before: the answer may be lost
         resp, err, _, _ = self._call(
             client.create_document_classifier, DocumentClassifierName=self.run_name,
             DataAccessRoleArn=self.role_arn, LanguageCode=self.language, Mode="MULTI_CLASS",
             InputDataConfig={"DataFormat": "COMPREHEND_CSV", "S3Uri": train_uri},
             OutputDataConfig={"S3Uri": f"s3://{self.bucket}/{self.run_prefix}/training-output/"},
-            Tags=[{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline-run", "Value": self.run_name}],
-            ClientRequestToken=self.run_name)
+            Tags=self._tags(), ClientRequestToken=self._token("classifier"))
         if err is not None:
-            self._raise(err, "CreateDocumentClassifier failed")
+            self._raise(err, "CreateDocumentClassifier failed")  # teardown finds it by tags if it exists
         self._classifier_arn = resp["DocumentClassifierArn"]
-        self._track("document-classifier", self._classifier_arn)
+        self._confirm(rec, self._classifier_arn)
         props: dict[str, Any] = {}
 
         def describe() -> str:
@@ -701,15 +848,15 @@ class ComprehendCustom(_AwsAdapter):
 
     def _start_endpoint(self) -> None:
         client = self._client()
+        rec = self._track("endpoint", self.run_name[:40], state="requested")
+        self._endpoint_created_at = time.time()
         resp, err, _, _ = self._call(
             client.create_endpoint, EndpointName=self.run_name[:40], ModelArn=self._classifier_arn,
-            DesiredInferenceUnits=self.ius, ClientRequestToken=self.run_name,
-            Tags=[{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline-run", "Value": self.run_name}])
+            DesiredInferenceUnits=self.ius, ClientRequestToken=self._token("endpoint"), Tags=self._tags())
         if err is not None:
             self._raise(err, "CreateEndpoint failed")
         self._endpoint_arn = resp["EndpointArn"]
-        self._endpoint_created_at = time.time()
-        self._track("endpoint", self._endpoint_arn)
+        self._confirm(rec, self._endpoint_arn)
         props: dict[str, Any] = {}
 
         def describe() -> str:
@@ -874,7 +1021,7 @@ class ComprehendCustom(_AwsAdapter):
     # ---- teardown ------------------------------------------------------------------------------
     def teardown(self) -> None:
         """Delete everything this run created; idempotent; raises (listing what failed) if anything is left."""
-        if not self.resources:
+        if not self.resources or all(r["deleted"] for r in self.resources):
             return
         problems: list[str] = []
         for step in (self._teardown_job, self._teardown_endpoint, self._teardown_classifier, self._teardown_s3):
@@ -897,10 +1044,12 @@ class ComprehendCustom(_AwsAdapter):
         _, err, _, _ = self._call(client.stop_document_classification_job, JobId=self._job_id)
         if err is not None and self._error_code(err) not in ("JobNotFoundException", "ResourceNotFoundException"):
             raise RuntimeError(f"StopDocumentClassificationJob failed: {one_line(err)}")
-        self._mark_deleted("classification-job", self._job_id)
+        self._mark_deleted("classification-job", self._job_id, state="stopped")
         self._job_id = None
 
     def _teardown_endpoint(self) -> None:
+        if self._endpoint_arn is None:
+            self._endpoint_arn = self._resolve("endpoint")
         if not self._endpoint_arn or all(r["deleted"] for r in self.resources if r["kind"] == "endpoint"):
             return
         client = self._client()
@@ -940,6 +1089,8 @@ class ComprehendCustom(_AwsAdapter):
                           "to predictions, the rest (start-up, idle, 60 s minimum) to one-off cost")
 
     def _teardown_classifier(self) -> None:
+        if self._classifier_arn is None:
+            self._classifier_arn = self._resolve("document-classifier")
         if not self._classifier_arn or all(r["deleted"] for r in self.resources if r["kind"] == "document-classifier"):
             return
         if any(r["kind"] == "endpoint" and not r["deleted"] for r in self.resources):
@@ -994,6 +1145,10 @@ class ComprehendCustom(_AwsAdapter):
             if not r.get("IsTruncated"):
                 break
             token = r.get("NextContinuationToken")
+        r, err, _, _ = self._call(s3.list_objects_v2, Bucket=self.bucket, Prefix=f"{self.run_prefix}/", MaxKeys=1)
+        if err is not None or r.get("Contents"):  # confirmed empty, or not marked deleted
+            raise RuntimeError(f"s3://{self.bucket}/{self.run_prefix}/ not confirmed empty after deleting"
+                               + (f": {one_line(err)}" if err else ""))
         self._mark_deleted("s3-object")
 
 
@@ -1036,6 +1191,11 @@ class BedrockLLM(_AwsAdapter):
     learns = True  # only to receive the train split for few-shot examples; nothing is trained
     batch_size = 1
     service_name = "bedrock-runtime"
+    option_schema = {**_AwsAdapter.option_schema, "model_id": Opt("str"), "few_shot": Opt("int", lo=0),
+                     "max_tokens": Opt("int", lo=1), "temperature": Opt("float", lo=0),
+                     "max_chars": Opt("int", lo=1), "max_example_chars": Opt("int", lo=1),
+                     "instructions": Opt("str"), "prompt_overhead_tokens": Opt("int", lo=0),
+                     "usd_per_1k_input": Opt("float", lo=0), "usd_per_1k_output": Opt("float", lo=0)}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)

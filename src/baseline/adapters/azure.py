@@ -38,11 +38,13 @@ from baseline.adapters.base import (
     Availability,
     BatchResult,
     Cost,
+    Opt,
 )
 from baseline.adapters.cloud import RateLimiter, truncate_chars
 from baseline.adapters.labels import describe_map, infer_label_map
 from baseline.costs import azure_text_records
 from baseline.errors import AdapterUnavailable, BadInput
+from baseline.redact import register_secret
 
 ENV_ENDPOINT = "AZURE_LANGUAGE_ENDPOINT"
 ENV_KEY = "AZURE_LANGUAGE_KEY"
@@ -124,6 +126,22 @@ class _AzureLanguage(Adapter):
     service_limit: ClassVar[int] = MAX_SYNC_DOCS
     price_row: ClassVar[tuple[str, str]] = ("azure_language", "prebuilt_standard")
     operation: ClassVar[str] = ""
+    option_schema: ClassVar[dict[str, Opt] | None] = {
+        "endpoint": Opt("str"), "api_version": Opt("str"), "language": Opt("str"),
+        "batch_size": Opt("int", lo=1, hi=MAX_SYNC_DOCS), "max_concurrency": Opt("int", lo=1),
+        "max_rps": Opt("float", lo=0, lo_open=True), "retry_mode": Opt("str", choices=("exponential", "fixed")),
+        "retry_total": Opt("int", lo=0), "retry_backoff_factor": Opt("float", lo=0),
+        "retry_backoff_max": Opt("float", lo=0), "read_timeout": Opt("float", lo=0, lo_open=True),
+        "disable_service_logs": Opt("bool"),
+        "answer_attempts": Opt("int", lo=1), "max_consecutive_failures": Opt("int", lo=1)}
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        bad = [k for k in options or {} if k.lower() in SECRET_OPTIONS]
+        if bad:
+            raise BadInput(f"[adapters.{cls.name}] option {bad[0]!r} is not used: keys are read only from the "
+                           f"{ENV_KEY} environment variable (or DefaultAzureCredential); remove it from baseline.toml")
+        super().check_options(options)
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -224,6 +242,7 @@ class _AzureLanguage(Adapter):
             from azure.core.credentials import AzureKeyCredential
 
             self._credential = AzureKeyCredential(key)
+            register_secret(key)
         else:
             try:
                 from azure.identity import DefaultAzureCredential
@@ -346,6 +365,7 @@ class AzureSentiment(_AzureLanguage):
     batch_size = MAX_SYNC_DOCS
     service_limit = MAX_SYNC_DOCS
     price_row = ("azure_language", "prebuilt_standard")
+    option_schema = {**_AzureLanguage.option_schema, "model_version": Opt("str")}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -422,6 +442,8 @@ class AzureCustom(_AzureLanguage):
     batch_size = MAX_JOB_DOCS
     service_limit = MAX_JOB_DOCS
     price_row = ("azure_language", "custom_classification")
+    option_schema = {**_AzureLanguage.option_schema, "batch_size": Opt("int", lo=1, hi=MAX_JOB_DOCS),
+                     "project": Opt("str"), "deployment": Opt("str"), "polling_interval": Opt("float", lo=0)}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)

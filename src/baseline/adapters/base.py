@@ -8,13 +8,16 @@ An adapter knows nothing about reports, metrics or the test labels. The runner c
 from __future__ import annotations
 
 import importlib.util
+import json
 import logging
+import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
 
 from baseline.costs import PriceTable
+from baseline.errors import BadInput
 
 FAMILIES = ("trivial", "cloud", "pretrained", "automl")
 
@@ -101,10 +104,94 @@ class AdapterContext:
     device: str = "auto"
     threads: int | None = None
     metric: str = "macro_f1"
+    run_id: str = ""  # the run folder's name: resource names, idempotency tokens and tags derive from it
     log: Callable[[str], None] = field(default=lambda msg: logging.getLogger("baseline").info(msg))
 
     def option(self, key: str, default: Any = None) -> Any:
         return self.options.get(key, default)
+
+
+@dataclass(frozen=True)
+class Opt:
+    """One declared adapter option: its kind and the values it accepts.
+
+    ``kind``: "int", "float", "str", "bool", "list" (of strings, or of numbers with ``items``), "table"
+    or "any". ``lo``/``hi`` bound numbers (``lo_open`` makes ``lo`` exclusive); ``choices`` lists the
+    allowed strings (for "str"/"list") or extra literal values a number may also take (C = "cv").
+    """
+
+    kind: str
+    lo: float | None = None
+    hi: float | None = None
+    lo_open: bool = False
+    choices: tuple[Any, ...] = ()
+    nullable: bool = False
+    items: str = "str"
+
+    def describe(self) -> str:
+        if self.kind == "str" and self.choices:
+            return "one of " + ", ".join(repr(c) for c in self.choices)
+        what = {"int": "a whole number", "float": "a number", "str": "a string", "bool": "true or false",
+                "list": f"a list of {'strings' if self.items == 'str' else 'numbers'}", "table": "a table",
+                "any": "any value"}[self.kind]
+        if self.kind in ("int", "float") or (self.kind == "list" and self.items != "str"):
+            if self.lo is not None:
+                what += f" {'>' if self.lo_open else '>='} {self.lo:g}"
+            if self.hi is not None:
+                what += f" {'and ' if self.lo is not None else ''}<= {self.hi:g}"
+        if self.kind == "list" and self.choices:
+            what += " from " + ", ".join(repr(c) for c in self.choices)
+        elif self.choices:
+            what += " or " + ", ".join(repr(c) for c in self.choices)
+        return what
+
+    def _number_ok(self, v: Any, integral: bool) -> bool:
+        if isinstance(v, bool) or not isinstance(v, int | float):
+            return False
+        if not math.isfinite(v) or (integral and float(v) != int(v)):
+            return False
+        if self.lo is not None and (v <= self.lo if self.lo_open else v < self.lo):
+            return False
+        return self.hi is None or v <= self.hi
+
+    def accepts(self, v: Any) -> bool:
+        if v is None:
+            return self.nullable
+        if self.kind == "any":
+            return True
+        if self.kind in ("int", "float"):
+            return (self.choices and v in self.choices) or self._number_ok(v, self.kind == "int")
+        if self.kind == "str":
+            return isinstance(v, str) and (not self.choices or v in self.choices)
+        if self.kind == "bool":
+            return isinstance(v, bool)
+        if self.kind == "table":
+            return isinstance(v, dict)
+        if self.kind == "list":
+            if not isinstance(v, list):
+                return False
+            if self.items == "str":
+                return all(isinstance(x, str) and (not self.choices or x in self.choices) for x in v)
+            return all(self._number_ok(x, self.items == "int") for x in v)
+        return False
+
+
+def validate_options(name: str, schema: dict[str, Opt] | None, options: dict[str, Any]) -> None:
+    """Check ``[adapters.<name>]`` against the adapter's declared schema; ``BadInput`` (one line) if not.
+
+    ``schema`` None means the adapter declares none (third-party plugins): anything goes.
+    """
+    if schema is None:
+        return
+    allowed = ", ".join(sorted(schema)) or "(none: this adapter takes no options)"
+    for key, value in options.items():
+        spec = schema.get(key)
+        if spec is None:
+            raise BadInput(f"[adapters.{name}] unknown option {key!r}; allowed keys: {allowed}")
+        if not spec.accepts(value):
+            shown = json.dumps(value, default=str) if not isinstance(value, str) else repr(value)
+            raise BadInput(f"[adapters.{name}] {key} must be {spec.describe()} (got {shown[:60]}); "
+                           f"allowed keys: {allowed}")
 
 
 def _importable(module: str) -> bool:
@@ -144,6 +231,10 @@ class Adapter:
     warmup: ClassVar[bool] = True
     batch_size: int = 256
     max_concurrency: int = 1
+    # The options ``[adapters.<name>]`` may set, checked before anything runs (``check_options``).
+    # ``None``: undeclared (third-party adapters), nothing is checked.
+    option_schema: ClassVar[dict[str, Opt] | None] = None
+    LEDGER: ClassVar[str] = "resources.json"   # in the adapter's run folder: billable things created
 
     def __init__(self, ctx: AdapterContext) -> None:
         self.ctx = ctx
@@ -162,6 +253,11 @@ class Adapter:
             hint = f'extra "{cls.extra}" not installed (pip install "baseline[{cls.extra}]")' if cls.extra else f"missing {missing}"
             return Availability.no(hint)
         return Availability.yes()
+
+    @classmethod
+    def check_options(cls, options: dict[str, Any]) -> None:
+        """Unknown keys and bad values under ``[adapters.<name>]`` are bad input (``BadInput``, one line)."""
+        validate_options(cls.name, cls.option_schema, options or {})
 
     @classmethod
     def check_named(cls, options: dict[str, Any]) -> None:
@@ -206,4 +302,31 @@ class Adapter:
         return {}
 
     def teardown(self) -> None:
-        """Delete anything billable this adapter created. Must be idempotent."""
+        """Delete anything billable this adapter created. Must be idempotent.
+
+        Mark a resource ``deleted`` only once the provider confirms it is gone; the report says
+        "NOT DELETED" for anything else.
+        """
+
+    # ---- the resource ledger -----------------------------------------------------------------
+    def save_ledger(self) -> None:
+        """Write ``self.resources`` to the ledger beside the adapter's results (crash-safe replace)."""
+        if not self.resources:
+            return
+        try:
+            p = Path(self.ctx.workdir) / self.LEDGER
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp = p.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self.resources, indent=2, default=str), encoding="utf-8")
+            tmp.replace(p)
+        except OSError:
+            pass
+
+    @classmethod
+    def cleanup(cls, ctx: AdapterContext, ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Delete what an earlier process's ledger shows left over; return the updated ledger.
+
+        ``ctx.workdir`` is the adapter's folder in that run and ``ctx.run_id`` the run. Adapters that
+        create nothing billable have nothing to do. Raise if something could not be deleted.
+        """
+        return ledger

@@ -39,6 +39,7 @@ from baseline.adapters.base import (
     Availability,
     BatchResult,
     FitInfo,
+    Opt,
 )
 from baseline.adapters.labels import describe_map, infer_label_map
 from baseline.errors import AdapterUnavailable, BadInput
@@ -279,6 +280,9 @@ class _HFAdapter(Adapter):
     default_batch_size: ClassVar[int] = 32       # texts (or text pairs) per forward pass
     default_request_size: ClassVar[int] = 512    # texts per runner request: sorted by length within it
     options_known: ClassVar[tuple[str, ...]] = ("model", "revision", "batch_size", "request_size", "max_length")
+    option_schema: ClassVar[dict[str, Opt] | None] = {
+        "model": Opt("str"), "revision": Opt("str"), "batch_size": Opt("int", lo=1),
+        "request_size": Opt("int", lo=1), "max_length": Opt("int", lo=1)}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -434,6 +438,10 @@ class HFEmbeddings(_HFAdapter):
     package_fallback = True
     default_request_size = 1024
     options_known = _HFAdapter.options_known + ("embedding_cache", "C", "Cs", "cv", "class_weight")
+    option_schema = {**_HFAdapter.option_schema, "embedding_cache": Opt("bool"),
+                     "C": Opt("float", lo=0, lo_open=True, choices=("cv",)),
+                     "Cs": Opt("list", items="float", lo=0, lo_open=True), "cv": Opt("int", lo=2),
+                     "class_weight": Opt("str", choices=("balanced",))}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -629,6 +637,8 @@ class HFZeroShot(_HFAdapter):
     default_model = DEFAULT_NLI_MODEL
     default_request_size = 64
     options_known = _HFAdapter.options_known + ("hypothesis_template", "verbalizations", "multi_label")
+    option_schema = {**_HFAdapter.option_schema, "hypothesis_template": Opt("str"),
+                     "verbalizations": Opt("table"), "multi_label": Opt("bool")}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)

@@ -56,6 +56,18 @@ class Registry:
     def add(self, klass: type[Adapter]) -> None:
         self.entries[klass.name] = Entry(klass.name, klass)
 
+    def check_options(self, adapter_options: dict[str, dict[str, Any]]) -> None:
+        """Every ``[adapters.<name>]`` section against its adapter's declared options (``BadInput`` if wrong)."""
+        for name, options in (adapter_options or {}).items():
+            if name not in self.entries:
+                raise BadInput(f"[adapters.{name}] names no adapter; `baseline adapters` lists them: "
+                               f"{', '.join(self.names())}")
+            if not isinstance(options, dict):
+                raise BadInput(f"[adapters.{name}] must be a table of options (got {options!r})")
+            cls = self.entries[name].cls
+            if cls is not None:
+                cls.check_options(options)
+
     def names(self) -> list[str]:
         return sorted(self.entries, key=lambda n: (self.entries[n].cls.simplicity if self.entries[n].cls else 999, n))
 

@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from baseline.adapters.base import RANK_FLOOR, RANK_LINEAR, Adapter, BatchResult, FitInfo
+from baseline.adapters.base import RANK_FLOOR, RANK_LINEAR, Adapter, BatchResult, FitInfo, Opt
 
 
 class Majority(Adapter):
@@ -19,6 +19,7 @@ class Majority(Adapter):
     description = "most frequent train label (floor)"
     learns = True
     batch_size = 4096
+    option_schema = {}
 
     def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
         counts = Counter(labels)
@@ -48,6 +49,9 @@ class TfidfLogReg(Adapter):
     learns = True
     requires = ("sklearn",)
     batch_size = 1024
+    option_schema = {"ngram_max": Opt("int", lo=1), "min_df": Opt("float", lo=0, lo_open=True),
+                     "max_features": Opt("int", lo=1), "C": Opt("float", lo=0, lo_open=True, choices=("cv",)),
+                     "class_weight": Opt("str", choices=("balanced",))}
 
     def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
         from sklearn.feature_extraction.text import TfidfVectorizer

@@ -171,6 +171,9 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
             L += [f"  - {cls}: {', '.join(feats)}"]
         L += [f"  - note: {n}" for n in e["notes"]]
         L += [f"  - resource: {x}" for x in e["resources"]]
+    for u in v.get("unfinished_resources") or []:
+        L += [f"- `{u['name']}` ({u['status']}): billable resources it created"]
+        L += [f"  - resource: {x}" for x in u["resources"]]
     L += [""]
 
     # -- since last run

@@ -314,6 +314,22 @@ def _profile(p: dict[str, Any]) -> dict[str, Any]:
     return {"items": items, "table": table}
 
 
+def resource_state(x: dict) -> str:
+    """What the provider confirmed about one billable resource; never "deleted" without a confirmation."""
+    if not x.get("deleted"):
+        state = x.get("state")
+        return "NOT DELETED" + (f" (last seen {state}; `baseline cleanup` deletes it)" if state else "")
+    return {"finished": "finished (nothing left running)", "stopped": "stopped",
+            "never created": "never created (confirmed absent)"}.get(x.get("state") or "deleted", "deleted")
+
+
+def _unfinished_resources(r: dict[str, Any]) -> list[dict[str, Any]]:
+    """Billable resources of adapters that did not finish (failed, interrupted): not in the explain list."""
+    return [{"name": a["name"], "status": a.get("status", "?"),
+             "resources": [f"{x.get('kind', '?')} {x.get('id', '')}: {resource_state(x)}" for x in a["resources"]]}
+            for a in r["adapters"] if a.get("resources") and a.get("status") not in ("ok", "stopped")]
+
+
 def _explain(r: dict[str, Any]) -> list[dict[str, Any]]:
     out = []
     for a in r["adapters"]:
@@ -324,8 +340,7 @@ def _explain(r: dict[str, Any]) -> list[dict[str, Any]]:
         text = e.get("text") or ("black box: a managed service; only its answers are visible, not its model or features"
                                  if a.get("family") == "cloud" else "the adapter reports no explanation")
         fit = ", ".join(f"{k} {v}" for k, v in (a.get("fit") or {}).items() if not isinstance(v, dict | list))
-        res = [f"{x.get('kind', '?')} {x.get('id', '')}: {'deleted' if x.get('deleted') else 'NOT DELETED'}"
-               for x in a.get("resources") or []]
+        res = [f"{x.get('kind', '?')} {x.get('id', '')}: {resource_state(x)}" for x in a.get("resources") or []]
         feats = e.get("features") or {}
         feats = {str(k): [str(x) for x in (v if isinstance(v, list | tuple) else [v])] for k, v in feats.items()} \
             if isinstance(feats, dict) else {"": [str(feats)]}
@@ -460,6 +475,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
         "learning": _learning(r),
         "profile": _profile(r["profile"]),
         "explain": _explain(r),
+        "unfinished_resources": _unfinished_resources(r),
         "previous": _previous(r),
         "provenance": _provenance(r, by),
         "failed": r.get("failed") or [],
