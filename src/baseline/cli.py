@@ -21,7 +21,7 @@ def escape(text: str) -> str:
 
     return _escape(str(text))
 
-EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT = 0, 1, 2
+EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT, EXIT_INCOMPLETE = 0, 1, 2, 3
 
 COMPARE_EPILOG = """\
 examples:
@@ -36,7 +36,10 @@ classifies with a project and deployment you trained in Azure: training Azure cu
 of scope. Settings can live in baseline.toml ([compare], [bar], [adapters.<name>], [label_maps.<name>],
 [prices]); flags override it.
 
-exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration.
+exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration,
+3 finished but some items went unanswered (an adapter ended "incomplete": the service gave no valid
+answer after retries; or "stopped" by --max-cost): rerun, or --resume the run folder, to ask only
+those items again. 1 wins over 3.
 """
 
 
@@ -331,7 +334,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print_profile(console, results["profile"])
         print_leaderboard(console, results)
         console.print(f"\nreport: {run_dir / 'report.md'}" + (f" and {run_dir / 'report.html'}" if (run_dir / 'report.html').exists() else ""))
-    return EXIT_FAILED_ADAPTERS if results["failed"] else EXIT_OK
+    if results["failed"]:
+        return EXIT_FAILED_ADAPTERS
+    return EXIT_INCOMPLETE if results.get("incomplete") else EXIT_OK
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:
