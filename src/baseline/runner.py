@@ -227,6 +227,8 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         if prior is not None and len(prior.predictions) == n:  # resume: keep what the earlier attempt answered
             errs = prior.item_errors or [None] * n
             todo = [i for i in range(n) if errs[i]]
+            for i in todo:  # still unanswered until this attempt answers them
+                res.item_errors[i] = errs[i]
             for i in set(range(n)) - set(todo):
                 res.predictions[i] = prior.predictions[i]
                 res.scores[i] = prior.scores[i] if prior.scores else None
@@ -258,6 +260,11 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             res.status = STATUS_SKIPPED
             res.reason = (f"estimated ${estimate.usd:.4f} exceeds the ${max(budget.remaining, 0):.4f} left "
                           f"under --max-cost {budget.max_usd}")
+            if counts.get("resumed_items"):  # the earlier attempt's answers stand; the rest stays unsent
+                res.status = STATUS_STOPPED
+                res.reason = f"stopped by --max-cost {budget.max_usd}: {res.reason}; {len(todo)} texts left unanswered"
+                for i in todo:
+                    res.item_errors[i] = NOT_SENT_BUDGET
             return res
         if cls.paid and todo:
             where = adapter.endpoint_description() or cls.name
