@@ -75,19 +75,19 @@ def test_malformed_body_every_4th_request_is_re_asked_not_abstained(double, tmp_
 
 
 def test_malformed_until_attempts_run_out_is_an_item_error_and_a_rerun_asks_only_those(double, tmp_path):
-    double.inject("BatchDetectSentiment", "malformed", every=1, times=3)  # the first batch, all 3 attempts
+    double.inject("BatchDetectSentiment", "malformed", every=1, times=5)  # the first batch, all 5 attempts
     assert compare(tmp_path) == 3
     a = adapter_result(tmp_path / "r", NAME)
     preds = predictions(tmp_path / "r")
     errs = preds[f"{NAME}:error"]
     assert a["status"] == "incomplete" and a["counts"]["unanswered"] == 25 and (errs != "").sum() == 25
-    assert errs[errs != ""].str.startswith("invalid answer after 3 attempts: BatchDetectSentiment answer is not").all()
+    assert errs[errs != ""].str.startswith("invalid answer after 5 attempts: BatchDetectSentiment answer is not").all()
     assert (preds.loc[errs != "", NAME] == "").all() and a["counts"]["abstained"] < 10  # not abstentions
     assert_spend_covers_meter(a, double)
     r = results(tmp_path / "r")
     assert r["incomplete"] == [NAME] and r["unanswered"][0]["unanswered"] == 25
     md = (run_dir(tmp_path / "r") / "report.md").read_text(encoding="utf-8")
-    assert "## Unanswered items" in md and "invalid answer after 3 attempts" in md
+    assert "## Unanswered items" in md and "invalid answer after 5 attempts" in md
     # the rerun asks exactly the 25 unanswered texts, and the run is complete
     before = double.texts_received
     assert compare(tmp_path) == 0

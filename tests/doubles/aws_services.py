@@ -131,6 +131,8 @@ class Fault:
     every: int
     times: int | None
     delay_s: float
+    rate: float | None = None
+    rng: random.Random | None = None
     done: int = 0
 
 
@@ -219,12 +221,15 @@ class AwsDouble:
         with self.lock:
             self._replays.setdefault(op, []).extend([(status, body_text, dict(headers or {}))] * times)
 
-    def inject(self, op: str, kind: str, *, every: int = 1, times: int | None = None, delay_s: float = 1.0) -> None:
-        """Spoil the answer to every ``every``-th processed call of ``op`` (``times`` times, or forever)."""
+    def inject(self, op: str, kind: str, *, every: int = 1, times: int | None = None, delay_s: float = 1.0,
+               rate: float | None = None, seed: int = 0) -> None:
+        """Spoil the answer to every ``every``-th processed call of ``op`` (``times`` times, or forever);
+        with ``rate``, to each processed call with that probability instead (seeded: reproducible)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
         with self.lock:
-            self._faults.append(Fault(op, kind, max(1, every), times, delay_s))
+            self._faults.append(Fault(op, kind, max(1, every), times, delay_s, rate,
+                                      random.Random(seed) if rate is not None else None))
 
     def _meter(self, op: str, req: dict[str, Any], out: dict[str, Any]) -> None:
         """What the service bills for a processed call (called with the lock held)."""
@@ -242,7 +247,9 @@ class AwsDouble:
     def _fault(self, op: str, n: int) -> Fault | None:
         """The fault for the n-th processed call of ``op``, if any (lock held)."""
         for f in self._faults:
-            if f.op == op and n % f.every == 0 and (f.times is None or f.done < f.times):
+            if f.op != op or (f.times is not None and f.done >= f.times):
+                continue
+            if (f.rng.random() < f.rate) if f.rng is not None and f.rate is not None else n % f.every == 0:
                 f.done += 1
                 self.faults_served[f.kind] = self.faults_served.get(f.kind, 0) + 1
                 return f

@@ -13,7 +13,7 @@ Options shared by the three adapters (``[adapters.<name>]`` in baseline.toml):
 flight, default 4), ``max_rps`` (client-side pacing in requests per second; 0 turns it off),
 ``max_consecutive_failures`` (requests that may fail in a row after retries before the adapter
 gives up, default 5), ``answer_attempts`` (times a request whose 200 answer does not validate is
-asked again before its texts become item errors, default 3).
+asked again before its texts become item errors, default: ``max_attempts``).
 
 Answers are validated: every text sent comes back as a result or a per-document error, with a known
 label; anything else (a body that is not the expected JSON, missing or duplicate indexes, an unknown
@@ -208,7 +208,7 @@ class _AwsAdapter(Adapter):
             raise BadInput(f"[adapters.{self.name}] retry_mode must be 'standard' or 'adaptive' (got {self.retry_mode!r})")
         self.max_attempts = _opt_int(self.name, o, "max_attempts", 5, lo=1)
         self.max_failures = _opt_int(self.name, o, "max_consecutive_failures", 5, lo=1)
-        self.answer_attempts = _opt_int(self.name, o, "answer_attempts", 3, lo=1)
+        self.answer_attempts = _opt_int(self.name, o, "answer_attempts", self.max_attempts, lo=1)
         max_rps = _opt_float(self.name, o, "max_rps", self.default_max_rps)
         self.max_rps = max_rps or None
         self._pacer = RateLimiter(self.max_rps)
