@@ -29,6 +29,7 @@ string inputs "0", "1", ...), and a job task's ``taskName`` where the recording'
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -170,12 +171,15 @@ class AzureLanguageDouble:
         with self._lock:
             self._throttle_next += n
 
-    def inject(self, kind: str, *, every: int = 1, times: int | None = None, delay_s: float = 1.0) -> None:
-        """Spoil the answer to every ``every``-th processed sentiment request (``times`` times, or forever)."""
+    def inject(self, kind: str, *, every: int = 1, times: int | None = None, delay_s: float = 1.0,
+               rate: float | None = None, seed: int = 0) -> None:
+        """Spoil the answer to every ``every``-th processed sentiment request (``times`` times, or forever);
+        with ``rate``, to each processed request with that probability instead (seeded: reproducible)."""
         if kind not in FAULT_KINDS:
             raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
         with self._lock:
-            self._faults.append({"kind": kind, "every": max(1, every), "times": times, "delay_s": delay_s, "done": 0})
+            self._faults.append({"kind": kind, "every": max(1, every), "times": times, "delay_s": delay_s, "done": 0,
+                                 "rate": rate, "rng": random.Random(seed)})
 
     def _fault(self, body: dict[str, Any], text: str) -> tuple[str, dict[str, str]]:
         """Meter a processed sentiment request, then spoil its answer if a fault is due."""
@@ -186,8 +190,8 @@ class AzureLanguageDouble:
             billed = sum(records(d["text"]) for d in body["analysisInput"]["documents"]
                          if d["id"] in {x["id"] for x in results["documents"]})
             self.meter["text_records"] = self.meter.get("text_records", 0.0) + billed
-            fault = next((f for f in self._faults if self._processed % f["every"] == 0
-                          and (f["times"] is None or f["done"] < f["times"])), None)
+            fault = next((f for f in self._faults if (f["times"] is None or f["done"] < f["times"]) and (
+                f["rng"].random() < f["rate"] if f["rate"] is not None else self._processed % f["every"] == 0)), None)
             if fault is None:
                 return text, {}
             fault["done"] += 1
