@@ -118,7 +118,7 @@ def fault_bench(args: argparse.Namespace) -> dict:
         refused_texts = [t for t in texts if "refund" in t]
         double.doc_errors = {t: ("InvalidDocument", "Document text is invalid.") for t in refused_texts}
         for key in ("first_run", "rerun"):
-            records0, texts0, seen0 = double.meter.get("text_records", 0.0), double.texts_received, len(double.requests)
+            records0, seen0 = double.meter.get("text_records", 0.0), len(double.requests)
             res, wall = run(data, tmp / "faults", options)
             c, cost = res["counts"], res["cost"]
             metered = (double.meter.get("text_records", 0.0) - records0) * USD_PER_RECORD

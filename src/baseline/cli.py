@@ -82,7 +82,9 @@ def build_parser() -> argparse.ArgumentParser:
                        epilog=COMPARE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
     data_args(c)
     c.add_argument("--out", help="folder for run folders (default: reports)")
-    c.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run in RUN_DIR: finished adapters are kept, paid answers come from the cache")
+    c.add_argument("--resume", metavar="RUN_DIR", help="finish an interrupted run in RUN_DIR: finished adapters are kept, paid answers come from the cache, "
+                   "incomplete/stopped adapters send only their unanswered items, and --max-cost counts what earlier "
+                   "attempts spent")
     c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
     c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
     c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),

@@ -21,9 +21,9 @@ from baseline.adapters.registry import Registry
 from baseline.data import Dataset, Split, load_dataset, make_split, profile
 from baseline.decide import Bar, decide
 from baseline.errors import BadInput
+from baseline.ledger import SpendLedger
 from baseline.metrics import evaluate
 from baseline.redact import one_line
-from baseline.ledger import SpendLedger
 from baseline.runner import (
     SCORED,
     STATUS_INCOMPLETE,

@@ -122,7 +122,8 @@ def test_billed_then_no_answer_is_retried_and_counted_as_possibly_billed(double,
     assert r["spend"]["possibly_billed_now_usd"] == pytest.approx(metered_usd(double))
     assert r["spend"]["ledger"]["possibly_billed_usd"] == pytest.approx(metered_usd(double))
     md = (run_dir(tmp_path / "r") / "report.md").read_text(encoding="utf-8")
-    assert "possibly billed" in md
+    html = (run_dir(tmp_path / "r") / "report.html").read_text(encoding="utf-8")
+    assert "## Spend: billed and possibly billed" in md and 'id="answers"' in html and "possibly billed" in html
 
 
 def test_throttle_storm_counted_exactly_when_the_adapter_gives_up(double, tmp_path):

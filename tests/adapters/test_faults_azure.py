@@ -15,13 +15,36 @@ import pytest
 
 pytest.importorskip("azure.ai.textanalytics")
 
-from test_azure import KEY, compare, double, fast_config, feedback_csv  # noqa: E402,F401 - fixtures
+from test_azure import KEY, compare, fast_config  # noqa: E402
 
 from baseline.adapters.azure import AzureSentiment  # noqa: E402
 from baseline.adapters.base import AdapterContext  # noqa: E402
+from doubles.azure_language import AzureLanguageDouble  # noqa: E402
 
 NAME = "azure-language-sentiment"
 USD_PER_RECORD = 1.0 / 1000  # prices.toml azure_language.prebuilt_standard
+
+
+@pytest.fixture
+def double(monkeypatch):
+    d = AzureLanguageDouble(key=KEY, retry_after="0.2").start()
+    monkeypatch.setenv("AZURE_LANGUAGE_ENDPOINT", d.endpoint)
+    monkeypatch.setenv("AZURE_LANGUAGE_KEY", KEY)
+    yield d
+    d.stop()
+
+
+@pytest.fixture
+def feedback_csv(tmp_path: Path) -> Path:
+    """120 short texts the double's lexicon gets right (30 test rows: three requests of 10)."""
+    words = {"positive": ["love", "great", "excellent", "happy", "superb"],
+             "negative": ["awful", "broken", "refund", "angry", "terrible"],
+             "neutral": ["question", "address", "tuesday", "invoice", "delivery"]}
+    rows = [{"text": f"{ws[i % 5]} {ws[(i + 2) % 5]} item {i}", "label": lab}
+            for lab, ws in words.items() for i in range(40)]
+    p = tmp_path / "feedback.csv"
+    pd.DataFrame(rows).to_csv(p, index=False)
+    return p
 
 
 def run(csv: Path, tmp_path: Path, **options) -> int:

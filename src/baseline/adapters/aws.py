@@ -52,7 +52,13 @@ from baseline.adapters.base import (
     Cost,
     FitInfo,
 )
-from baseline.adapters.cloud import InvalidAnswer, RateLimiter, check_indexes, truncate_chars, truncate_utf8
+from baseline.adapters.cloud import (
+    InvalidAnswer,
+    RateLimiter,
+    check_indexes,
+    truncate_chars,
+    truncate_utf8,
+)
 from baseline.adapters.labels import describe_map, infer_label_map
 from baseline.costs import comprehend_units
 from baseline.errors import AdapterUnavailable, BadInput
