@@ -187,3 +187,33 @@ def test_resume_keeps_the_budget_spent_by_earlier_attempts(double, tmp_path):
     assert b["counts"].get("resumed_items", 0) == 178 - a["counts"]["unanswered"]
     assert rc == 3 and b["status"] == "stopped"
     json.dumps(r)  # results.json stays plain JSON
+
+
+def test_resume_of_an_incomplete_adapter_reloads_its_answers_and_sends_only_the_errored(double, tmp_path):
+    double.inject("BatchDetectSentiment", "malformed", every=1, times=5)  # the first batch never validates
+    assert compare(tmp_path) == 3
+    first = adapter_result(tmp_path / "r", NAME)
+    before = double.texts_received
+    assert compare(tmp_path, "--resume", str(run_dir(tmp_path / "r"))) == 0
+    b = adapter_result(tmp_path / "r", NAME)
+    assert double.texts_received - before == 25
+    # the 153 answered items came back from the saved result, not the cache; only the 25 were asked
+    assert b["status"] == "ok" and b["counts"]["resumed_items"] == 153 and b["counts"]["cached_items"] == 0
+    assert b["counts"]["requests"] == 1 and any("answers kept from the earlier attempt" in n for n in b["notes"])
+    assert b["metrics"]["coverage"] >= first["metrics"]["coverage"]
+
+
+def test_bedrock_unusable_answer_is_re_asked_and_possibly_billed(double):
+    from baseline.adapters.aws import BedrockLLM
+
+    a = BedrockLLM(ctx(model_id="amazon.nova-micro-v1:0", max_rps=0, answer_attempts=2))
+    a.load()
+    a.fit([], [])
+    double.inject("Converse", "malformed", every=1, times=3)
+    r = a.predict_batch(["great product", "awful product"])
+    # first text: two spoiled answers, an item error; second: spoiled once, then answered
+    assert r.labels == [None, "negative"] and r.errors[0].startswith("invalid answer after 2 attempts: Converse answer")
+    assert r.retries == 2 and r.cost.units["input_tokens"] > 0 and r.unconfirmed.units["input_tokens"] > 0
+    assert double.meter["input_tokens"] > r.cost.units["input_tokens"]  # the spoiled calls were processed too
+    metered = a.token_cost(double.meter["input_tokens"], double.meter["output_tokens"]).usd
+    assert r.cost.usd < metered <= r.cost.usd + r.unconfirmed.usd  # priced at the estimate: not below the meter
