@@ -289,6 +289,14 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
         console.print(f"  [dim]{n['name']}[/]: paid, not run (name it in --adapters); estimate "
                       + (f"${est:.4f}" if priced else escape(f"n/a ({n.get('note') or 'no estimate'})"))
                       + ("" if n["available"] else f"; unavailable: {escape(n['reason'])}"))
+    sp = results.get("spend") or {}
+    if any(a.get("paid") for a in results["adapters"]):
+        earlier = (sp.get("ledger") or {}).get("earlier_attempts_possibly_billed_usd") or 0.0
+        console.print(f"  spend: billed ${sp.get('billed_now_usd', 0.0):.4f}, possibly billed "
+                      f"${sp.get('possibly_billed_now_usd', 0.0):.4f}" + (f" (earlier attempts ${earlier:.4f})" if earlier else ""))
+    for u in results.get("unanswered") or []:
+        console.print(f"  [yellow]{u['name']}[/]: {u['unanswered']} of {u['of']} items unanswered — "
+                      f"{escape(u['first_errors'][0])}")
     d = results["decision"]
     colour = "green" if d["verdict"] == "ADOPT" else "red"
     console.print(f"\n[bold {colour}]{d['verdict']}[/]" + (f" [bold]{d['choice']}[/]" if d.get("choice") else "")

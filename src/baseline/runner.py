@@ -574,7 +574,10 @@ def run_all(registry: Registry, names: list[str], split: Split, opts: RunOptions
             results.append(prior)
             progress.done(prior)
             continue
-        keep = prior if prior is not None and prior.status in (STATUS_INCOMPLETE, STATUS_STOPPED) else None
+        # an incomplete or stopped adapter keeps its answers (a result saved before item errors marked the
+        # unsent items has none to go by: it is rerun, the cache answering what it already asked)
+        keep = prior if (prior is not None and prior.status in (STATUS_INCOMPLETE, STATUS_STOPPED)
+                         and any(prior.item_errors)) else None
         if entry.cls is None:
             res = _empty_result(None, name, STATUS_UNAVAILABLE, entry.import_error)
         else:
