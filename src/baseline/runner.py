@@ -351,7 +351,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         t_pred = time.perf_counter()
         workers = max(1, int(adapter.max_concurrency))
         with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _InlineExecutor() as pool:
-            pending: dict[Future, tuple[list[int], float]] = {}
+            pending: dict[Future, tuple[list[int], float, str | None]] = {}
             queue = list(batches)
             while queue or pending:
                 while queue and len(pending) < workers and not stopped_reason and failure is None:
@@ -371,27 +371,28 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
                         break
                     queue.pop(0)
                     reserved += c
-                    pending[submit(pool, b)] = (b, c)
+                    rid = ledger.sent(name, c) if ledger is not None and cls.paid else None
+                    pending[submit(pool, b)] = (b, c, rid)
                 if not pending:
                     break
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for f in finished:
-                    b, c = pending.pop(f)
+                    b, c, rid = pending.pop(f)
                     reserved -= c
                     try:
                         r, ms = f.result()
                     except AdapterGaveUp as e:  # keep what the failing call saw, finish the calls in flight
                         r, ms = e.partial, float(getattr(e, "ms", 0.0))
                         failure = failure or e
-                    except Exception as e:  # the calls in flight still finish and are counted
-                        failure = failure or e
+                    except Exception as e:  # the calls in flight still finish and are counted; this one's
+                        failure = failure or e  # spend stays in the ledger at its expected cost
                         continue
                     billed = billed + r.cost
                     unconfirmed = unconfirmed + r.unconfirmed
                     answered += len(b)
                     budget.spent += r.cost.usd + r.unconfirmed.usd
-                    if ledger is not None and cls.paid:
-                        ledger.record(name, "predict", r.cost.usd, r.unconfirmed.usd)
+                    if rid is not None:
+                        ledger.record(name, "predict", r.cost.usd, r.unconfirmed.usd, req=rid)
                     take(b, r, ms)
                 if failure is not None:
                     queue.clear()

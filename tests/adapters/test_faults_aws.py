@@ -16,6 +16,7 @@ from test_aws import adapter_result, aws_env, ctx, results, run_dir, write_confi
 
 from baseline.adapters.aws import ComprehendSentiment
 from baseline.cli import main
+from baseline.ledger import SpendLedger
 from doubles.aws_services import AwsDouble
 
 NAME = "aws-comprehend-sentiment"
@@ -217,3 +218,29 @@ def test_bedrock_unusable_answer_is_re_asked_and_possibly_billed(double):
     assert double.meter["input_tokens"] > r.cost.units["input_tokens"]  # the spoiled calls were processed too
     metered = a.token_cost(double.meter["input_tokens"], double.meter["output_tokens"]).usd
     assert r.cost.usd < metered <= r.cost.usd + r.unconfirmed.usd  # priced at the estimate: not below the meter
+
+
+def test_5xx_burst_past_retries_is_incomplete_and_possibly_billed(double, tmp_path):
+    double.fail("BatchDetectSentiment", after=2, times=5)  # the third request's five attempts all get a 500
+    assert compare(tmp_path) == 3
+    a = adapter_result(tmp_path / "r", NAME)
+    assert a["status"] == "incomplete" and a["counts"]["unanswered"] == 25 and a["counts"]["retries"] == 4
+    errs = predictions(tmp_path / "r")[f"{NAME}:error"]
+    assert errs[errs != ""].str.startswith("InternalServerException after 5 attempts").all()
+    # a 500 may come after the work was done: counted as possibly billed, never below the meter
+    assert a["cost"]["unconfirmed_usd"] > 0
+    assert_spend_covers_meter(a, double)
+
+
+def test_interrupted_run_spend_counts_against_the_resumed_budget(double, tmp_path):
+    double.interrupt_main_on("BatchDetectSentiment", after=3)
+    assert compare(tmp_path) == 130
+    # the third request was answered (and billed) but the run died before recording it: its "sent" line
+    # counts it at its expected cost, so the ledger still covers the meter
+    led = SpendLedger(run_dir(tmp_path / "r")).summary()
+    spent = led["possibly_billed_usd"]
+    assert led["requests_without_outcome"] == 1 and spent == pytest.approx(metered_usd(double))
+    rc = compare(tmp_path, "--max-cost", "1", "--resume", str(run_dir(tmp_path / "r")))
+    r = results(tmp_path / "r")
+    assert rc == 0 and r["spend"]["ledger"]["earlier_attempts_possibly_billed_usd"] == pytest.approx(spent)
+    assert r["spend"]["ledger"]["possibly_billed_usd"] >= metered_usd(double) - 1e-9
