@@ -82,7 +82,7 @@ def _at(endpoint: str | None) -> str:
 
 
 def _counting_retry_policy(**settings: Any) -> Any:
-    """An azure-core RetryPolicy that also counts retries, 429s and the server-reported latency."""
+    """An azure-core RetryPolicy that also counts retries and the server-reported latency (429s: the recorder)."""
     from azure.core.pipeline.policies import RetryPolicy
 
     class CountingRetryPolicy(RetryPolicy):
@@ -95,15 +95,13 @@ def _counting_retry_policy(**settings: Any) -> Any:
 
         def reset(self) -> None:
             with self._lock:
-                self.retries, self.throttles, self.service_ms, self.seen_service_ms = 0, 0, 0.0, False
+                self.retries, self.service_ms, self.seen_service_ms = 0, 0.0, False
 
         def increment(self, settings: dict[str, Any], response: Any = None, error: Exception | None = None) -> bool:
             again = super().increment(settings, response=response, error=error)
             if again:
-                status = getattr(getattr(response, "http_response", None), "status_code", None)
                 with self._lock:
                     self.retries += 1
-                    self.throttles += int(status == 429)
             return again
 
         def send(self, request: Any) -> Any:
