@@ -119,7 +119,7 @@ def fault_bench(args: argparse.Namespace, env: dict[str, str]) -> dict:
         double.throttle_next(12, "BatchDetectSentiment")
         double.doc_errors["refund"] = ("INTERNAL_SERVER_ERROR", "Internal server error")
         for key in ("first_run", "rerun"):
-            meter0, texts0 = dict(double.meter), double.texts_received
+            meter0, texts0, faults0 = dict(double.meter), double.texts_received, dict(double.faults_served)
             seen0 = len(double.requests)
             res, wall = run(data, tmp / "faults", options)
             c, cost = res["counts"], res["cost"]
@@ -141,7 +141,7 @@ def fault_bench(args: argparse.Namespace, env: dict[str, str]) -> dict:
                         "billed_over_metered": round(cost["billed_now_usd"] / metered, 4) if metered else None,
                         "throttles_counted": c["throttles"],
                         "throttles_sent_by_double": sum(r.get("error") == "ThrottlingException" for r in seen),
-                        "retries": c["retries"], "requests": c["requests"], "faults_served": dict(double.faults_served),
+                        "retries": c["retries"], "requests": c["requests"], "faults_served": {k: v - faults0.get(k, 0) for k, v in double.faults_served.items()},
                         "compare_wall_s": round(wall, 2)}
             print(f"{key}: answered {answered}/{args.docs}; possibly billed ${cost['possibly_billed_now_usd']:.4f} vs "
                   f"metered ${metered:.4f}; billed ${cost['billed_now_usd']:.4f}; throttles {c['throttles']} counted, "

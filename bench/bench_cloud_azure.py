@@ -119,6 +119,7 @@ def fault_bench(args: argparse.Namespace) -> dict:
         double.doc_errors = {t: ("InvalidDocument", "Document text is invalid.") for t in refused_texts}
         for key in ("first_run", "rerun"):
             records0, seen0 = double.meter.get("text_records", 0.0), len(double.requests)
+            faults0 = dict(double.faults_served)
             res, wall = run(data, tmp / "faults", options)
             c, cost = res["counts"], res["cost"]
             metered = (double.meter.get("text_records", 0.0) - records0) * USD_PER_RECORD
@@ -136,7 +137,7 @@ def fault_bench(args: argparse.Namespace) -> dict:
                         "possibly_billed_over_metered": round(cost["possibly_billed_now_usd"] / metered, 4) if metered else None,
                         "billed_over_metered": round(cost["billed_now_usd"] / metered, 4) if metered else None,
                         "throttles_counted": c["throttles"], "throttles_sent_by_double": sum(q["status"] == 429 for q in seen),
-                        "retries": c["retries"], "requests": c["requests"], "faults_served": dict(double.faults_served),
+                        "retries": c["retries"], "requests": c["requests"], "faults_served": {k: v - faults0.get(k, 0) for k, v in double.faults_served.items()},
                         "compare_wall_s": round(wall, 2)}
             print(f"{key}: answered {answered}/{args.docs}; possibly billed ${cost['possibly_billed_now_usd']:.4f} vs "
                   f"metered ${metered:.4f}; billed ${cost['billed_now_usd']:.4f}; throttles {c['throttles']} counted, "
