@@ -5,7 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from baseline.decide import ADOPT, PIVOT, TOO_CLOSE, Bar, check_bars, curve_advice, curve_trend, decide, pivot_advice, rows_to_settle
+from baseline.decide import (
+    ADOPT,
+    PIVOT,
+    TOO_CLOSE,
+    Bar,
+    check_bars,
+    curve_advice,
+    curve_trend,
+    decide,
+    pivot_advice,
+    rows_to_settle,
+)
 from baseline.metrics import evaluate
 
 

@@ -114,7 +114,9 @@ def test_budget_stops_mid_run_and_keeps_partial_results(tmp_path):
     assert res.status == STATUS_STOPPED and "--max-cost" in res.reason
     answered = [p for p in res.predictions if p is not None]
     assert len(answered) == 8 and res.cost["billed_now_usd"] <= 0.085 + 1e-9
-    assert res.counts["abstained"] == 2
+    # the two texts never sent are unanswered (item errors a resume sends), not abstentions
+    assert res.counts["abstained"] == 0 and res.counts["unanswered"] == 2
+    assert [e for e in res.item_errors if e] == ["not sent: --max-cost reached"] * 2
     assert Underestimating.torn_down == [True]
 
 

@@ -22,7 +22,7 @@ def escape(text: str) -> str:
 
     return _escape(str(text))
 
-EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_OK, EXIT_FAILED_ADAPTERS, EXIT_BAD_INPUT, EXIT_INCOMPLETE, EXIT_INTERRUPTED = 0, 1, 2, 3, 130
 
 COMPARE_EPILOG = """\
 examples:
@@ -44,7 +44,10 @@ SIGHUP all stop the run the same way: billable resources are torn down first (a 
 during teardown is refused), the run is marked interrupted, and `--resume` continues it after
 deleting anything a killed run left (`baseline cleanup` does that on its own).
 
-exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration, 130 interrupted.
+exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration,
+3 finished but some items went unanswered (an adapter ended "incomplete": the service gave no valid
+answer after retries; or "stopped" by --max-cost): rerun, or --resume the run folder, to ask only
+those items again. 1 wins over 3. 130 interrupted.
 """
 
 HOME_HELP = ("per-user folder for the response cache and run history (default: $BASELINE_HOME, else "
@@ -92,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--out", help="folder for run folders (default: reports)")
     c.add_argument("--home", help=HOME_HELP)
     c.add_argument("--resume", metavar="RUN", help="finish an interrupted run (its folder, or its id from `baseline history`): "
-                   "leftover billable resources are deleted first, finished adapters are kept, paid answers come from the cache")
+                   "leftover billable resources are deleted first, finished adapters are kept, paid answers come from the cache, "
+                   "incomplete/stopped adapters send only their unanswered items, and --max-cost counts what earlier "
+                   "attempts spent")
     c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
     c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
     c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),
@@ -320,6 +325,14 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
         console.print(f"  [dim]{n['name']}[/]: paid, not run (name it in --adapters); estimate "
                       + (f"${est:.4f}" if priced else escape(f"n/a ({n.get('note') or 'no estimate'})"))
                       + ("" if n["available"] else f"; unavailable: {escape(n['reason'])}"))
+    sp = results.get("spend") or {}
+    if any(a.get("paid") for a in results["adapters"]):
+        earlier = (sp.get("ledger") or {}).get("earlier_attempts_possibly_billed_usd") or 0.0
+        console.print(f"  spend: billed ${sp.get('billed_now_usd', 0.0):.4f}, possibly billed "
+                      f"${sp.get('possibly_billed_now_usd', 0.0):.4f}" + (f" (earlier attempts ${earlier:.4f})" if earlier else ""))
+    for u in results.get("unanswered") or []:
+        console.print(f"  [yellow]{u['name']}[/]: {u['unanswered']} of {u['of']} items unanswered — "
+                      f"{escape(u['first_errors'][0])}")
     d = results["decision"]
     colour = {"ADOPT": "green", "PIVOT": "red"}.get(d["verdict"], "yellow")
     console.print(f"\n[bold {colour}]{d['verdict']}[/]" + (f" [bold]{d['choice']}[/]" if d.get("choice") else "")
@@ -373,7 +386,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print_profile(console, results["profile"])
         print_leaderboard(console, results)
         console.print(f"\nreport: {run_dir / 'report.md'}" + (f" and {run_dir / 'report.html'}" if (run_dir / 'report.html').exists() else ""))
-    return EXIT_FAILED_ADAPTERS if results["failed"] else EXIT_OK
+    if results["failed"]:
+        return EXIT_FAILED_ADAPTERS
+    return EXIT_INCOMPLETE if results.get("incomplete") else EXIT_OK
 
 
 def cmd_estimate(args: argparse.Namespace) -> int:

@@ -22,9 +22,20 @@ from baseline.adapters.registry import Registry
 from baseline.data import Dataset, Split, load_dataset, make_split, profile
 from baseline.decide import Bar, decide
 from baseline.errors import BadInput
+from baseline.ledger import SpendLedger
 from baseline.metrics import evaluate
 from baseline.redact import one_line, redact_tree
-from baseline.runner import STATUS_OK, STATUS_STOPPED, AdapterResult, Progress, RunOptions, run_all
+from baseline.runner import (
+    SCORED,
+    STATUS_INCOMPLETE,
+    STATUS_OK,
+    STATUS_STOPPED,
+    AdapterResult,
+    Progress,
+    RunOptions,
+    run_all,
+    unanswered_summary,
+)
 from baseline.store import Store
 
 PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "torch", "transformers", "sentence-transformers",
@@ -124,7 +135,7 @@ def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult])
 
 
 def score_results(split: Split, results: list[AdapterResult], metric: str, resamples: int, seed: int):
-    preds = {r.name: r.predictions for r in results if r.status in (STATUS_OK, STATUS_STOPPED) and r.predictions}
+    preds = {r.name: r.predictions for r in results if r.status in SCORED and r.predictions}
     return evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples, seed=seed)
 
 
@@ -190,7 +201,8 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         for e in rep.errors:
             progress.message(f"CLEANUP FAILED: {e} — `baseline cleanup {run_id}` retries")
     not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
-    results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None)
+    ledger = SpendLedger(run_dir)
+    results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None, ledger=ledger)
     adapter_time = sum(adapter_seconds(r) for r in results)
     t_score = time.perf_counter()
     ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
@@ -222,6 +234,18 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
 
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     failed = [r.name for r in results if r.status == "failed"]
+    incomplete = [r.name for r in results if r.status in (STATUS_INCOMPLETE, STATUS_STOPPED)]
+    paid = [r for r in results if r.paid]
+    spend = {
+        "billed_now_usd": sum(float(r.cost.get("billed_now_usd") or 0.0) for r in paid),
+        "possibly_billed_now_usd": sum(float(r.cost.get("possibly_billed_now_usd", r.cost.get("billed_now_usd")) or 0.0)
+                                       for r in paid),
+        "max_cost": opts.max_cost, "ledger": ledger.summary(),
+        "note": ("billed = requests answered (confirmed); possibly billed adds every attempt that may have reached "
+                 "the service without an answer coming back (dropped connection, read timeout, server error, "
+                 "unusable answer), priced at what it would bill; --max-cost is enforced on possibly billed, "
+                 "across resumes"),
+    }
     results_json: dict[str, Any] = {
         "schema_version": RESULTS_SCHEMA_VERSION,
         "run_id": run_id,
@@ -246,6 +270,9 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         "learning_curve": curve,
         "previous_run": previous,
         "failed": failed,
+        "incomplete": incomplete,
+        "unanswered": unanswered_summary(results),
+        "spend": spend,
         "prices": {"effective_date": opts.prices.effective_date,
                    "source_note": opts.prices.data.get("source_note", "")},
         "timing": {"total_s": time.perf_counter() - t_start, "adapters_s": adapter_time, "scoring_s": score_s},
@@ -267,7 +294,8 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         store.record_run({"run_id": run_id, "started": started, "finished": finished, "dataset": ds.name,
                           "data_sha256": ds.file_sha256, "split_hash": split.hash, "adapters": names,
                           "best": ev.best, "verdict": decision.get("verdict") + (f": {decision['choice']}" if decision.get("choice") else ""),
-                          "status": "failed adapters" if failed else "ok", "run_dir": str(run_dir)})
+                          "status": "failed adapters" if failed else "incomplete" if incomplete else "ok",
+                          "run_dir": str(run_dir)})
     return results_json, run_dir
 
 

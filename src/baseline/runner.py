@@ -3,6 +3,12 @@
 The runner times everything (warm-up excluded), batches to each adapter's declared limits,
 serves paid answers from the response cache, enforces ``--max-cost``, and survives a failing
 adapter. It never looks at the test labels.
+
+Spend is counted twice over: ``billed`` (confirmed by an answer) and ``possibly billed`` (billed plus
+every attempt that may have reached the service without an answer coming back). ``--max-cost`` is
+enforced on the possibly-billed figure, across resumes (the run folder's spend ledger). An item the
+service did not answer is an item error, never an abstention; an adapter that ends with such items is
+``incomplete``, and a rerun or ``--resume`` asks only those items again.
 """
 
 from __future__ import annotations
@@ -20,12 +26,13 @@ from typing import Any
 
 import numpy as np
 
-from baseline.adapters.base import Adapter, AdapterContext, BatchResult, Cost
+from baseline.adapters.base import Adapter, AdapterContext, AdapterGaveUp, BatchResult, Cost
 from baseline.adapters.registry import Registry
 from baseline.costs import PriceTable, compute_usd, local_instance_price, per_1k
 from baseline.data import Split
 from baseline.errors import AdapterUnavailable, BadInput
 from baseline.interrupts import shielded
+from baseline.ledger import SpendLedger
 from baseline.redact import one_line, redact, redact_tree
 from baseline.store import ResponseCache
 
@@ -34,6 +41,9 @@ STATUS_FAILED = "failed"
 STATUS_SKIPPED = "skipped"
 STATUS_UNAVAILABLE = "unavailable"
 STATUS_STOPPED = "stopped"  # budget reached mid-run: partial predictions kept
+STATUS_INCOMPLETE = "incomplete"  # finished, but some items got no answer (item errors): rerun asks only those
+SCORED = (STATUS_OK, STATUS_STOPPED, STATUS_INCOMPLETE)  # statuses whose (partial) predictions are scored
+NOT_SENT_BUDGET = "not sent: --max-cost reached"
 
 
 @dataclass
@@ -189,8 +199,14 @@ def _empty_result(cls: type[Adapter] | None, name: str, status: str, reason: str
 
 
 def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budget, workdir: Path,
-                progress: Progress | None = None) -> AdapterResult:
-    """Run one adapter through its whole life cycle and measure it. Never raises for adapter errors."""
+                progress: Progress | None = None, prior: AdapterResult | None = None,
+                ledger: SpendLedger | None = None) -> AdapterResult:
+    """Run one adapter through its whole life cycle and measure it. Never raises for adapter errors.
+
+    ``prior``: this adapter's saved result from an earlier attempt (``--resume`` of an incomplete or
+    stopped adapter): its answered items are kept and only the unanswered ones are sent.
+    ``ledger``: where each paid request's spend is appended as it happens.
+    """
     progress = progress or Progress()
     name = cls.name
     options = opts.adapter_options.get(name, {})
@@ -217,6 +233,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
     counts = {"requests": 0, "retries": 0, "throttles": 0, "item_errors": 0, "truncated": 0, "cached_items": 0}
     timing: dict[str, Any] = {"device": device}
     billed = Cost()
+    unconfirmed = Cost()
     cached_cost = Cost()
     fit_cost = Cost()
     adapter: Adapter | None = None
@@ -229,19 +246,32 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         cache = opts.cache if identity is not None else None
         keys: list[str] = []
         todo = list(range(n))
+        if prior is not None and len(prior.predictions) == n:  # resume: keep what the earlier attempt answered
+            errs = prior.item_errors or [None] * n
+            todo = [i for i in range(n) if errs[i]]
+            for i in todo:  # still unanswered until this attempt answers them
+                res.item_errors[i] = errs[i]
+            for i in set(range(n)) - set(todo):
+                res.predictions[i] = prior.predictions[i]
+                res.scores[i] = prior.scores[i] if prior.scores else None
+                res.raw[i] = prior.raw[i] if prior.raw else None
+            pc = prior.cost or {}
+            cached_cost = cached_cost + Cost(float(pc.get("predict_usd") or 0.0), dict(pc.get("billed_units") or {}))
+            counts["resumed_items"] = n - len(todo)
         if cache is not None:
             keys = [cache.key(name, identity, t) for t in test_texts]
-            hits = cache.get_many(keys)
-            todo = []
-            for i, k in enumerate(keys):
-                h = hits.get(k)
+            hits = cache.get_many([keys[i] for i in todo])
+            still = []
+            for i in todo:
+                h = hits.get(keys[i])
                 if h is None:
-                    todo.append(i)
+                    still.append(i)
                     continue
                 v = h["value"]
                 res.predictions[i], res.scores[i], res.raw[i] = v.get("label"), v.get("scores"), v.get("raw")
                 cached_cost = cached_cost + Cost(h["usd"], h["units"])
-            counts["cached_items"] = n - len(todo)
+            counts["cached_items"] = len(todo) - len(still)
+            todo = still
 
         # ---- estimate and budget gate --------------------------------------------------------
         est_pred = adapter.estimate_predict([test_texts[i] for i in todo])
@@ -252,11 +282,17 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             res.status = STATUS_SKIPPED
             res.reason = (f"estimated ${estimate.usd:.4f} exceeds the ${max(budget.remaining, 0):.4f} left "
                           f"under --max-cost {budget.max_usd}")
+            if counts.get("resumed_items"):  # the earlier attempt's answers stand; the rest stays unsent
+                res.status = STATUS_STOPPED
+                res.reason = f"stopped by --max-cost {budget.max_usd}: {res.reason}; {len(todo)} texts left unanswered"
+                for i in todo:
+                    res.item_errors[i] = NOT_SENT_BUDGET
             return res
         if cls.paid and todo:
             where = adapter.endpoint_description() or cls.name
+            resumed = f", {counts['resumed_items']} kept from the earlier attempt" if counts.get("resumed_items") else ""
             progress.message(f"{name}: sending {len(todo)} texts to {where} (estimate ${estimate.usd:.4f}; "
-                             f"{counts['cached_items']} answered from cache)")
+                             f"{counts['cached_items']} answered from cache{resumed})")
 
         # ---- cold start, fit -----------------------------------------------------------------
         progress.stage(name, "load")
@@ -272,6 +308,8 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
                 res.fit = info.details
                 fit_cost = info.cost
                 budget.spent += info.cost.usd
+                if ledger is not None:
+                    ledger.record(name, "fit", info.cost.usd)
         else:
             timing["fit_s"] = 0.0
 
@@ -289,11 +327,16 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         reserved = 0.0
         answered = 0
         stopped_reason = ""
+        failure: BaseException | None = None
 
         def submit(pool: ThreadPoolExecutor | _InlineExecutor, b: list[int]) -> Future:
             def call() -> tuple[BatchResult, float]:
                 t = time.perf_counter()
-                r = adapter.predict_batch([test_texts[i] for i in b])
+                try:
+                    r = adapter.predict_batch([test_texts[i] for i in b])
+                except AdapterGaveUp as e:
+                    e.ms = (time.perf_counter() - t) * 1000  # type: ignore[attr-defined]
+                    raise
                 return r, (time.perf_counter() - t) * 1000
             return pool.submit(call)
 
@@ -330,35 +373,53 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         t_pred = time.perf_counter()
         workers = max(1, int(adapter.max_concurrency))
         with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _InlineExecutor() as pool:
-            pending: dict[Future, tuple[list[int], float]] = {}
+            pending: dict[Future, tuple[list[int], float, str | None]] = {}
             queue = list(batches)
             while queue or pending:
-                while queue and len(pending) < workers and not stopped_reason:
+                while queue and len(pending) < workers and not stopped_reason and failure is None:
                     b = queue[0]
                     c = 0.0
                     if cls.paid:  # the larger of the estimate and what the bill has run at so far
                         c = adapter.estimate_predict([test_texts[i] for i in b]).usd
                         if answered:
-                            c = max(c, billed.usd / answered * len(b))
+                            c = max(c, (billed.usd + unconfirmed.usd) / answered * len(b))
                     if budget.spent + reserved + c > (budget.max_usd if budget.max_usd is not None else float("inf")):
+                        left = [i for q in queue for i in q]
                         stopped_reason = (f"stopped by --max-cost {budget.max_usd}: the next request would cross it; "
-                                          f"{sum(len(q) for q in queue)} texts left unanswered")
+                                          f"{len(left)} texts left unanswered")
+                        for i in left:
+                            res.item_errors[i] = NOT_SENT_BUDGET
                         queue.clear()
                         break
                     queue.pop(0)
                     reserved += c
-                    pending[submit(pool, b)] = (b, c)
+                    rid = ledger.sent(name, c) if ledger is not None and cls.paid else None
+                    pending[submit(pool, b)] = (b, c, rid)
                 if not pending:
                     break
                 finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
                 for f in finished:
-                    b, c = pending.pop(f)
+                    b, c, rid = pending.pop(f)
                     reserved -= c
-                    r, ms = f.result()
+                    try:
+                        r, ms = f.result()
+                    except AdapterGaveUp as e:  # keep what the failing call saw, finish the calls in flight
+                        r, ms = e.partial, float(getattr(e, "ms", 0.0))
+                        failure = failure or e
+                    except Exception as e:  # the calls in flight still finish and are counted; this one's
+                        failure = failure or e  # spend stays in the ledger at its expected cost
+                        continue
                     billed = billed + r.cost
+                    unconfirmed = unconfirmed + r.unconfirmed
                     answered += len(b)
-                    budget.spent += r.cost.usd
+                    budget.spent += r.cost.usd + r.unconfirmed.usd
+                    if rid is not None:
+                        ledger.record(name, "predict", r.cost.usd, r.unconfirmed.usd, req=rid)
                     take(b, r, ms)
+                if failure is not None:
+                    queue.clear()
+        if failure is not None:
+            raise failure
         timing["predict_s"] = time.perf_counter() - t_pred
         timing["throughput_per_s"] = (len(todo) / timing["predict_s"]) if todo and timing["predict_s"] > 0 else None
         timing["batch_size"] = adapter.batch_size
@@ -382,10 +443,15 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         else:
             timing["item_latency_ms"] = {**percentiles(item_ms[~np.isnan(item_ms)]),
                                          "mode": "latency of the batched request carrying each item"}
+        unanswered = sum(1 for e in res.item_errors if e)
         if stopped_reason:
             res.status = STATUS_STOPPED
             res.reason = stopped_reason
-        res.explain = adapter.explain() if res.status == STATUS_OK else {}
+        elif unanswered:
+            res.status = STATUS_INCOMPLETE
+            res.reason = (f"{unanswered} of {n} items unanswered (item errors): rerun, or --resume the run folder, "
+                          "to ask only those again")
+        res.explain = adapter.explain() if res.status in (STATUS_OK, STATUS_INCOMPLETE) else {}
     except KeyboardInterrupt:
         res.status = STATUS_FAILED
         res.reason = "interrupted"
@@ -413,16 +479,26 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             res.resources = list(adapter.resources)
             res.notes.extend(adapter.notes)
             fit_cost = fit_cost + adapter.extra_cost
+            budget.spent += adapter.extra_cost.usd
+            if ledger is not None:
+                ledger.record(name, "hosting", adapter.extra_cost.usd)
         res.counts = counts
-        res.counts["abstained"] = sum(p is None for p in res.predictions)
+        res.counts["unanswered"] = sum(1 for e in res.item_errors if e)
+        # an abstention is a real answer that maps to no dataset label; unanswered items are not abstentions
+        res.counts["abstained"] = sum(p is None and not e for p, e in zip(res.predictions, res.item_errors, strict=True))
         res.timing.update(timing)
-        res.cost.update(_price(cls, res, opts, fit_cost, billed, cached_cost, n))
+        res.cost.update(_price(cls, res, opts, fit_cost, billed, cached_cost, n, unconfirmed))
     return res
 
 
 def _price(cls: type[Adapter], res: AdapterResult, opts: RunOptions, fit_cost: Cost, billed: Cost,
-           cached: Cost, n: int) -> dict[str, Any]:
-    """One-off and per-1k costs: measured compute for local adapters, billed units for services."""
+           cached: Cost, n: int, unconfirmed: Cost | None = None) -> dict[str, Any]:
+    """One-off and per-1k costs: measured compute for local adapters, billed units for services.
+
+    Services also get ``possibly_billed_now_usd``: billed (confirmed by answers) plus every attempt
+    that may have been billed without an answer (``unconfirmed_usd``); it is never below the bill.
+    """
+    unconfirmed = unconfirmed or Cost()
     out: dict[str, Any] = {}
     if cls.local_compute:
         rate, row = local_instance_price(opts.prices, res.timing.get("device", "cpu"))
@@ -432,15 +508,30 @@ def _price(cls: type[Adapter], res: AdapterResult, opts: RunOptions, fit_cost: C
         run_pred = compute_usd(pred_s, rate)
         out.update(pricing=f"measured compute seconds × ${rate}/h ({row})", price_rows=[row],
                    one_off_usd=one_off, predict_usd=run_pred, per_1k_usd=per_1k(run_pred, n),
-                   billed_now_usd=one_off + run_pred, cached_usd=0.0, billed_units={})
+                   billed_now_usd=one_off + run_pred, cached_usd=0.0, billed_units={},
+                   possibly_billed_now_usd=one_off + run_pred, unconfirmed_usd=0.0)
     else:
         units = (billed + cached).units
         answered = n
         out.update(pricing="provider billing units × price table", one_off_usd=fit_cost.usd,
                    predict_usd=billed.usd + cached.usd, per_1k_usd=per_1k(billed.usd + cached.usd, answered),
                    billed_now_usd=fit_cost.usd + billed.usd, cached_usd=cached.usd, billed_units=units,
-                   billed_now_units=billed.units, one_off_units=fit_cost.units)
+                   billed_now_units=billed.units, one_off_units=fit_cost.units,
+                   unconfirmed_usd=unconfirmed.usd, unconfirmed_units=unconfirmed.units,
+                   possibly_billed_now_usd=fit_cost.usd + billed.usd + unconfirmed.usd)
     out["total_usd"] = out["one_off_usd"] + out["predict_usd"]
+    return out
+
+
+def unanswered_summary(results: list[AdapterResult], first: int = 3) -> list[dict[str, Any]]:
+    """Per adapter with unanswered items: how many, and the first distinct error messages."""
+    out = []
+    for r in results:
+        errs = [e for e in r.item_errors if e]
+        if not errs:
+            continue
+        out.append({"name": r.name, "status": r.status, "unanswered": len(errs), "of": len(r.item_errors),
+                    "first_errors": list(dict.fromkeys(errs))[:first]})
     return out
 
 
@@ -474,27 +565,53 @@ def _thread_cap(threads: int | None) -> Iterator[None]:
 
 def run_all(registry: Registry, names: list[str], split: Split, opts: RunOptions, workdir: Path,
             progress: Progress | None = None, resume: bool = False,
-            on_result: Callable[[AdapterResult], None] | None = None) -> list[AdapterResult]:
-    """Run every named adapter in turn; with ``resume``, adapters already finished are loaded, not rerun."""
+            on_result: Callable[[AdapterResult], None] | None = None,
+            ledger: SpendLedger | None = None) -> list[AdapterResult]:
+    """Run every named adapter in turn; with ``resume``, adapters already finished are loaded, not rerun.
+
+    With ``resume``, the budget starts from everything earlier attempts possibly billed (the run
+    folder's spend ledger, whatever their adapters' status), an ``ok`` adapter is loaded, and an
+    ``incomplete`` or ``stopped`` one keeps its answers and sends only its unanswered items.
+    """
     progress = progress or Progress()
     budget = Budget(opts.max_cost)
     if opts.max_cost is not None and opts.max_cost < 0:
         raise BadInput(f"--max-cost must be zero or more (got {opts.max_cost})")
+    ledger = ledger or SpendLedger(workdir)
+    if not resume:
+        ledger.touch()
+    if resume:
+        if ledger.exists():
+            budget.spent = ledger.earlier_possibly_billed()
+        else:  # a run folder from before the ledger: what its saved results say they spent
+            for name in names:
+                prior = load_result(workdir, name)
+                if prior is not None and prior.paid:
+                    c = prior.cost or {}
+                    budget.spent += float(c.get("possibly_billed_now_usd", c.get("billed_now_usd", 0.0)) or 0.0)
+        if budget.spent:
+            progress.message(f"resumed: earlier attempts possibly billed ${budget.spent:.4f}, counted against --max-cost")
     results: list[AdapterResult] = []
     for name in names:
         entry = registry.get(name)
         prior = load_result(workdir, name) if resume else None
         if prior is not None and prior.status in (STATUS_OK, STATUS_UNAVAILABLE):
             prior.notes.append("resumed: loaded from the interrupted run, not rerun")
-            budget.spent += prior.cost.get("billed_now_usd", 0.0)
             results.append(prior)
             progress.done(prior)
             continue
+        # an incomplete or stopped adapter keeps its answers (a result saved before item errors marked the
+        # unsent items has none to go by: it is rerun, the cache answering what it already asked)
+        keep = prior if (prior is not None and prior.status in (STATUS_INCOMPLETE, STATUS_STOPPED)
+                         and any(prior.item_errors)) else None
         if entry.cls is None:
             res = _empty_result(None, name, STATUS_UNAVAILABLE, entry.import_error)
         else:
             with _thread_cap(opts.threads):
-                res = run_adapter(entry.cls, split, opts, budget, workdir, progress)
+                res = run_adapter(entry.cls, split, opts, budget, workdir, progress, prior=keep, ledger=ledger)
+            if keep is not None:
+                res.notes.append(f"resumed: {res.counts.get('resumed_items', 0)} answers kept from the earlier attempt, "
+                                 "only its unanswered items sent again")
         save_result(res, workdir)
         results.append(res)
         if on_result:

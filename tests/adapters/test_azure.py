@@ -198,12 +198,16 @@ def test_throttles_are_retried_after_retry_after_and_counted(double):
     assert [q["status"] for q in log] == [429, 429, 200]
     assert all(b["t"] - a_["t"] >= 0.18 for a_, b in zip(log, log[1:], strict=False))   # Retry-After: 0.2
     assert r.service_ms is not None and r.service_ms >= 0
-    # retries exhausted: one clear failure, not a silent wrong answer
-    b = make(AzureSentiment, ["negative", "positive"], {"retry_total": 1})
+    # retries exhausted: item errors (a rerun asks them again), every 429 counted, not a silent wrong answer
+    b = make(AzureSentiment, ["negative", "positive"], {"retry_total": 1, "max_consecutive_failures": 2})
     double.retry_after = "0.01"
     double.throttle_next(5)
-    with pytest.raises(RuntimeError, match="429"):
+    r = b.predict_batch(["great"])
+    assert r.labels == [None] and r.errors[0].startswith("still throttled (HTTP 429)")
+    assert (r.throttles, r.retries) == (2, 1) and r.cost.usd == r.unconfirmed.usd == 0
+    with pytest.raises(RuntimeError, match="429") as gave_up:  # the second failure in a row: it gives up
         b.predict_batch(["great"])
+    assert gave_up.value.partial.throttles == 2  # what the last call saw is kept
 
 
 def test_per_document_errors_are_reported_not_billed(double):
@@ -261,9 +265,10 @@ def test_custom_single_label_job_end_to_end(double):
 
 def test_custom_failed_job_and_bad_map(double):
     double.job_error = {"code": "InternalServerError", "message": "Model failed."}
-    a = make(AzureCustom, ["a", "b"], {"project": "p", "deployment": "d"})
-    with pytest.raises(Exception, match="Model failed"):
-        a.predict_batch(["x"])
+    a = make(AzureCustom, ["a", "b"], {"project": "p", "deployment": "d", "answer_attempts": 2})
+    r = a.predict_batch(["x"])  # asked twice, then an item error naming the service's reason
+    assert r.labels == [None] and "Model failed" in r.errors[0] and r.retries == 1
+    assert sum(q["method"] == "POST" for q in double.requests) == 2
     with pytest.raises(BadInput, match="not a dataset label"):
         AzureCustom(AdapterContext(labels=["a", "b"], options={"project": "p", "deployment": "d"},
                                    label_map={"x": "c"}))
@@ -452,7 +457,8 @@ def test_replay_preview_shape_is_refused_clearly(double):
     # 2022-04-01-preview returned "class" as an object; the GA parser cannot read it: say so, don't guess
     rec = recording("analyze_text_jobs_custom_single_label_2022-04-01-preview")
     double.replay(exchanges(rec))
-    a = make(AzureCustom, ["BookRestaurant", "RateBook"], {"project": "p", "deployment": "d"})
+    a = make(AzureCustom, ["BookRestaurant", "RateBook"], {"project": "p", "deployment": "d", "answer_attempts": 1,
+                                                          "max_consecutive_failures": 1})
     with pytest.raises(RuntimeError, match="api_version") as e:
         a.predict_batch(recorded_texts(rec))
     assert "\n" not in str(e.value)

@@ -30,6 +30,15 @@ run is in), and ``requests``: a log of every request (operation, documents, size
 headers or credentials). Like the service, a Create* repeated with the same ``ClientRequestToken``
 answers the resource it already created; resources carry their ``Tags`` (ListTagsForResource), and
 ListDocumentClassifiers / ListEndpoints honour their ``Filter``.
+
+Faults and billing: ``inject(op, kind, every=, times=)`` spoils the answer to every ``every``-th
+processed call of ``op`` (``malformed``: a 200 whose body is cut short, not JSON; ``missing`` /
+``duplicate``: a ResultList entry dropped or repeated; ``bad_label``: an unknown Sentiment;
+``drop``: the connection is closed with no answer; ``timeout``: the answer comes ``delay_s`` late,
+after the client has given up). The service has done the work by then, so the ``meter`` (units it
+bills: ``comprehend_units`` per document, 3-unit minimum, per-document errors included;
+``input_tokens`` / ``output_tokens`` for Converse) counts every processed call, faulted or not.
+``texts_received`` counts the documents each processed call carried.
 """
 
 from __future__ import annotations
@@ -121,6 +130,21 @@ class Failure:
 
 
 @dataclass
+class Fault:
+    op: str
+    kind: str
+    every: int
+    times: int | None
+    delay_s: float
+    rate: float | None = None
+    rng: random.Random | None = None
+    done: int = 0
+
+
+FAULT_KINDS = ("malformed", "missing", "duplicate", "bad_label", "drop", "timeout")
+
+
+@dataclass
 class Classifier:
     arn: str
     name: str
@@ -168,6 +192,10 @@ class AwsDouble:
         self._hooks: dict[str, Callable[[str], None]] = {}
         self._tags: dict[str, list[dict[str, str]]] = {}   # ARN → tags (kept after deletion)
         self._op_counts: dict[str, int] = {}
+        self._faults: list[Fault] = []
+        self.meter: dict[str, float] = {}
+        self.texts_received = 0
+        self.faults_served: dict[str, int] = {}
         self._server: ThreadingHTTPServer | None = None
 
     # ---- knobs ---------------------------------------------------------------------------------
@@ -210,6 +238,56 @@ class AwsDouble:
         with self.lock:
             self._replays.setdefault(op, []).extend([(status, body_text, dict(headers or {}))] * times)
 
+    def inject(self, op: str, kind: str, *, every: int = 1, times: int | None = None, delay_s: float = 1.0,
+               rate: float | None = None, seed: int = 0) -> None:
+        """Spoil the answer to every ``every``-th processed call of ``op`` (``times`` times, or forever);
+        with ``rate``, to each processed call with that probability instead (seeded: reproducible)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
+        with self.lock:
+            self._faults.append(Fault(op, kind, max(1, every), times, delay_s, rate,
+                                      random.Random(seed) if rate is not None else None))
+
+    def _meter(self, op: str, req: dict[str, Any], out: dict[str, Any]) -> None:
+        """What the service bills for a processed call (called with the lock held)."""
+        if op == "BatchDetectSentiment":
+            texts = req.get("TextList") or []
+            self.texts_received += len(texts)
+            self.meter["comprehend_units"] = self.meter.get("comprehend_units", 0.0) + sum(
+                max(3, math.ceil(len(t) / 100)) for t in texts)
+        elif op == "Converse":
+            self.texts_received += 1
+            u = out.get("usage") or {}
+            self.meter["input_tokens"] = self.meter.get("input_tokens", 0.0) + u.get("inputTokens", 0)
+            self.meter["output_tokens"] = self.meter.get("output_tokens", 0.0) + u.get("outputTokens", 0)
+
+    def _fault(self, op: str, n: int) -> Fault | None:
+        """The fault for the n-th processed call of ``op``, if any (lock held)."""
+        for f in self._faults:
+            if f.op != op or (f.times is not None and f.done >= f.times):
+                continue
+            if (f.rng.random() < f.rate) if f.rng is not None and f.rate is not None else n % f.every == 0:
+                f.done += 1
+                self.faults_served[f.kind] = self.faults_served.get(f.kind, 0) + 1
+                return f
+        return None
+
+    @staticmethod
+    def _spoil(kind: str, out: dict[str, Any], payload: str) -> str:
+        if kind == "malformed":
+            return payload[: max(1, len(payload) // 2)]
+        results = out.get("ResultList")
+        if not results:  # nothing to spoil in the shape: cut the body instead
+            return payload[: max(1, len(payload) // 2)]
+        out = json.loads(payload)
+        if kind == "missing":
+            out["ResultList"].pop()
+        elif kind == "duplicate":
+            out["ResultList"][-1] = dict(out["ResultList"][0])
+        elif kind == "bad_label":
+            out["ResultList"][0]["Sentiment"] = "EXCITED"
+        return json.dumps(out)
+
     # ---- inspection ----------------------------------------------------------------------------
     def calls(self, op: str, ok_only: bool = False) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["op"] == op and (not ok_only or r["status"] == 200)]
@@ -242,17 +320,24 @@ class AwsDouble:
             def do_POST(self) -> None:  # noqa: N802
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 status, headers, payload, after = double._handle(self.path, dict(self.headers), body)
+                fault = headers.pop("x-double-fault", None)
+                if fault == "drop":  # processed (and metered), then the connection goes away unanswered
+                    self.close_connection = True
+                    return
+                if fault is not None and fault.startswith("timeout:"):
+                    time.sleep(float(fault.split(":", 1)[1]))
+                    self.close_connection = True
                 data = payload.encode("utf-8")
                 self.send_response(status)
                 for k, v in headers.items():
                     self.send_header(k, v)
                 self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
                 try:
+                    self.end_headers()
                     self.wfile.write(data)
                     self.wfile.flush()
-                except (BrokenPipeError, ConnectionResetError):  # the client timed out and hung up
-                    return
+                except OSError:  # the client gave up waiting (timeout fault)
+                    self.close_connection = True
                 if after:
                     after()
 
@@ -322,6 +407,16 @@ class AwsDouble:
             status, payload, extra = 200, json.dumps(out), {}
             with self.lock:
                 self._op_counts[op] = self._op_counts.get(op, 0) + 1
+                self._meter(op, req, out)
+                fault = self._fault(op, self._op_counts[op])
+                if fault is not None:
+                    entry["fault"] = fault.kind
+                    if fault.kind == "drop":
+                        extra["x-double-fault"] = "drop"
+                    elif fault.kind == "timeout":
+                        extra["x-double-fault"] = f"timeout:{fault.delay_s}"
+                    else:
+                        payload = self._spoil(fault.kind, out, payload)
                 replay = self._replays.get(op)
                 if replay:
                     status, payload, extra = replay.pop(0)

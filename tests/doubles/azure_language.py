@@ -12,6 +12,13 @@ Knobs: fixed ``latency_s``, a server-side rate limit (``rate_limit`` requests/s,
 (``doc_errors``: text → (code, message)), the key (``401`` with the recorded body otherwise),
 ``polls_before_done`` for jobs, and a request log (``requests``; the key header is never logged).
 
+Faults and billing: ``inject(kind, every=, times=, delay_s=)`` spoils every ``every``-th processed
+sentiment request (``malformed``: a 200 whose body is cut short; ``missing`` / ``duplicate`` /
+``wrong_id``: a document dropped, repeated or renamed; ``bad_label``: an unknown sentiment;
+``drop``: the connection closed with no answer; ``timeout``: the answer ``delay_s`` late). The
+service has done the work by then, so ``meter`` (``text_records``: what it bills, answered documents
+only) counts every processed request, faulted or not; ``texts_received`` counts documents processed.
+
 Replay mode (``replay(exchanges)``) serves recorded responses in order instead, so the adapters'
 parsing can be checked against the real service's bytes: the only rewrites are the host in
 ``operation-location`` (→ this server), and the identifiers the service echoes from the request:
@@ -22,6 +29,7 @@ string inputs "0", "1", ...), and a job task's ``taskName`` where the recording'
 from __future__ import annotations
 
 import json
+import random
 import re
 import threading
 import time
@@ -42,6 +50,7 @@ BODY_400_TOO_MANY = ('{"error":{"code":"InvalidRequest","message":"Invalid Docum
 # 429 body text is not in any recording (cloud-services.md B.7: approximate shape, unconfirmed).
 BODY_429 = '{"error":{"code":"429","message":"Rate limit is exceeded. Try again in {s} seconds."}}'
 EMPTY_DOC = ("InvalidDocument", "Document text is empty.")
+FAULT_KINDS = ("malformed", "missing", "duplicate", "wrong_id", "bad_label", "drop", "timeout")
 TOO_LONG_DOC = ("InvalidDocument", "A document within the request was too large to be processed. "
                 "Limit document size to: 5120 text elements. For additional details on the data "
                 "limitations see https://aka.ms/text-analytics-data-limits")
@@ -117,8 +126,14 @@ class AzureLanguageDouble:
         self.requests: list[dict[str, Any]] = []
         self.jobs: dict[str, dict[str, Any]] = {}
         self._throttle_next = 0
+        self._faults: list[dict[str, Any]] = []
+        self._processed = 0
+        self.meter: dict[str, float] = {}
+        self.texts_received = 0
+        self.faults_served: dict[str, int] = {}
         self._replay: list[dict[str, Any]] | None = None
         self._replay_tasks: list[dict[str, Any]] | None = None
+        self._replay_ids: dict[str, str] | None = None
         self._lock = threading.Lock()
         self._server: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
@@ -156,6 +171,49 @@ class AzureLanguageDouble:
         with self._lock:
             self._throttle_next += n
 
+    def inject(self, kind: str, *, every: int = 1, times: int | None = None, delay_s: float = 1.0,
+               rate: float | None = None, seed: int = 0) -> None:
+        """Spoil the answer to every ``every``-th processed sentiment request (``times`` times, or forever);
+        with ``rate``, to each processed request with that probability instead (seeded: reproducible)."""
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"fault kind must be one of {FAULT_KINDS}")
+        with self._lock:
+            self._faults.append({"kind": kind, "every": max(1, every), "times": times, "delay_s": delay_s, "done": 0,
+                                 "rate": rate, "rng": random.Random(seed)})
+
+    def _fault(self, body: dict[str, Any], text: str) -> tuple[str, dict[str, str]]:
+        """Meter a processed sentiment request, then spoil its answer if a fault is due."""
+        results = json.loads(text)["results"]
+        with self._lock:
+            self._processed += 1
+            self.texts_received += len(body["analysisInput"]["documents"])
+            billed = sum(records(d["text"]) for d in body["analysisInput"]["documents"]
+                         if d["id"] in {x["id"] for x in results["documents"]})
+            self.meter["text_records"] = self.meter.get("text_records", 0.0) + billed
+            fault = next((f for f in self._faults if (f["times"] is None or f["done"] < f["times"]) and (
+                f["rng"].random() < f["rate"] if f["rate"] is not None else self._processed % f["every"] == 0)), None)
+            if fault is None:
+                return text, {}
+            fault["done"] += 1
+            kind = fault["kind"]
+            self.faults_served[kind] = self.faults_served.get(kind, 0) + 1
+        if kind == "drop":
+            return text, {"x-double-fault": "drop"}
+        if kind == "timeout":
+            return text, {"x-double-fault": f"timeout:{fault['delay_s']}"}
+        docs = results["documents"]
+        if kind == "malformed" or not docs:
+            return text[: max(1, len(text) // 2)], {}
+        if kind == "missing":
+            docs.pop()
+        elif kind == "duplicate":
+            docs[-1] = dict(docs[0])
+        elif kind == "wrong_id":
+            docs[0]["id"] = "99"
+        elif kind == "bad_label":
+            docs[0]["sentiment"] = "ecstatic"
+        return json.dumps({"kind": "SentimentAnalysisResults", "results": results}, separators=(",", ":")), {}
+
     def replay(self, exchanges: list[dict[str, Any]]) -> None:
         """Serve these recorded exchanges (``{"request", "response"}``) in order; the last repeats."""
         with self._lock:
@@ -191,6 +249,9 @@ class AzureLanguageDouble:
             time.sleep(self.latency_s)
         if method == "POST" and path == "/language/:analyze-text":
             status, extra, text = self._analyze_text(body, query)
+            if status == 200:
+                text, spoiled = self._fault(body, text)
+                extra = {**extra, **spoiled}
         elif method == "POST" and path == "/language/analyze-text/jobs":
             status, extra, text = self._submit_job(body, query)
         elif method == "GET" and path.startswith("/language/analyze-text/jobs/"):
@@ -217,8 +278,10 @@ class AzureLanguageDouble:
         rec_docs = ((ex.get("request") or {}).get("body") or {})
         rec_docs = (rec_docs.get("analysisInput") or rec_docs).get("documents") if isinstance(rec_docs, dict) else None
         live_docs = (body or {}).get("analysisInput", body or {}).get("documents") if isinstance(body, dict) else None
-        if text and rec_docs and live_docs:
-            ids = {d["id"]: live["id"] for d, live in zip(rec_docs, live_docs, strict=False)}
+        if rec_docs and live_docs:  # a job's polls carry no body: its mapping is kept for them
+            self._replay_ids = {d["id"]: live["id"] for d, live in zip(rec_docs, live_docs, strict=False)}
+        ids = self._replay_ids if (rec_docs and live_docs) or body is None else None
+        if text and ids:
             text = re.sub(r'"id":"([^"]*)"', lambda m: f'"id":"{ids.get(m.group(1), m.group(1))}"', text)
         if isinstance(body, dict) and body.get("tasks"):
             self._replay_tasks = body["tasks"]           # the job's polls carry no body: remember them
@@ -363,6 +426,7 @@ class _Handler(BaseHTTPRequestHandler):
             body = None
         headers = {k.lower(): v for k, v in self.headers.items()}
         status, out_headers, text = self.double.handle(method, parts.path, query, headers, body)
+        fault = out_headers.pop("x-double-fault", None)
         docs = (body.get("analysisInput") or body).get("documents") if isinstance(body, dict) else None
         # logged before the answer goes out, so a client that has its answer sees the entry
         self.double._log({
@@ -371,14 +435,23 @@ class _Handler(BaseHTTPRequestHandler):
             "headers": {k: v for k, v in headers.items() if k != "ocp-apim-subscription-key"},
             "had_key": "ocp-apim-subscription-key" in headers, "response": text,
         })
+        if fault == "drop":  # processed (and metered), then the connection goes away unanswered
+            self.close_connection = True
+            return
+        if fault is not None and fault.startswith("timeout:"):
+            time.sleep(float(fault.split(":", 1)[1]))
+            self.close_connection = True
         data = text.encode("utf-8")
-        self.send_response(status)
-        for k, v in out_headers.items():
-            self.send_header(k, v)
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if data:
-            self.wfile.write(data)
+        try:
+            self.send_response(status)
+            for k, v in out_headers.items():
+                self.send_header(k, v)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            if data:
+                self.wfile.write(data)
+        except OSError:  # the client gave up waiting (timeout fault)
+            self.close_connection = True
 
     def do_POST(self) -> None:  # noqa: N802 - http.server naming
         self._dispatch("POST")

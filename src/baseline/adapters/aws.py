@@ -12,7 +12,15 @@ Options shared by the three adapters (``[adapters.<name>]`` in baseline.toml):
 ``connect_timeout`` / ``read_timeout`` (seconds, default 10 / 60), ``max_concurrency`` (requests in
 flight, default 4), ``max_rps`` (client-side pacing in requests per second; 0 turns it off),
 ``max_consecutive_failures`` (requests that may fail in a row after retries before the adapter
-gives up, default 5).
+gives up, default 5), ``answer_attempts`` (times a request whose 200 answer does not validate is
+asked again before its texts become item errors, default: ``max_attempts``).
+
+Answers are validated: every text sent comes back as a result or a per-document error, with a known
+label; anything else (a body that is not the expected JSON, missing or duplicate indexes, an unknown
+sentiment) is asked again, then recorded as item errors, never as abstentions. Spend is counted per
+attempt: an answered request is billed (confirmed); an attempt that may have reached the service
+without an answer coming back (connection dropped or read timeout after sending, a 5xx other than
+503, a 200 whose body does not validate) is counted as possibly billed at what it would bill.
 """
 
 from __future__ import annotations
@@ -38,13 +46,20 @@ from baseline.adapters.base import (
     RANK_PREBUILT_API,
     Adapter,
     AdapterContext,
+    AdapterGaveUp,
     Availability,
     BatchResult,
     Cost,
     FitInfo,
     Opt,
 )
-from baseline.adapters.cloud import RateLimiter, truncate_chars, truncate_utf8
+from baseline.adapters.cloud import (
+    InvalidAnswer,
+    RateLimiter,
+    check_indexes,
+    truncate_chars,
+    truncate_utf8,
+)
 from baseline.adapters.labels import describe_map, infer_label_map
 from baseline.costs import comprehend_units
 from baseline.errors import AdapterUnavailable, BadInput
@@ -173,6 +188,7 @@ class _CallStats(threading.local):
     def __init__(self) -> None:
         self.attempts = 0
         self.throttles = 0
+        self.unconfirmed = 0  # attempts that may have been processed (and billed) with no answer back
 
 
 # ---- the shared base -----------------------------------------------------------------------------
@@ -207,6 +223,7 @@ class _AwsAdapter(Adapter):
             raise BadInput(f"[adapters.{self.name}] retry_mode must be 'standard' or 'adaptive' (got {self.retry_mode!r})")
         self.max_attempts = _opt_int(self.name, o, "max_attempts", 5, lo=1)
         self.max_failures = _opt_int(self.name, o, "max_consecutive_failures", 5, lo=1)
+        self.answer_attempts = _opt_int(self.name, o, "answer_attempts", self.max_attempts, lo=1)
         max_rps = _opt_float(self.name, o, "max_rps", self.default_max_rps)
         self.max_rps = max_rps or None
         self._pacer = RateLimiter(self.max_rps)
@@ -270,21 +287,28 @@ class _AwsAdapter(Adapter):
         self._clients[service] = client
         return client
 
-    def _on_response(self, parsed_response: dict | None = None, response_dict: dict | None = None, **_: Any) -> None:
-        """Runs on the calling thread after every HTTP attempt (retries included)."""
+    def _on_response(self, parsed_response: dict | None = None, response_dict: dict | None = None,
+                     exception: Exception | None = None, **_: Any) -> None:
+        """Runs on the calling thread after every HTTP attempt (retries included), answered or not."""
+        from botocore.exceptions import HTTPClientError
+
         st = self._stats
         st.attempts += 1
         code = ((parsed_response or {}).get("Error") or {}).get("Code")
         status = (response_dict or {}).get("status_code")
         if code in THROTTLE_CODES or status == 429:
             st.throttles += 1
+        # sent, then no answer (dropped connection, read timeout) or a server error after processing:
+        # the service may have billed it. Connect failures never reached it; 4xx and 503 are refusals.
+        if isinstance(exception, HTTPClientError) or (status is not None and status >= 500 and status != 503):
+            st.unconfirmed += 1
 
     def _call(self, fn: Callable[..., dict], **params: Any) -> tuple[dict | None, Exception | None, int, int]:
         """Call ``fn``: (response or None, error or None, retries, throttles). Only AWS errors are caught."""
         from botocore.exceptions import BotoCoreError, ClientError
 
         st = self._stats
-        st.attempts = st.throttles = 0
+        st.attempts = st.throttles = st.unconfirmed = 0
         resp: dict | None = None
         err: Exception | None = None
         try:
@@ -312,14 +336,22 @@ class _AwsAdapter(Adapter):
         status = (resp.get("ResponseMetadata") or {}).get("HTTPStatusCode") or 0
         return self._error_code(err) in TRANSIENT_CODES or status == 429 or status >= 500
 
-    def _request_failed(self, err: Exception) -> str:
-        """Turn a transient failure into per-item errors; give up after too many in a row."""
+    def _request_failed(self, err: Exception | str, out: BatchResult, items: Sequence[int]) -> str:
+        """Record a transient failure as the item errors of ``items``; give up after too many in a row.
+
+        Giving up raises ``AdapterGaveUp`` carrying ``out``, so what this call counted is kept.
+        """
         with self._fail_lock:
             self._failures_in_row += 1
             n = self._failures_in_row
-        msg = redact(f"{self._error_code(err)} after {self.max_attempts} attempts: {one_line(err)}")
+        if isinstance(err, str):
+            msg = redact(err)
+        else:
+            msg = redact(f"{self._error_code(err)} after {self.max_attempts} attempts: {one_line(err)}")
+        for i in items:
+            out.errors[i] = msg
         if n >= self.max_failures:
-            raise RuntimeError(f"{n} requests in a row failed after retries, giving up: {msg}")
+            raise AdapterGaveUp(f"{n} requests in a row failed after retries, giving up: {msg}", out)
         return msg
 
     def _request_ok(self) -> None:
@@ -405,33 +437,68 @@ class ComprehendSentiment(_AwsAdapter):
         return out
 
     def _send(self, chunk: list[tuple[int, str]], out: BatchResult) -> None:
+        """One BatchDetectSentiment request, asked again (up to ``answer_attempts``) while its answer
+        does not validate; every attempt that may have been billed is counted."""
         client = self._client()
-        _queued(out, self._pacer.wait())
-        resp, err, retries, throttles = self._call(client.batch_detect_sentiment,
-                                                   TextList=[t for _, t in chunk], LanguageCode=self.language)
-        out.retries += retries
-        out.throttles += throttles
-        if err is not None:
-            if not self._is_transient(err):
-                self._raise(err, "BatchDetectSentiment failed")
-            msg = self._request_failed(err)
-            for i, _ in chunk:
-                out.errors[i] = msg
-            return
-        self._request_ok()
         row = self.ctx.prices.row("aws_comprehend", "nlp_sync")
         units = sum(comprehend_units(t, int(row["unit_chars"]), int(row["min_units"])) for _, t in chunk)
-        # Conservative: every document of an accepted request is billed, including per-document errors.
-        out.cost = out.cost + Cost(units * float(row["usd_per_unit"]), {"comprehend_units": float(units)})
-        for r in resp.get("ResultList", []):
-            i = chunk[int(r["Index"])][0]
-            raw = r.get("Sentiment")
-            out.raw[i] = raw
-            out.scores[i] = self._scores(r.get("SentimentScore") or {})
-            out.labels[i] = self._label(raw, out.scores[i])
-        for e in resp.get("ErrorList", []):
-            i = chunk[int(e["Index"])][0]
-            out.errors[i] = redact(f"{e.get('ErrorCode', 'error')}: {e.get('ErrorMessage', '')}".strip())
+        # Conservative: every document of a processed request is billed, including per-document errors.
+        bill = Cost(units * float(row["usd_per_unit"]), {"comprehend_units": float(units)})
+        items = [i for i, _ in chunk]
+        problem = ""
+        for attempt in range(self.answer_attempts):
+            out.retries += int(attempt > 0)
+            _queued(out, self._pacer.wait())
+            resp, err, retries, throttles = self._call(client.batch_detect_sentiment,
+                                                       TextList=[t for _, t in chunk], LanguageCode=self.language)
+            out.retries += retries
+            out.throttles += throttles
+            for _ in range(self._stats.unconfirmed):
+                out.unconfirmed = out.unconfirmed + bill
+            if err is not None:
+                if not self._is_transient(err):
+                    self._raise(err, "BatchDetectSentiment failed")
+                self._request_failed(err, out, items)
+                return
+            try:
+                results, errors = self._validate(resp, len(chunk))
+            except InvalidAnswer as e:  # a 200 was sent, so the service may well have billed it
+                out.unconfirmed = out.unconfirmed + bill
+                problem = str(e)
+                continue
+            self._request_ok()
+            out.cost = out.cost + bill
+            for r in results:
+                i = chunk[r["Index"]][0]
+                out.raw[i] = r["Sentiment"]
+                out.scores[i] = self._scores(r.get("SentimentScore") or {})
+                out.labels[i] = self._label(out.raw[i], out.scores[i])
+            for e in errors:
+                out.errors[chunk[e["Index"]][0]] = redact(
+                    f"{e.get('ErrorCode', 'error')}: {e.get('ErrorMessage', '')}".strip())
+            return
+        self._request_failed(f"invalid answer after {self.answer_attempts} attempts: {problem}", out, items)
+
+    @staticmethod
+    def _validate(resp: dict | None, n: int) -> tuple[list[dict], list[dict]]:
+        """ResultList + ErrorList cover the n documents exactly once, each result with a known sentiment."""
+        resp = resp or {}
+        results, errors = resp.get("ResultList"), resp.get("ErrorList")
+        if not isinstance(results, list) or not isinstance(errors, list):
+            body = str(resp.get("message", ""))[:60]
+            raise InvalidAnswer("BatchDetectSentiment answer is not the expected JSON"
+                                + (f" (body starts {body!r})" if body else " (no ResultList/ErrorList)"))
+        if not all(isinstance(x, dict) for x in results + errors):
+            raise InvalidAnswer("BatchDetectSentiment answer has entries that are not objects")
+        check_indexes([x.get("Index") for x in results + errors], n, "BatchDetectSentiment")
+        for r in results:
+            if r.get("Sentiment") not in SENTIMENT_LABELS:
+                raise InvalidAnswer(f"BatchDetectSentiment: unknown sentiment {r.get('Sentiment')!r}")
+            scores = r.get("SentimentScore")
+            if scores is not None and (not isinstance(scores, dict) or not all(
+                    isinstance(v, int | float) and not isinstance(v, bool) for v in scores.values())):
+                raise InvalidAnswer("BatchDetectSentiment: SentimentScore is not a map of numbers")
+        return results, errors
 
     def _scores(self, service_scores: dict[str, float]) -> dict[str, float]:
         """Service scores (Positive, Negative, ...) summed onto the dataset labels they map to."""
@@ -896,7 +963,7 @@ class ComprehendCustom(_AwsAdapter):
             if err is not None:
                 if not self._is_transient(err):
                     self._raise(err, "ClassifyDocument failed")
-                out.errors[i] = self._request_failed(err)
+                self._request_failed(err, out, [i])
                 continue
             self._request_ok()
             iu_s = cap * self.ius
@@ -1325,23 +1392,13 @@ class BedrockLLM(_AwsAdapter):
                 continue
             doc, was_cut = truncate_chars(t, self.max_chars)
             out.truncated += int(was_cut)
-            _queued(out, self._pacer.wait())
-            resp, err, retries, throttles = self._call(
-                client.converse, modelId=self.model_id, system=[{"text": self.system_prompt()}],
-                messages=self.messages(doc),
-                inferenceConfig={"maxTokens": self.max_tokens, "temperature": float(self.temperature)})
-            out.retries += retries
-            out.throttles += throttles
-            if err is not None:
-                if not self._is_transient(err):
-                    self._raise(err, f"Converse with {self.model_id} failed")
-                out.errors[i] = self._request_failed(err)
+            resp = self._converse(client, doc, i, out)
+            if resp is None:
                 continue
-            self._request_ok()
-            usage = resp.get("usage") or {}
+            usage = resp["usage"]
             out.cost = out.cost + self.token_cost(usage.get("inputTokens", 0), usage.get("outputTokens", 0))
             service_ms += float((resp.get("metrics") or {}).get("latencyMs", 0.0))
-            content = ((resp.get("output") or {}).get("message") or {}).get("content") or []
+            content = resp["output"]["message"]["content"]
             answer = "".join(c.get("text", "") for c in content if isinstance(c, dict))
             stop = resp.get("stopReason")
             out.raw[i] = answer if answer or stop in (None, "end_turn") else f"<{stop}>"
@@ -1350,6 +1407,56 @@ class BedrockLLM(_AwsAdapter):
                 out.scores[i] = {lab: float(lab == out.labels[i]) for lab in self.ctx.labels}
         out.service_ms = service_ms or None
         return out
+
+    def _converse(self, client: Any, doc: str, i: int, out: BatchResult) -> dict | None:
+        """One Converse call, asked again while its answer does not validate; None when it ends as an item error.
+
+        An attempt that may have been billed without a usable answer is counted at the estimate for the text.
+        """
+        problem = ""
+        for attempt in range(self.answer_attempts):
+            out.retries += int(attempt > 0)
+            _queued(out, self._pacer.wait())
+            resp, err, retries, throttles = self._call(
+                client.converse, modelId=self.model_id, system=[{"text": self.system_prompt()}],
+                messages=self.messages(doc),
+                inferenceConfig={"maxTokens": self.max_tokens, "temperature": float(self.temperature)})
+            out.retries += retries
+            out.throttles += throttles
+            unconfirmed = self._stats.unconfirmed
+            if err is None:
+                problem = self._invalid(resp)
+                unconfirmed += int(bool(problem))
+            if unconfirmed:
+                est = self.estimate_predict([doc])
+                for _ in range(unconfirmed):
+                    out.unconfirmed = out.unconfirmed + Cost(est.usd, dict(est.units))
+            if err is not None:
+                if not self._is_transient(err):
+                    self._raise(err, f"Converse with {self.model_id} failed")
+                self._request_failed(err, out, [i])
+                return None
+            if not problem:
+                self._request_ok()
+                return resp
+        self._request_failed(f"invalid answer after {self.answer_attempts} attempts: {problem}", out, [i])
+        return None
+
+    @staticmethod
+    def _invalid(resp: dict | None) -> str:
+        """What makes a Converse answer unusable ('' when it is a valid answer)."""
+        resp = resp or {}
+        try:
+            content = resp["output"]["message"]["content"]
+        except (KeyError, TypeError):
+            content = None
+        if not isinstance(content, list):
+            body = str(resp.get("message", ""))[:60]
+            return "Converse answer is not the expected JSON" + (f" (body starts {body!r})" if body else " (no output.message.content)")
+        usage = resp.get("usage")
+        if not isinstance(usage, dict) or not all(isinstance(usage.get(k), int) for k in ("inputTokens", "outputTokens")):
+            return "Converse answer has no token usage"
+        return ""
 
     def explain(self) -> dict[str, Any]:
         shots = f"{self.few_shot}-shot ({len(self.examples)} examples)" if self.few_shot else "zero-shot"

@@ -17,7 +17,16 @@ Options ([adapters.<name>] in baseline.toml):
     Custom only: project, deployment (required), polling_interval (5 s; a Retry-After wins).
 
 Retries: azure-core's RetryPolicy with the settings above retries 408/429/5xx and waits what
-``Retry-After`` asks; every retry and every 429 is counted per request and reported.
+``Retry-After`` asks; every retry and every 429 (the last one too) is counted per request and reported.
+
+Answers: every document sent must come back once, in order, as a result with a known label or a
+per-document error. A 200 whose body does not parse or validate, or a request sent and then left
+unanswered (dropped connection, read timeout: azure-core does not retry POSTs for those), is asked
+again up to ``answer_attempts`` times (default 3); then its texts become item errors, never
+abstentions. Throttling or 5xx still there after azure-core's retries also ends as item errors; after
+``max_consecutive_failures`` (default 5) such requests in a row, the adapter gives up.
+Spend: answered documents are billed (the service's transaction counts); an attempt that may have
+been processed without an answer coming back is counted as possibly billed at what it would bill.
 Oversized texts: cut to the first 5,120 characters (Unicode code points; the service counts text
 elements, of which a code-point prefix never has more), counted as truncated, never sent to fail.
 """
@@ -35,16 +44,17 @@ from baseline.adapters.base import (
     RANK_PREBUILT_API,
     Adapter,
     AdapterContext,
+    AdapterGaveUp,
     Availability,
     BatchResult,
     Cost,
     Opt,
 )
-from baseline.adapters.cloud import RateLimiter, truncate_chars
+from baseline.adapters.cloud import InvalidAnswer, RateLimiter, truncate_chars
 from baseline.adapters.labels import describe_map, infer_label_map
 from baseline.costs import azure_text_records
 from baseline.errors import AdapterUnavailable, BadInput
-from baseline.redact import register_secret
+from baseline.redact import one_line, redact, register_secret
 
 ENV_ENDPOINT = "AZURE_LANGUAGE_ENDPOINT"
 ENV_KEY = "AZURE_LANGUAGE_KEY"
@@ -73,7 +83,7 @@ def _at(endpoint: str | None) -> str:
 
 
 def _counting_retry_policy(**settings: Any) -> Any:
-    """An azure-core RetryPolicy that also counts retries, 429s and the server-reported latency."""
+    """An azure-core RetryPolicy that also counts retries and the server-reported latency (429s: the recorder)."""
     from azure.core.pipeline.policies import RetryPolicy
 
     class CountingRetryPolicy(RetryPolicy):
@@ -86,15 +96,13 @@ def _counting_retry_policy(**settings: Any) -> Any:
 
         def reset(self) -> None:
             with self._lock:
-                self.retries, self.throttles, self.service_ms, self.seen_service_ms = 0, 0, 0.0, False
+                self.retries, self.service_ms, self.seen_service_ms = 0, 0.0, False
 
         def increment(self, settings: dict[str, Any], response: Any = None, error: Exception | None = None) -> bool:
             again = super().increment(settings, response=response, error=error)
             if again:
-                status = getattr(getattr(response, "http_response", None), "status_code", None)
                 with self._lock:
                     self.retries += 1
-                    self.throttles += int(status == 429)
             return again
 
         def send(self, request: Any) -> Any:
@@ -111,6 +119,41 @@ def _counting_retry_policy(**settings: Any) -> Any:
             return response
 
     return CountingRetryPolicy(**settings)
+
+
+def _attempt_recorder() -> Any:
+    """A per-retry policy: sees every HTTP attempt, answered or not, and counts what it may have cost."""
+    from azure.core.exceptions import ServiceResponseError
+    from azure.core.pipeline.policies import HTTPPolicy
+
+    class AttemptRecorder(HTTPPolicy):
+        """Counts 429s, and POSTs that may have been processed with no usable answer (possibly billed)."""
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.reset()
+
+        def reset(self) -> None:
+            self.throttles = 0
+            self.unconfirmed = 0    # sent, then dropped / timed out / 5xx other than 503
+            self.posted_ok = False  # a POST was answered with a success status (the work was done)
+
+        def send(self, request: Any) -> Any:
+            post = request.http_request.method.upper() == "POST"
+            try:
+                response = self.next.send(request)
+            except ServiceResponseError:
+                self.unconfirmed += int(post)
+                raise
+            status = response.http_response.status_code
+            self.throttles += int(status == 429)
+            if post and status >= 500 and status != 503:
+                self.unconfirmed += 1
+            if post and status < 400:
+                self.posted_ok = True
+            return response
+
+    return AttemptRecorder()
 
 
 class _AzureLanguage(Adapter):
@@ -171,6 +214,12 @@ class _AzureLanguage(Adapter):
         if self.retry_settings["retry_total"] < 0:
             raise BadInput(f"{self.name}: retry_total must be zero or more")
         self.read_timeout = self._number("read_timeout", 60.0, float)
+        self.answer_attempts = self._number("answer_attempts", 3, int)
+        self.max_failures = self._number("max_consecutive_failures", 5, int)
+        if self.answer_attempts < 1 or self.max_failures < 1:
+            raise BadInput(f"{self.name}: answer_attempts and max_consecutive_failures must be at least 1")
+        self._fail_lock = threading.Lock()
+        self._failures_in_row = 0
         self.disable_service_logs = bool(o("disable_service_logs", False))
         self._credential: Any = None
         self._local = threading.local()
@@ -259,10 +308,14 @@ class _AzureLanguage(Adapter):
             from azure.ai.textanalytics import TextAnalyticsClient
 
             policy = _counting_retry_policy(**self.retry_settings)
+            recorder = _attempt_recorder()
             c = TextAnalyticsClient(self.endpoint, self._credential, api_version=self.api_version,
                                     default_language=self.language, retry_policy=policy,
                                     read_timeout=self.read_timeout, connection_timeout=10)
+            # right after the retry policy, so it sees every attempt (the SDK keeps per_retry_policies to itself)
+            recorder.next, policy.next = policy.next, recorder
             c._baseline_retry = policy  # noqa: SLF001 - our own attribute, read after each call
+            c._baseline_attempts = recorder  # noqa: SLF001
             self._local.client = c
             with self._clients_lock:
                 self._clients.append(c)
@@ -283,50 +336,118 @@ class _AzureLanguage(Adapter):
             except Exception:
                 pass
 
-    def _call(self, fn: Any) -> tuple[Any, Any]:
-        """Pace, run one SDK call with counters reset; map credential/config errors to BadInput."""
+    def _ask(self, fn: Any, out: BatchResult, items: Sequence[int], bill: Cost,
+             validate: Any) -> Any | None:
+        """Run one SDK call until its answer validates (``answer_attempts``), counting every attempt.
+
+        Returns the SDK's answer, or None once the failure is recorded as the item errors of
+        ``items``. Credential/config errors raise ``BadInput``; other refusals ``RuntimeError``.
+        """
         from azure.core.exceptions import (
             ClientAuthenticationError,
+            DecodeError,
             DeserializationError,
             HttpResponseError,
             ResourceNotFoundError,
             ServiceRequestError,
+            ServiceResponseError,
         )
 
-        client = self._client()
-        policy = client._baseline_retry  # noqa: SLF001
-        policy.reset()
-        policy.queued_ms = self._limiter.wait()
-        try:
-            return fn(client), policy
-        except ClientAuthenticationError as e:
-            status = getattr(e, "status_code", None)
-            if status is None:  # DefaultAzureCredential found nothing to sign in with
-                raise BadInput(f"{self.name}: no Azure credential: set {ENV_KEY}, or sign in for "
-                               "DefaultAzureCredential (az login, managed identity, AZURE_CLIENT_ID/...)") from None
-            raise BadInput(self._auth_message(status)) from None
-        except ResourceNotFoundError:
-            raise BadInput(self._not_found_message()) from None
-        except ServiceRequestError as e:
-            if "non-TLS" in str(e):
-                raise BadInput(f"{self.name}: DefaultAzureCredential needs an https:// endpoint; "
-                               f"fix {ENV_ENDPOINT} or set {ENV_KEY}") from None
-            raise
-        except DeserializationError:
-            raise RuntimeError(f"the response from {_host(self.endpoint)} does not parse as api_version "
-                               f"{self.api_version!r} (azure-ai-textanalytics 5.x): set the api_version option "
-                               "to one your resource serves") from None
-        except HttpResponseError as e:
-            if e.status_code == 403 and "quota" not in str(e).lower():
-                raise BadInput(self._auth_message(403)) from None
-            if e.status_code == 429:
-                raise RuntimeError(f"still throttled (HTTP 429) after {self.retry_settings['retry_total']} "
-                                   "retries: lower max_rps or max_concurrency") from None
-            err = getattr(e, "error", None)
-            code = getattr(err, "code", None) or e.status_code
-            message = getattr(err, "message", None) or str(e.message).splitlines()[0]
-            raise RuntimeError(f"Azure AI Language refused the request (HTTP {e.status_code}, {code}): "
-                               f"{message}") from None
+        problem = ""
+        for attempt in range(self.answer_attempts):
+            out.retries += int(attempt > 0)
+            client = self._client()
+            policy, rec = client._baseline_retry, client._baseline_attempts  # noqa: SLF001
+            policy.reset()
+            rec.reset()
+            out.queued_ms += self._limiter.wait()
+            answer: Any = None
+            invalid = failed = ""
+            try:
+                answer = fn(client)
+                validate(answer)
+            except ClientAuthenticationError as e:
+                status = getattr(e, "status_code", None)
+                if status is None:  # DefaultAzureCredential found nothing to sign in with
+                    raise BadInput(f"{self.name}: no Azure credential: set {ENV_KEY}, or sign in for "
+                                   "DefaultAzureCredential (az login, managed identity, AZURE_CLIENT_ID/...)") from None
+                raise BadInput(self._auth_message(status)) from None
+            except ResourceNotFoundError:
+                raise BadInput(self._not_found_message()) from None
+            except ServiceRequestError as e:
+                if "non-TLS" in str(e):
+                    raise BadInput(f"{self.name}: DefaultAzureCredential needs an https:// endpoint; "
+                                   f"fix {ENV_ENDPOINT} or set {ENV_KEY}") from None
+                invalid = f"could not send the request: {one_line(e)}"  # never reached the service
+            except ServiceResponseError as e:  # sent, then no answer: counted as possibly billed by the recorder
+                invalid = f"no answer ({type(e).__name__}): {one_line(e)}"
+            except (DeserializationError, DecodeError):
+                invalid = (f"the response from {_host(self.endpoint)} does not parse as api_version "
+                           f"{self.api_version!r} (azure-ai-textanalytics 5.x): set the api_version option "
+                           "to one your resource serves")
+            except HttpResponseError as e:
+                status = e.status_code or 0
+                if status < 400:  # a success status whose body is not the expected JSON
+                    invalid = f"HTTP {status} answer is not a usable result: {self._message(e)}"
+                elif status == 429:
+                    failed = (f"still throttled (HTTP 429) after {self.retry_settings['retry_total']} retries: "
+                              "lower max_rps or max_concurrency")
+                elif status >= 500:
+                    failed = f"HTTP {status} after {self.retry_settings['retry_total']} retries: {self._message(e)}"
+                elif status == 403 and "quota" not in str(e).lower():
+                    raise BadInput(self._auth_message(403)) from None
+                else:
+                    err = getattr(e, "error", None)
+                    raise RuntimeError(f"Azure AI Language refused the request (HTTP {status}, "
+                                       f"{getattr(err, 'code', None) or status}): {self._message(e)}") from None
+            except InvalidAnswer as e:
+                invalid = str(e)
+            except (KeyError, ValueError, TypeError, IndexError, AttributeError) as e:  # the SDK could not read it
+                invalid = f"answer the SDK could not read ({type(e).__name__}: {one_line(e)})"
+            finally:
+                out.retries += policy.retries
+                out.throttles += rec.throttles
+                if policy.seen_service_ms:
+                    out.service_ms = (out.service_ms or 0.0) + policy.service_ms
+            spoiled = rec.unconfirmed + int(bool(invalid or failed) and rec.posted_ok)
+            for _ in range(spoiled):  # processed, maybe billed, no usable answer back
+                out.unconfirmed = out.unconfirmed + bill
+            if failed:
+                self._request_failed(failed, out, items)
+                return None
+            if invalid:
+                problem = invalid
+                continue
+            with self._fail_lock:
+                self._failures_in_row = 0
+            return answer
+        self._request_failed(f"invalid answer after {self.answer_attempts} attempts: {problem}", out, items)
+        return None
+
+    @staticmethod
+    def _message(e: Any) -> str:
+        err = getattr(e, "error", None)
+        return getattr(err, "message", None) or str(getattr(e, "message", e)).splitlines()[0]
+
+    def _request_failed(self, msg: str, out: BatchResult, items: Sequence[int]) -> None:
+        """Record the item errors of ``items``; give up (``AdapterGaveUp``) after too many failures in a row."""
+        msg = redact(msg)
+        for i in items:
+            out.errors[i] = msg
+        with self._fail_lock:
+            self._failures_in_row += 1
+            n = self._failures_in_row
+        if n >= self.max_failures:
+            raise AdapterGaveUp(f"{n} requests in a row failed after retries, giving up: {msg}", out)
+
+    @staticmethod
+    def _check_docs(docs: Any, n: int, what: str) -> None:
+        """Each of the n documents sent back exactly once, in order (the SDK numbers them "0".."n-1")."""
+        if not isinstance(docs, list) or len(docs) != n:
+            raise InvalidAnswer(f"{what}: {len(docs) if isinstance(docs, list) else 'no'} documents answered for {n} sent")
+        for k, doc in enumerate(docs):
+            if str(getattr(doc, "id", None)) != str(k):
+                raise InvalidAnswer(f"{what}: document id {getattr(doc, 'id', None)!r} where {k!r} was sent")
 
     def _auth_message(self, status: int | None) -> str:
         how = f"the key in {ENV_KEY}" if os.environ.get(ENV_KEY) else "DefaultAzureCredential"
@@ -389,40 +510,49 @@ class AzureSentiment(_AzureLanguage):
     def predict_batch(self, texts: list[str]) -> BatchResult:
         sent, cut = zip(*(truncate_chars(t, MAX_DOC_CHARS) for t in texts), strict=True) if texts else ((), ())
         sent = list(sent)
+        n = len(sent)
         model = None if self.model_version == "latest" else self.model_version
+        out = BatchResult(labels=[None] * n, scores=[{} for _ in range(n)], raw=[None] * n, errors=[None] * n,
+                          truncated=sum(cut))
+        unit_chars, _ = self._price()
+        bill = self._cost(sum(azure_text_records(t, unit_chars) for t in sent))  # if every document is answered
 
         def call(client: Any) -> Any:
             return client.analyze_sentiment(sent, language=self.language, show_opinion_mining=False,
                                             model_version=model, show_stats=True,
                                             disable_service_logs=self.disable_service_logs or None)
 
-        docs, policy = self._call(call)
-        labels: list[str | None] = []
-        scores: list[dict[str, float]] = []
-        raw: list[str | None] = []
-        errors: list[str | None] = []
+        def validate(docs: Any) -> None:
+            self._check_docs(docs, n, "analyze_sentiment")
+            for doc in docs:
+                if doc.is_error:
+                    continue
+                if doc.sentiment not in SENTIMENT_LABELS:
+                    raise InvalidAnswer(f"analyze_sentiment: unknown sentiment {doc.sentiment!r}")
+                for lab in ("positive", "neutral", "negative"):
+                    v = getattr(doc.confidence_scores, lab, None)
+                    if not isinstance(v, int | float) or isinstance(v, bool):
+                        raise InvalidAnswer(f"analyze_sentiment: confidence score {lab} is {v!r}")
+
+        docs = self._ask(call, out, range(n), bill, validate)
+        if docs is None:
+            return out
         billed = 0
-        for text, doc in zip(sent, docs, strict=True):
+        for k, (text, doc) in enumerate(zip(sent, docs, strict=True)):
             if doc.is_error:
-                labels.append(None)
-                scores.append({})
-                raw.append(None)
-                errors.append(f"{doc.error.code}: {doc.error.message}")
+                out.errors[k] = f"{doc.error.code}: {doc.error.message}"
                 continue
             billed += self._records(text, doc)
-            raw.append(doc.sentiment)
-            labels.append(self.label_map.get(doc.sentiment))
+            out.raw[k] = doc.sentiment
+            out.labels[k] = self.label_map.get(doc.sentiment)
             s: dict[str, float] = {}
             for service_label in ("positive", "neutral", "negative"):
                 target = self.label_map.get(service_label)
                 if target is not None:
                     s[target] = s.get(target, 0.0) + float(getattr(doc.confidence_scores, service_label))
-            scores.append(s)
-            errors.append(None)
-        return BatchResult(labels=labels, scores=scores, raw=raw, errors=errors, cost=self._cost(billed),
-                           retries=policy.retries, throttles=policy.throttles, truncated=sum(cut),
-                           service_ms=policy.service_ms if policy.seen_service_ms else None,
-                           queued_ms=policy.queued_ms)
+            out.scores[k] = s
+        out.cost = self._cost(billed)
+        return out
 
 
 class AzureCustom(_AzureLanguage):
@@ -501,44 +631,49 @@ class AzureCustom(_AzureLanguage):
     def predict_batch(self, texts: list[str]) -> BatchResult:
         sent, cut = zip(*(truncate_chars(t, MAX_DOC_CHARS) for t in texts), strict=True) if texts else ((), ())
         sent = list(sent)
-        out = BatchResult(labels=[], scores=[], raw=[], errors=[], truncated=sum(cut))
-        service_ms: float | None = None
+        n = len(sent)
+        out = BatchResult(labels=[None] * n, scores=[{} for _ in range(n)], raw=[None] * n, errors=[None] * n,
+                          truncated=sum(cut))
+        unit_chars, _ = self._price()
         billed = 0
         # one job per ≤25 documents and ≤125,000 characters (5,120 × 25 can exceed it)
-        jobs: list[list[str]] = [[]]
-        for t in sent:
-            if jobs[-1] and sum(map(len, jobs[-1])) + len(t) > MAX_JOB_CHARS:
+        jobs: list[list[int]] = [[]]
+        for k, t in enumerate(sent):
+            if jobs[-1] and sum(len(sent[j]) for j in jobs[-1]) + len(t) > MAX_JOB_CHARS:
                 jobs.append([])
-            jobs[-1].append(t)
+            jobs[-1].append(k)
         for job in jobs:
-            def call(client: Any, job: list[str] = job) -> Any:
+            if not job:
+                continue
+            docs_in = [sent[k] for k in job]
+
+            def call(client: Any, docs_in: list[str] = docs_in) -> Any:
                 poller = client.begin_single_label_classify(
-                    job, project_name=self.project, deployment_name=self.deployment, language=self.language,
+                    docs_in, project_name=self.project, deployment_name=self.deployment, language=self.language,
                     show_stats=True, polling_interval=self.polling_interval,
                     disable_service_logs=self.disable_service_logs or None)
                 return list(poller.result())
 
-            docs, policy = self._call(call)
-            out.retries += policy.retries
-            out.throttles += policy.throttles
-            out.queued_ms += policy.queued_ms
-            if policy.seen_service_ms:
-                service_ms = (service_ms or 0.0) + policy.service_ms
-            for text, doc in zip(job, docs, strict=True):
+            def validate(docs: Any, m: int = len(job)) -> None:
+                self._check_docs(docs, m, "single_label_classify")
+                for doc in docs:
+                    if not doc.is_error and not isinstance(doc.classifications, list):
+                        raise InvalidAnswer("single_label_classify: a document has no classifications")
+
+            bill = self._cost(sum(azure_text_records(t, unit_chars) for t in docs_in))
+            docs = self._ask(call, out, job, bill, validate)
+            if docs is None:
+                continue
+            for k, text, doc in zip(job, docs_in, docs, strict=True):
                 if doc.is_error:
-                    out.labels.append(None)
-                    out.scores.append({})
-                    out.raw.append(None)
-                    out.errors.append(f"{doc.error.code}: {doc.error.message}")
+                    out.errors[k] = f"{doc.error.code}: {doc.error.message}"
                     continue
                 billed += self._records(text, doc)
                 top = doc.classifications[0] if doc.classifications else None
                 category = top.category if top is not None else None
                 label = self._map(category)
-                out.raw.append(category)
-                out.labels.append(label)
-                out.scores.append({label: float(top.confidence_score)} if label is not None and top else {})
-                out.errors.append(None)
+                out.raw[k] = category
+                out.labels[k] = label
+                out.scores[k] = {label: float(top.confidence_score)} if label is not None and top else {}
         out.cost = self._cost(billed)
-        out.service_ms = service_ms
         return out

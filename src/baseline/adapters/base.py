@@ -74,12 +74,22 @@ class BatchResult:
     scores: list[dict[str, float]] | None = None  # per item, over dataset labels
     raw: list[str | None] | None = None           # the service's own label before mapping
     errors: list[str | None] | None = None        # per-item error text (no secrets)
-    cost: Cost = field(default_factory=Cost)      # what this request billed
+    cost: Cost = field(default_factory=Cost)      # what this request billed (confirmed by an answer)
+    unconfirmed: Cost = field(default_factory=Cost)  # attempts that may have been billed, with no answer back
     retries: int = 0
     throttles: int = 0
     truncated: int = 0
     service_ms: float | None = None               # server-reported latency, when given
     queued_ms: float = 0.0                        # client-side pacing wait, not part of the latency
+
+
+class AdapterGaveUp(RuntimeError):
+    """Too many requests in a row failed: the adapter stops. ``partial`` is what the failing call got and
+    counted (answers, item errors, retries, throttles, spend), so nothing seen goes uncounted."""
+
+    def __init__(self, message: str, partial: BatchResult) -> None:
+        super().__init__(message)
+        self.partial = partial
 
 
 @dataclass

@@ -50,3 +50,22 @@ class RateLimiter:
             time.sleep(delay)
             return delay * 1000.0
         return 0.0
+
+
+class InvalidAnswer(Exception):
+    """A response arrived but is not a valid answer to what was sent (malformed body, missing or
+    duplicate documents, an unknown label): re-asked, then recorded as item errors, never cached."""
+
+
+def check_indexes(indexes: list[object], n: int, what: str) -> None:
+    """Every position 0..n-1 exactly once across results and errors, else ``InvalidAnswer``."""
+    seen: set[int] = set()
+    for ix in indexes:
+        if not isinstance(ix, int) or isinstance(ix, bool) or not 0 <= ix < n:
+            raise InvalidAnswer(f"{what}: index {ix!r} is not one of the {n} documents sent")
+        if ix in seen:
+            raise InvalidAnswer(f"{what}: document {ix} answered twice")
+        seen.add(ix)
+    if len(seen) != n:
+        missing = sorted(set(range(n)) - seen)
+        raise InvalidAnswer(f"{what}: {len(missing)} of {n} documents missing from the answer (first: {missing[0]})")

@@ -64,6 +64,21 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
         L += ["Paid candidates not run (name them in `--adapters` to run them):", "",
               table(["candidate", "available", "estimate", "billed units", "note"], v["not_run"]), ""]
 
+    # -- unanswered items and spend
+    ans = v["answers"]
+    if ans["unanswered"]:
+        L += ["## Unanswered items", "",
+              "Items the service gave no valid answer for (after retries), or that were not sent. They are item "
+              "errors, not abstentions: scored as wrong, never cached; a rerun, or `--resume` of this run folder, asks "
+              "only these again.", "", table(ans["unanswered_headers"], ans["unanswered"]), ""]
+    if ans["spend"]:
+        L += ["## Spend: billed and possibly billed", "", table(ans["spend_headers"], ans["spend"]), ""]
+        L += [f"{t}." for t in ans["total"]]
+        L += [f"Billed (confirmed) counts requests whose answer came back; possibly billed adds every attempt that may "
+              f"have reached the service without an answer (dropped connection, read timeout, server error, unusable "
+              f"answer), at what it would bill, so it is never below the provider's bill. {ans['note'][:1].upper()}"
+              f"{ans['note'][1:]}." if ans["note"] else "", ""]
+
     # -- cost chart
     c = v["cost"]
     L += ["## Metric against cost", ""]

@@ -13,7 +13,8 @@ from typing import Any
 from baseline.decide import curve_trend, metric_name
 
 SECTIONS = [
-    ("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("cost", "Metric against cost"),
+    ("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("answers", "Unanswered items and spend"),
+    ("cost", "Metric against cost"),
     ("latency", "Latency"), ("confusion", "Confusion"), ("per-class", "Per class"),
     ("disagreements", "Where candidates disagree"), ("coverage", "Coverage against precision"),
     ("monthly", "Monthly cost"), ("learning-curve", "Learning curve"), ("profile", "Data profile"),
@@ -420,6 +421,36 @@ def _provenance(r: dict[str, Any], by: dict[str, Any]) -> list[list[str]]:
     return rows
 
 
+def _answers(r: dict[str, Any]) -> dict[str, Any]:
+    """Unanswered items per adapter (counts, first errors) and paid spend: billed and possibly billed."""
+    un = [[u["name"], u["status"], f"{u['unanswered']:,} of {u['of']:,}", " | ".join(u["first_errors"])]
+          for u in r.get("unanswered") or []]
+    paid = [a for a in r["adapters"] if a.get("paid") and a.get("cost")]
+    spend_rows = []
+    for a in paid:
+        c, k = a["cost"], a.get("counts") or {}
+        billed = c.get("billed_now_usd")
+        possibly = c.get("possibly_billed_now_usd", billed)
+        spend_rows.append([a["name"], a["status"], usd(billed), usd(possibly), usd(c.get("unconfirmed_usd", 0.0)),
+                           f"{k.get('requests', 0):,}", f"{k.get('retries', 0):,}", f"{k.get('throttles', 0):,}"])
+    sp = r.get("spend") or {}
+    led = sp.get("ledger") or {}
+    total = []
+    if sp:
+        cap = sp.get("max_cost")
+        total.append(f"This run billed {usd(sp.get('billed_now_usd'))} confirmed and possibly billed "
+                     f"{usd(sp.get('possibly_billed_now_usd'))}" + (f" (cap --max-cost {cap}, enforced on possibly billed)"
+                                                                     if cap is not None else ""))
+        if led.get("earlier_attempts_possibly_billed_usd"):
+            total.append(f"earlier attempts at this run folder possibly billed "
+                         f"{usd(led['earlier_attempts_possibly_billed_usd'])}; all {led.get('attempts', '?')} attempts: "
+                         f"{usd(led.get('possibly_billed_usd'))} (ledger {led.get('file', 'spend.jsonl')})")
+    return {"unanswered": un, "unanswered_headers": ["candidate", "status", "unanswered items", "first errors"],
+            "spend": spend_rows, "spend_headers": ["candidate", "status", "billed (confirmed)", "possibly billed",
+                                                   "of which unconfirmed", "requests", "retries", "throttles"],
+            "total": total, "note": sp.get("note", ""), "show": bool(un or spend_rows)}
+
+
 def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dict[str, Any]:
     """Everything a renderer needs, formatted once."""
     analysis = analysis if analysis is not None else (r.get("analysis") or {})
@@ -430,7 +461,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
     d = r.get("decision") or {}
     bar = r["settings"].get("bar") or {}
     others = [{"name": a["name"], "family": a["family"], "status": a["status"], "reason": a.get("reason", "")}
-              for a in r["adapters"] if a.get("status") != "ok" or not a.get("metrics")]
+              for a in r["adapters"] if a.get("status") not in ("ok", "incomplete") or not a.get("metrics")]
     points = [{"name": n, "cost": by[n]["cost"].get("per_1k_usd"), "metric": by[n]["metrics"][metric],
                "ci": by[n]["metrics"]["ci"][metric]} for n in names]
     floored = [p["name"] for p in points if p["cost"] is not None and p["cost"] < COST_FLOOR]
@@ -452,7 +483,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
                  f"split {r['split']['hash'][:12]} ({r['split']['source']}, seed {r['split']['seed']})",
                  f"prices as of {r['prices']['effective_date']}"],
         "metric": metric, "metric_name": metric_name(metric), "sections": SECTIONS,
-        "verdict": _verdict(r, by), "bars": _bars(r), "excluded": others,
+        "verdict": _verdict(r, by), "bars": _bars(r), "excluded": others, "answers": _answers(r),
         "not_run": [[n["name"], "yes" if n.get("available") else f"no: {n.get('reason', '')}", usd(n.get("total_usd")),
                      ", ".join(f"{k} {v:,.0f}" for k, v in (n.get("units") or {}).items()), n.get("note", "")]
                     for n in r.get("not_run") or []],
