@@ -1,7 +1,13 @@
-"""Adapter discovery through the ``baseline.adapters`` entry-point group."""
+"""Adapter discovery: the built-in adapters by module path, plus the ``baseline.adapters`` entry-point group.
+
+The built-in table is the code's own truth about where its adapters live, so a moved or new built-in
+adapter is found without reinstalling (installed entry-point metadata can be stale in an editable
+install). Entry points add plugins; an entry point named like a built-in is ignored in its favour.
+"""
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from importlib.metadata import entry_points
 from typing import Any
@@ -10,6 +16,39 @@ from baseline.adapters.base import Adapter, Availability
 from baseline.errors import BadInput
 
 GROUP = "baseline.adapters"
+
+# name -> "module:Class"; keep pyproject.toml's [project.entry-points."baseline.adapters"] the same.
+BUILTIN: dict[str, str] = {
+    "majority": "baseline.adapters.trivial:Majority",
+    "tfidf-logreg": "baseline.adapters.trivial:TfidfLogReg",
+    "hf-embeddings": "baseline.adapters.hf.embeddings:HFEmbeddings",
+    "hf-zero-shot": "baseline.adapters.hf.zero_shot:HFZeroShot",
+    "hf-pipeline": "baseline.adapters.hf.pipeline:HFPipeline",
+    "flaml": "baseline.adapters.automl.flaml:FlamlAdapter",
+    "aws-comprehend-sentiment": "baseline.adapters.aws.comprehend_sentiment:ComprehendSentiment",
+    "aws-comprehend-custom": "baseline.adapters.aws.comprehend_custom:ComprehendCustom",
+    "bedrock-llm": "baseline.adapters.aws.bedrock:BedrockLLM",
+    "azure-language-sentiment": "baseline.adapters.azure.sentiment:AzureSentiment",
+    "azure-language-custom": "baseline.adapters.azure.custom:AzureCustom",
+}
+
+
+def _load(value: str) -> Any:
+    module, _, attr = value.partition(":")
+    obj: Any = importlib.import_module(module)
+    for part in attr.split("."):
+        obj = getattr(obj, part)
+    return obj
+
+
+def _entry(name: str, value: str, load: Any) -> Entry:
+    try:
+        return Entry(name, load())
+    except Exception as e:  # broken or not-yet-installed plugin: listed, not fatal
+        msg = f"{type(e).__name__}: {e}".splitlines()[0]
+        if isinstance(e, ImportError | ModuleNotFoundError):
+            msg = f"cannot import {value}: {e}".splitlines()[0]
+        return Entry(name, None, msg)
 
 
 @dataclass
@@ -41,16 +80,10 @@ class Registry:
 
     @classmethod
     def discover(cls) -> Registry:
-        entries: dict[str, Entry] = {}
+        entries: dict[str, Entry] = {n: _entry(n, v, lambda v=v: _load(v)) for n, v in BUILTIN.items()}
         for ep in entry_points(group=GROUP):
-            try:
-                klass = ep.load()
-                entries[ep.name] = Entry(ep.name, klass)
-            except Exception as e:  # broken or not-yet-installed plugin: listed, not fatal
-                msg = f"{type(e).__name__}: {e}".splitlines()[0]
-                if isinstance(e, ImportError | ModuleNotFoundError):
-                    msg = f"cannot import {ep.value}: {e}".splitlines()[0]
-                entries[ep.name] = Entry(ep.name, None, msg)
+            if ep.name not in BUILTIN:
+                entries[ep.name] = _entry(ep.name, ep.value, ep.load)
         return cls(entries)
 
     def add(self, klass: type[Adapter]) -> None:
