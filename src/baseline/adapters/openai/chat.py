@@ -215,12 +215,14 @@ class OpenAIChat(Adapter):
         pairs = [("system", self.system), *llm.turns(doc, self.fewshot.for_text(doc))]
         return [{"role": r, "content": c} for r, c in pairs]
 
-    def prompt_tokens(self, doc: str) -> int:
-        if self.fewshot.method == "nearest" and self.fewshot.k and not self.fewshot.pool:
-            pairs = [("system", self.system), *llm.turns(doc, [])]
+    def prompt_tokens(self, doc: str, messages: list[dict[str, str]] | None = None) -> int:
+        """Prompt tokens of the request for ``doc`` (its ``messages`` when already built)."""
+        if messages is None and self.fewshot.method == "nearest" and self.fewshot.k and not self.fewshot.pool:
+            pairs = [("system", self.system), *llm.turns(doc, [])]  # before fit: the examples' mean size
             extra = self.fewshot.mean_example_chars(*self._train) / 4 if getattr(self, "_train", None) else 0
             return llm.chat_tokens(self.count, pairs) + int(extra) + self.overhead_tokens
-        return llm.chat_tokens(self.count, [(m["role"], m["content"]) for m in self.messages(doc)]) + self.overhead_tokens
+        msgs = messages if messages is not None else self.messages(doc)
+        return llm.chat_tokens(self.count, [(m["role"], m["content"]) for m in msgs]) + self.overhead_tokens
 
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
         self.fewshot.digest(texts, labels)  # answers depend on the train split when examples are drawn from it
@@ -338,11 +340,12 @@ class OpenAIChat(Adapter):
 
         client = self._client()
         kw = self.request(doc)
+        reserve = self.prompt_tokens(doc, kw["messages"]) + self.max_tokens  # what TPM limits count
         est: Cost | None = None
         problem = ""
         for attempt in range(self.answer_attempts):
             out.retries += int(attempt > 0)
-            out.queued_ms += self.pacer.wait(self.prompt_tokens(doc) + self.max_tokens)
+            out.queued_ms += self.pacer.wait(reserve)
             st = self._stats
             st.attempts = st.responses = st.throttles = st.unconfirmed = 0
             body: Any = None
@@ -367,7 +370,7 @@ class OpenAIChat(Adapter):
                     problem = str(e)
                 unconfirmed += int(parsed is None)
             for _ in range(unconfirmed):
-                est = est or self.estimate_predict([doc])
+                est = est or self.token_cost(reserve - self.max_tokens, self.max_tokens)
                 out.unconfirmed = out.unconfirmed + Cost(est.usd, dict(est.units))
             if err is not None:
                 status = getattr(err, "status_code", None)
