@@ -259,8 +259,9 @@ def sentence_embedder(model: str | None) -> Callable[[list[str]], Any]:
 
     from baseline.adapters.hf.common import DEFAULT_EMBEDDING_MODEL, resolve_model
 
-    src = resolve_model(model or DEFAULT_EMBEDDING_MODEL, package_fallback=model is None)
-    st = SentenceTransformer(str(src.path), device="cpu")
+    name = model or DEFAULT_EMBEDDING_MODEL
+    src = resolve_model(name, package_fallback=name == DEFAULT_EMBEDDING_MODEL)
+    st = SentenceTransformer(src.location, device="cpu", revision=src.revision)
     return lambda texts: st.encode(list(texts), batch_size=64, show_progress_bar=False)
 
 
@@ -416,6 +417,12 @@ def token_cost(row: dict[str, Any], input_tokens: float, output_tokens: float, b
             tin, tout = tin * (1 - (discount if discount is not None else 0.5)), tout * (1 - (discount or 0.5))
     usd = input_tokens * tin / 1000 + output_tokens * tout / 1000
     return Cost(usd, {"input_tokens": float(input_tokens), "output_tokens": float(output_tokens)})
+
+
+def price_note(row: dict[str, Any]) -> str:
+    """One line for the report: the token prices used, with their source and date."""
+    return (f"token prices: ${float(row['usd_per_1k_input']) * 1000:.4g} / ${float(row['usd_per_1k_output']) * 1000:.4g} "
+            f"per 1M input / output tokens — {row.get('source', '?')} ({row.get('effective_date', 'date unknown')})")
 
 
 def batch_projection(row: dict[str, Any], units: dict[str, float], n: int, discount: float | None = None) -> str:

@@ -242,10 +242,12 @@ class BedrockLLM(_AwsAdapter):
         return ""
 
     def teardown(self) -> None:
-        if self.batch_pricing and self._answered:
+        if self._answered:
             try:
-                self.notes.append(llm.batch_projection(self.price_row(), self._usage, self._answered,
-                                                       self.batch_discount))
+                row = self.price_row()
+                self.notes.append(llm.price_note(row))
+                if self.batch_pricing:
+                    self.notes.append(llm.batch_projection(row, self._usage, self._answered, self.batch_discount))
             except BadInput:
                 pass
 

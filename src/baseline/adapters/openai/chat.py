@@ -457,10 +457,12 @@ class OpenAIChat(Adapter):
             raise AdapterGaveUp(f"{n} requests in a row failed after retries, giving up: {msg}", out)
 
     def teardown(self) -> None:
-        if self.batch_pricing and self._answered:
+        if self._answered:
             try:
-                self.notes.append(llm.batch_projection(self.price_row(), self._usage, self._answered,
-                                                       self.batch_discount))
+                row = self.price_row()
+                self.notes.append(llm.price_note(row))
+                if self.batch_pricing:
+                    self.notes.append(llm.batch_projection(row, self._usage, self._answered, self.batch_discount))
             except BadInput:
                 pass
         if self._client_obj is not None:
