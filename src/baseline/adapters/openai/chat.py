@@ -352,13 +352,15 @@ class OpenAIChat(Adapter):
             err: Exception | None = None
             try:
                 raw = client.chat.completions.with_raw_response.create(**kw)
-                body = json.loads(raw.http_response.text)
             except openai.APIStatusError as e:
                 err = e
             except openai.APIConnectionError as e:  # includes timeouts
                 err = e
-            except ValueError as e:  # a 200 whose body is not JSON
-                body, problem = None, f"answer is not JSON ({one_line(e)[:80]})"
+            else:
+                try:
+                    body = json.loads(raw.http_response.text)
+                except ValueError as e:  # a 200 whose body is not JSON
+                    body, problem = None, f"answer is not JSON ({one_line(e)[:80]})"
             out.retries += max(0, st.attempts - 1)
             out.throttles += st.throttles
             unconfirmed = st.unconfirmed + max(0, st.attempts - st.responses)
