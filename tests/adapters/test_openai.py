@@ -259,6 +259,11 @@ def test_price_sources_and_batch_projection(double, tmp_path):
     full = llm.token_cost({"usd_per_1k_input": 0.15, "usd_per_1k_output": 0.6}, 1000, 100)
     half = llm.token_cost({"usd_per_1k_input": 0.15, "usd_per_1k_output": 0.6}, 1000, 100, batch=True)
     assert half.usd == pytest.approx(full.usd / 2)
+    none_off = llm.token_cost({"usd_per_1k_input": 0.15, "usd_per_1k_output": 0.6}, 1000, 100, batch=True, discount=0.0)
+    assert none_off.usd == pytest.approx(full.usd)
+    # a partial override in baseline.toml is named as one, not as the packaged row's source
+    part = PriceTable.default().with_overrides({"openai": {"gpt-4o-mini": {"usd_per_1k_input": 9.0}}})
+    assert llm.price_row(part, "openai", ["gpt-4o-mini"], {})["source"] == "baseline.toml [prices] override"
     d.predict_batch(["x"])
     d.teardown()
     assert any(n.startswith("Batch API projection") for n in d.notes)

@@ -21,6 +21,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import importlib.util
 import json
@@ -366,6 +367,11 @@ def litellm_prices() -> tuple[dict[str, Any], str, str] | None:
     return _LITELLM, f"LiteLLM model price map (litellm {v}, {p.name})", date
 
 
+@functools.lru_cache(maxsize=1)
+def _packaged() -> PriceTable:
+    return PriceTable.default()
+
+
 def price_row(prices: PriceTable, section: str, names: Sequence[str], options: dict[str, Any],
               litellm_names: Sequence[str] | None = None, adapter: str = "") -> dict[str, Any]:
     """The token price row for a model: USD per 1k input/output tokens, batch prices when known, source, date.
@@ -377,12 +383,15 @@ def price_row(prices: PriceTable, section: str, names: Sequence[str], options: d
         return {"usd_per_1k_input": float(options["usd_per_1k_input"]),
                 "usd_per_1k_output": float(options["usd_per_1k_output"]), "source": "adapter options",
                 "effective_date": "as configured"}
-    packaged = PriceTable.default()
+    packaged = _packaged()
     for name in names:
         if prices.has(section, name) and (not packaged.has(section, name)
                                           or prices.row(section, name) != packaged.row(section, name)):
-            return {"row": f"{section}.{name}", **prices.row(section, name), "source":
-                    prices.row(section, name).get("source", "baseline.toml [prices]")}
+            row = prices.row(section, name)
+            source = row.get("source")
+            if not source or (packaged.has(section, name) and source == packaged.row(section, name).get("source")):
+                source = "baseline.toml [prices] override"
+            return {"row": f"{section}.{name}", **row, "source": source}
     lite = litellm_prices()
     if lite is not None:
         table, source, date = lite
@@ -414,7 +423,8 @@ def token_cost(row: dict[str, Any], input_tokens: float, output_tokens: float, b
         if "usd_per_1k_input_batch" in row:
             tin, tout = float(row["usd_per_1k_input_batch"]), float(row["usd_per_1k_output_batch"])
         else:
-            tin, tout = tin * (1 - (discount if discount is not None else 0.5)), tout * (1 - (discount or 0.5))
+            off = 0.5 if discount is None else float(discount)
+            tin, tout = tin * (1 - off), tout * (1 - off)
     usd = input_tokens * tin / 1000 + output_tokens * tout / 1000
     return Cost(usd, {"input_tokens": float(input_tokens), "output_tokens": float(output_tokens)})
 

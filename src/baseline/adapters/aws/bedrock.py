@@ -79,6 +79,7 @@ class BedrockLLM(_AwsAdapter):
         self._est_example_chars: float | None = None
         self._usage = {"input_tokens": 0.0, "output_tokens": 0.0}
         self._answered = 0
+        self._row: dict[str, Any] | None = None
 
     @property
     def examples(self) -> list[tuple[str, str]]:
@@ -102,8 +103,10 @@ class BedrockLLM(_AwsAdapter):
     # ---- prices, estimates ---------------------------------------------------------------------
     def price_row(self) -> dict[str, Any]:
         """The price row for the model id (an inference profile's geo prefix is dropped to find it)."""
-        names = list(dict.fromkeys([self.model_id, GEO_PREFIX.sub("", self.model_id)]))
-        return llm.price_row(self.ctx.prices, "bedrock", names, self.ctx.options, names, self.name)
+        if self._row is None:
+            names = list(dict.fromkeys([self.model_id, GEO_PREFIX.sub("", self.model_id)]))
+            self._row = llm.price_row(self.ctx.prices, "bedrock", names, self.ctx.options, names, self.name)
+        return self._row
 
     def token_cost(self, input_tokens: float, output_tokens: float) -> Cost:
         return llm.token_cost(self.price_row(), input_tokens, output_tokens)

@@ -161,6 +161,7 @@ class OpenAIChat(Adapter):
         self._client_obj: Any = None
         self._usage = {"input_tokens": 0.0, "output_tokens": 0.0}
         self._answered = 0
+        self._row: dict[str, Any] | None = None
 
     # ---- discovery -----------------------------------------------------------------------------
     @classmethod
@@ -197,6 +198,11 @@ class OpenAIChat(Adapter):
 
     # ---- prices, estimates ---------------------------------------------------------------------
     def price_row(self) -> dict[str, Any]:
+        if self._row is None:
+            self._row = self._find_price_row()
+        return self._row
+
+    def _find_price_row(self) -> dict[str, Any]:
         m = str(self.ctx.options.get("price_model") or self.model)
         lite = [f"azure/{m}", m] if self.conn["kind"].startswith("azure") else [m, f"openai/{m}"]
         try:
