@@ -129,7 +129,8 @@ class OpenAIChat(Adapter):
         self.check_options(o)
         self.model = str(o.get("model") or "")
         self.conn = connection(o)
-        self.request_model = self.conn.get("deployment") or self.model if self.conn["kind"].startswith("azure") else self.model
+        azure = self.conn["kind"].startswith("azure")
+        self.request_model = (self.conn.get("deployment") or self.model) if azure else self.model  # Azure: the deployment
         self.answer_format = str(o.get("answer_format", "json_schema"))
         self.logprobs = bool(o.get("logprobs", True))
         self.top_logprobs = int(o.get("top_logprobs", 5))
