@@ -398,6 +398,28 @@ def test_bedrock_few_shot_and_abstentions(double):
     assert len(msgs) == 2 * 6 + 1 and [m["role"] for m in msgs[:2]] == ["user", "assistant"]
 
 
+
+def test_bedrock_uses_the_shared_llm_core(double):
+    """Selection, parsing, prices and the Batch projection come from baseline.adapters.llm, as for openai-llm."""
+    from baseline.adapters import llm
+
+    assert parse_label is llm.parse_label and normalize_answer is llm.normalize_answer
+    b = BedrockLLM(ctx(model_id="amazon.nova-micro-v1:0", few_shot=3, few_shot_selection="nearest",
+                       batch_pricing=True))
+    vocab = ["great", "awful", "address"]
+    b.fewshot._embedder = lambda texts: [[float(t.split()[0] == w) + 0.01 for w in vocab] for t in texts]
+    b.load()
+    train = [f"{w} thing {i}" for w in vocab for i in range(10)]
+    b.fit(train, ["positive"] * 10 + ["negative"] * 10 + ["neutral"] * 10)
+    double.answer = lambda text, req: "negative"
+    assert b.predict_batch(["awful service"]).labels == ["negative"]
+    msgs = double.calls("Converse")[-1]["body"]["messages"]
+    assert [m["content"][0]["text"] for m in msgs[1:6:2]] == ["negative"] * 3  # the nearest examples
+    assert "nearest" in b.cache_identity()
+    b.teardown()
+    assert any(n.startswith("token prices: $0.035 / $0.14 per 1M") for n in b.notes)
+    assert any(n.startswith("Batch API projection") for n in b.notes)
+
 # ---- replay of real recordings through the adapters' parsing ------------------------------------------
 
 @pytest.mark.parametrize("name", ["batch_detect_sentiment_hervenivon_notebook.json",

@@ -30,6 +30,7 @@ BUILTIN: dict[str, str] = {
     "bedrock-llm": "baseline.adapters.aws.bedrock:BedrockLLM",
     "azure-language-sentiment": "baseline.adapters.azure.sentiment:AzureSentiment",
     "azure-language-custom": "baseline.adapters.azure.custom:AzureCustom",
+    "openai-llm": "baseline.adapters.openai.chat:OpenAIChat",
 }
 
 

@@ -1,14 +1,18 @@
-"""Bedrock Converse as a zero-/few-shot classifier over the dataset's labels."""
+"""Bedrock Converse as a zero-/few-shot classifier over the dataset's labels.
+
+Prompting, few-shot selection, strict parsing and token prices are the shared LLM core
+(``baseline.adapters.llm``); this module only speaks Converse.
+"""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import math
-import random
 from collections.abc import Sequence
 from typing import Any
 
+from baseline.adapters import llm
 from baseline.adapters.aws.common import (
     BEDROCK_API,
     GEO_PREFIX,
@@ -28,23 +32,8 @@ from baseline.adapters.base import (
 from baseline.adapters.cloud import (
     truncate_chars,
 )
+from baseline.adapters.llm import normalize_answer, parse_label  # noqa: F401 (re-exported)
 from baseline.errors import BadInput
-
-_STRIP = " \t\r\n\"'`“”‘’.,;:!?*()[]{}<>"
-
-
-def normalize_answer(text: str) -> str:
-    """Strip whitespace, surrounding quotes and punctuation; case-fold."""
-    return text.strip().strip(_STRIP).strip().casefold()
-
-
-def parse_label(answer: str | None, labels: Sequence[str]) -> str | None:
-    """The one dataset label the answer equals (after normalising both), else None (abstain)."""
-    if not answer:
-        return None
-    norm = normalize_answer(answer)
-    hits = [lab for lab in labels if normalize_answer(str(lab)) == norm]
-    return hits[0] if len(hits) == 1 else None
 
 
 class BedrockLLM(_AwsAdapter):
@@ -54,6 +43,8 @@ class BedrockLLM(_AwsAdapter):
     "us.amazon.nova-micro-v1:0"), ``few_shot`` (examples per class drawn from train with the seed;
     default 0 = zero-shot), ``max_tokens`` (default 10), ``temperature`` (default 0), ``max_chars``
     (texts are cut to this many characters, default 4000), ``max_example_chars`` (default 500),
+    ``few_shot_selection`` ("per_class" default, "random", "nearest" by sentence embeddings with [hf];
+    ``embedding_model``), ``batch_pricing`` / ``batch_discount`` (a Batch-inference projection),
     ``instructions`` (one line about the task, added to the system prompt), ``prompt_overhead_tokens``
     (per-request allowance in estimates, default 30), ``usd_per_1k_input`` / ``usd_per_1k_output``
     (prices for a model the price table lacks), plus the shared AWS options. Answers are parsed
@@ -67,11 +58,8 @@ class BedrockLLM(_AwsAdapter):
     learns = True  # only to receive the train split for few-shot examples; nothing is trained
     batch_size = 1
     service_name = "bedrock-runtime"
-    option_schema = {**_AwsAdapter.option_schema, "model_id": Opt("str"), "few_shot": Opt("int", lo=0),
-                     "max_tokens": Opt("int", lo=1), "temperature": Opt("float", lo=0),
-                     "max_chars": Opt("int", lo=1), "max_example_chars": Opt("int", lo=1),
-                     "instructions": Opt("str"), "prompt_overhead_tokens": Opt("int", lo=0),
-                     "usd_per_1k_input": Opt("float", lo=0), "usd_per_1k_output": Opt("float", lo=0)}
+    option_schema = {**_AwsAdapter.option_schema, **llm.LLM_OPTIONS, "model_id": Opt("str"),
+                     "temperature": Opt("float", lo=0)}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -84,8 +72,19 @@ class BedrockLLM(_AwsAdapter):
         self.max_example_chars = _opt_int(self.name, o, "max_example_chars", 500, lo=1)
         self.overhead_tokens = _opt_int(self.name, o, "prompt_overhead_tokens", 30)
         self.instructions = " ".join(str(o.get("instructions", "")).split())
-        self.examples: list[tuple[str, str]] = []
+        self.fewshot = llm.FewShot(self.few_shot, str(o.get("few_shot_selection", "per_class")), ctx.seed,
+                                   self.max_example_chars, o.get("embedding_model"))
+        self.batch_pricing = bool(o.get("batch_pricing", False))
+        self.batch_discount = o.get("batch_discount")
         self._est_example_chars: float | None = None
+        self._usage = {"input_tokens": 0.0, "output_tokens": 0.0}
+        self._answered = 0
+        self._row: dict[str, Any] | None = None
+
+    @property
+    def examples(self) -> list[tuple[str, str]]:
+        """The fixed few-shot examples (per_class / random selection)."""
+        return self.fewshot.examples
 
     @classmethod
     def _config_problem(cls, options: dict[str, Any]) -> str | None:
@@ -95,47 +94,27 @@ class BedrockLLM(_AwsAdapter):
 
     # ---- prompt --------------------------------------------------------------------------------
     def system_prompt(self) -> str:
-        labels = "\n".join(f"- {lab}" for lab in self.ctx.labels)
-        intro = f"{self.instructions}\n" if self.instructions else ""
-        return (f"{intro}You are a text classifier. Classify the text into exactly one of these labels:\n{labels}\n"
-                "Answer with the label only, written exactly as above, and nothing else.")
+        return llm.system_prompt(self.ctx.labels, self.instructions)
 
     def messages(self, text: str) -> list[dict[str, Any]]:
-        msgs: list[dict[str, Any]] = []
-        for ex_text, ex_label in self.examples:
-            msgs.append({"role": "user", "content": [{"text": f"Text: {ex_text}"}]})
-            msgs.append({"role": "assistant", "content": [{"text": ex_label}]})
-        msgs.append({"role": "user", "content": [{"text": f"Text: {text}"}]})
-        return msgs
+        return [{"role": role, "content": [{"text": content}]}
+                for role, content in llm.turns(text, self.fewshot.for_text(text))]
 
     # ---- prices, estimates ---------------------------------------------------------------------
     def price_row(self) -> dict[str, Any]:
         """The price row for the model id (an inference profile's geo prefix is dropped to find it)."""
-        prices = self.ctx.prices
-        for mid in (self.model_id, GEO_PREFIX.sub("", self.model_id)):
-            if prices.has("bedrock", mid):
-                return prices.row("bedrock", mid)
-        o = self.ctx.options
-        if o.get("usd_per_1k_input") is not None and o.get("usd_per_1k_output") is not None:
-            return {"usd_per_1k_input": _opt_float(self.name, o, "usd_per_1k_input", None),
-                    "usd_per_1k_output": _opt_float(self.name, o, "usd_per_1k_output", None),
-                    "source": "adapter options"}
-        raise BadInput(f"no price for Bedrock model {self.model_id!r}: add [prices.bedrock.\"{self.model_id}\"] with "
-                       f"usd_per_1k_input and usd_per_1k_output to baseline.toml (or set them under [adapters.{self.name}])")
+        if self._row is None:
+            names = list(dict.fromkeys([self.model_id, GEO_PREFIX.sub("", self.model_id)]))
+            self._row = llm.price_row(self.ctx.prices, "bedrock", names, self.ctx.options, names, self.name)
+        return self._row
 
     def token_cost(self, input_tokens: float, output_tokens: float) -> Cost:
-        row = self.price_row()
-        usd = input_tokens * float(row["usd_per_1k_input"]) / 1000 + output_tokens * float(row["usd_per_1k_output"]) / 1000
-        return Cost(usd, {"input_tokens": float(input_tokens), "output_tokens": float(output_tokens)})
+        return llm.token_cost(self.price_row(), input_tokens, output_tokens)
 
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
-        digest = hashlib.sha256()
-        for t, lab in zip(texts, labels, strict=True):
-            digest.update(f"{lab}\t{t}\n".encode())
-        self._train_digest = digest.hexdigest()[:16]  # few-shot answers depend on the train split
+        self._train_digest = self.fewshot.digest(texts, labels)  # few-shot answers depend on the train split
         if self.few_shot and texts:
-            mean = sum(min(len(t), self.max_example_chars) for t in texts) / len(texts)
-            self._est_example_chars = self.few_shot * len(set(labels)) * (mean + 10)
+            self._est_example_chars = self.fewshot.mean_example_chars(texts, labels)
         return Cost(note="no training: few-shot examples only" if self.few_shot else "zero-shot: nothing to fit")
 
     def estimate_predict(self, texts: Sequence[str]) -> Cost:
@@ -151,6 +130,8 @@ class BedrockLLM(_AwsAdapter):
         tout = self.max_tokens * len(docs)
         c = self.token_cost(tin, tout)
         c.note = "≈ chars/4 input tokens + prompt, max_tokens output"
+        if self.batch_pricing and docs:
+            c.note += "; " + llm.batch_projection(self.price_row(), c.units, len(docs), self.batch_discount)
         return c
 
     def endpoint_description(self) -> str:
@@ -164,6 +145,8 @@ class BedrockLLM(_AwsAdapter):
         if self.few_shot:  # examples are drawn from train with the seed
             ident.update(seed=self.ctx.seed, max_example_chars=self.max_example_chars,
                          train=getattr(self, "_train_digest", None))
+            if self.fewshot.method != "per_class":
+                ident.update(selection=self.fewshot.method, embedding_model=self.fewshot.embedding_model)
         return json.dumps(ident, sort_keys=True)
 
     # ---- life cycle ----------------------------------------------------------------------------
@@ -174,20 +157,10 @@ class BedrockLLM(_AwsAdapter):
         self._client()
 
     def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
-        """Draw ``few_shot`` examples per class with the seed; nothing is trained or billed."""
-        self.examples = []
-        if self.few_shot:
-            rng = random.Random(self.ctx.seed)
-            by_label: dict[str, list[str]] = {}
-            for t, lab in zip(texts, labels, strict=True):
-                if t.strip():
-                    by_label.setdefault(str(lab), []).append(t)
-            for lab in self.ctx.labels:
-                pool = by_label.get(lab, [])
-                for t in rng.sample(pool, min(self.few_shot, len(pool))):
-                    self.examples.append((" ".join(truncate_chars(t, self.max_example_chars)[0].split()), lab))
-            rng.shuffle(self.examples)
-        return FitInfo(cost=Cost(), details={"few_shot": self.few_shot, "examples": len(self.examples),
+        """Select the few-shot examples (seeded; ``nearest`` embeds train); nothing is trained or billed."""
+        self.fewshot.fit(texts, labels, self.ctx.labels)
+        n_examples = len(self.fewshot.examples) if self.fewshot.method != "nearest" else self.few_shot
+        return FitInfo(cost=Cost(), details={"few_shot": self.few_shot, "examples": n_examples,
                                              "model_id": self.model_id, "max_tokens": self.max_tokens})
 
     def predict_batch(self, texts: list[str]) -> BatchResult:
@@ -206,6 +179,10 @@ class BedrockLLM(_AwsAdapter):
                 continue
             usage = resp["usage"]
             out.cost = out.cost + self.token_cost(usage.get("inputTokens", 0), usage.get("outputTokens", 0))
+            with self._fail_lock:
+                self._usage["input_tokens"] += usage.get("inputTokens", 0)
+                self._usage["output_tokens"] += usage.get("outputTokens", 0)
+                self._answered += 1
             service_ms += float((resp.get("metrics") or {}).get("latencyMs", 0.0))
             content = resp["output"]["message"]["content"]
             answer = "".join(c.get("text", "") for c in content if isinstance(c, dict))
@@ -267,7 +244,18 @@ class BedrockLLM(_AwsAdapter):
             return "Converse answer has no token usage"
         return ""
 
+    def teardown(self) -> None:
+        if self._answered:
+            try:
+                row = self.price_row()
+                self.notes.append(llm.price_note(row))
+                if self.batch_pricing:
+                    self.notes.append(llm.batch_projection(row, self._usage, self._answered, self.batch_discount))
+            except BadInput:
+                pass
+
     def explain(self) -> dict[str, Any]:
-        shots = f"{self.few_shot}-shot ({len(self.examples)} examples)" if self.few_shot else "zero-shot"
+        shots = (f"{self.few_shot}-shot ({self.fewshot.method}, {len(self.examples) or self.few_shot} examples)"
+                 if self.few_shot else "zero-shot")
         return {"kind": "prompt", "text": f"{self.model_id}, {shots}, strict label parsing; system prompt: "
                 + self.system_prompt().replace("\n", " ")}

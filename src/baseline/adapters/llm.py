@@ -1,0 +1,472 @@
+"""The LLM-classifier core that ``bedrock-llm`` and ``openai-llm`` share; the adapters keep only their transport.
+
+- **Prompt**: one system prompt listing the dataset's labels, few-shot examples as user/assistant
+  turns, the text as ``Text: <text>``. :func:`template_id` hashes the template (it is part of every
+  cache identity, so a prompt change never reuses old answers).
+- **Few-shot selection** (:class:`FewShot`): ``per_class`` (``few_shot`` examples of every label,
+  seeded), ``random`` (``few_shot`` examples drawn at random from train, seeded) or ``nearest``
+  (the ``few_shot`` train texts nearest to the query by sentence-embedding cosine; needs ``[hf]``).
+- **Strict parsing** (:func:`parse_label`, :func:`parse_structured`): after stripping quotes and
+  punctuation and case-folding, an answer must equal exactly one label; anything else is an
+  abstention (kept as the raw answer, counted), never a guess.
+- **Class scores from log-probabilities** (:func:`scores_from_logprobs`).
+- **Token prices** (:func:`price_row`): an explicit override (adapter options, or a row in
+  ``baseline.toml``'s ``[prices]``) first, then LiteLLM's model price map when the ``litellm`` package is
+  installed (read from its bundled JSON, no network), then the packaged ``prices.toml``; every row
+  says its source and date. :func:`batch_projection` prices a run at the provider's Batch API rate.
+- **Token counting** (:func:`token_counter`): tiktoken for OpenAI models (offline: the user's tiktoken
+  cache, else the encodings LiteLLM bundles), otherwise the stated approximation ceil(chars / 4).
+- **Pacing** (:class:`TokenPacer`): requests-per-minute and tokens-per-minute, evenly spaced.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.util
+import json
+import math
+import os
+import random
+import tempfile
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from baseline.adapters.base import Cost, Opt
+from baseline.adapters.cloud import truncate_chars
+from baseline.costs import PriceTable
+from baseline.errors import BadInput
+
+PROMPT_VERSION = 1
+SELECTIONS = ("per_class", "random", "nearest")
+APPROX = "≈ ceil(chars / 4) tokens (stated approximation: no tokenizer for this model)"
+
+# Options every LLM adapter declares (merged into its ``option_schema``).
+LLM_OPTIONS: dict[str, Opt] = {
+    "few_shot": Opt("int", lo=0), "few_shot_selection": Opt("str", choices=SELECTIONS),
+    "embedding_model": Opt("str"), "max_tokens": Opt("int", lo=1), "temperature": Opt("float", lo=0, nullable=True),
+    "max_chars": Opt("int", lo=1), "max_example_chars": Opt("int", lo=1), "instructions": Opt("str"),
+    "prompt_overhead_tokens": Opt("int", lo=0), "usd_per_1k_input": Opt("float", lo=0),
+    "usd_per_1k_output": Opt("float", lo=0), "batch_pricing": Opt("bool"), "batch_discount": Opt("float", lo=0, hi=1),
+}
+
+# ---- prompt ------------------------------------------------------------------------------------------
+
+
+def system_prompt(labels: Sequence[str], instructions: str = "") -> str:
+    listed = "\n".join(f"- {lab}" for lab in labels)
+    intro = f"{instructions}\n" if instructions else ""
+    return (f"{intro}You are a text classifier. Classify the text into exactly one of these labels:\n{listed}\n"
+            "Answer with the label only, written exactly as above, and nothing else.")
+
+
+def user_turn(text: str) -> str:
+    return f"Text: {text}"
+
+
+def turns(text: str, examples: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(role, content) pairs after the system prompt: each example as a user turn and the label as the answer."""
+    out: list[tuple[str, str]] = []
+    for ex_text, ex_label in examples:
+        out += [("user", user_turn(ex_text)), ("assistant", ex_label)]
+    return [*out, ("user", user_turn(text))]
+
+
+def template_id(system: str, answer_format: str = "text") -> str:
+    """Hash of the prompt template (system prompt, turn format, answer format, version)."""
+    h = hashlib.sha256(f"{PROMPT_VERSION}\x00{system}\x00{user_turn('{text}')}\x00{answer_format}".encode())
+    return h.hexdigest()[:16]
+
+
+# ---- parsing -----------------------------------------------------------------------------------------
+
+_STRIP = " \t\r\n\"'`“”‘’.,;:!?*()[]{}<>"
+
+
+def normalize_answer(text: str) -> str:
+    """Strip whitespace, surrounding quotes and punctuation; case-fold."""
+    return text.strip().strip(_STRIP).strip().casefold()
+
+
+def parse_label(answer: str | None, labels: Sequence[str]) -> str | None:
+    """The one dataset label the answer equals (after normalising both), else None (abstain)."""
+    if not answer:
+        return None
+    norm = normalize_answer(answer)
+    hits = [lab for lab in labels if normalize_answer(str(lab)) == norm]
+    return hits[0] if len(hits) == 1 else None
+
+
+def parse_structured(content: str | None, labels: Sequence[str], key: str = "label") -> tuple[str | None, str | None]:
+    """A JSON answer ``{"label": ...}`` (structured output or tool arguments): (label or None, the label text).
+
+    A body that is not such JSON is parsed as a plain answer (servers that ignore ``response_format``).
+    """
+    if not content:
+        return None, content
+    try:
+        obj = json.loads(content)
+    except (TypeError, ValueError):
+        return parse_label(content, labels), content
+    if isinstance(obj, dict) and isinstance(obj.get(key), str):
+        return parse_label(obj[key], labels), obj[key]
+    if isinstance(obj, str):
+        return parse_label(obj, labels), obj
+    return None, content
+
+
+def scores_from_logprobs(tokens: Sequence[tuple[str, float, Sequence[tuple[str, float]]]], content: str,
+                         value: str, labels: Sequence[str], chosen: str | None) -> dict[str, float]:
+    """Class scores from token log-probabilities of the answer.
+
+    ``tokens``: (token, logprob, [(alternative, logprob), ...]) in order, their texts making ``content``;
+    ``value``: the label text inside ``content``. The chosen label scores the probability of its whole
+    token sequence; other labels score the probability of a first-token alternative that starts exactly
+    one of them (shared prefixes split evenly). Scores are probabilities, not renormalised.
+    """
+    start = content.find(value) if value else -1
+    if start < 0 or not tokens:
+        return {}
+    end = start + len(value)
+    pos, first, logp = 0, None, 0.0
+    for k, (tok, lp, _) in enumerate(tokens):
+        t_start, pos = pos, pos + len(tok)
+        if pos <= start or t_start >= end:
+            continue
+        if first is None:
+            first = k
+        logp += lp
+    if first is None:
+        return {}
+    scores: dict[str, float] = {}
+    if chosen is not None:
+        scores[chosen] = math.exp(logp)
+    tok0, _, alts = tokens[first]
+    offset = start - sum(len(t[0]) for t in tokens[:first])  # the label starts this far into its first token
+    for alt, lp in alts:
+        if alt == tok0:
+            continue
+        prefix = normalize_answer(alt[offset:] if offset > 0 else alt.lstrip(" \"'"))
+        if not prefix:
+            continue
+        hits = [lab for lab in labels if normalize_answer(str(lab)).startswith(prefix) and lab != chosen]
+        for lab in hits:
+            scores[lab] = scores.get(lab, 0.0) + math.exp(lp) / len(hits)
+    return scores
+
+
+# ---- few-shot selection ------------------------------------------------------------------------------
+
+class FewShot:
+    """Few-shot examples from the train split: ``per_class``, ``random`` or ``nearest``, seeded."""
+
+    def __init__(self, k: int, method: str = "per_class", seed: int = 42, max_chars: int = 500,
+                 embedding_model: str | None = None, embedder: Callable[[list[str]], Any] | None = None) -> None:
+        if method not in SELECTIONS:
+            raise BadInput(f"few_shot_selection must be one of {', '.join(SELECTIONS)} (got {method!r})")
+        self.k, self.method, self.seed, self.max_chars = k, method, seed, max_chars
+        self.embedding_model = embedding_model
+        self._embedder = embedder
+        self.examples: list[tuple[str, str]] = []   # fixed examples (per_class, random)
+        self.pool: list[tuple[str, str]] = []       # nearest: every candidate
+        self._vectors: Any = None
+        self._lock = threading.Lock()
+        self.train_digest: str | None = None
+
+    def _clip(self, t: str) -> str:
+        return " ".join(truncate_chars(t, self.max_chars)[0].split())
+
+    def digest(self, texts: Sequence[str], labels: Sequence[str]) -> str:
+        h = hashlib.sha256()
+        for t, lab in zip(texts, labels, strict=True):
+            h.update(f"{lab}\t{t}\n".encode())
+        self.train_digest = h.hexdigest()[:16]
+        return self.train_digest
+
+    def identity(self) -> dict[str, Any]:
+        if not self.k:
+            return {"few_shot": 0}
+        ident = {"few_shot": self.k, "selection": self.method, "seed": self.seed, "max_example_chars": self.max_chars,
+                 "train": self.train_digest}
+        if self.method == "nearest":
+            ident["embedding_model"] = self.embedding_model
+        return ident
+
+    def fit(self, texts: Sequence[str], labels: Sequence[str], label_order: Sequence[str]) -> None:
+        self.digest(texts, labels)
+        self.examples, self.pool = [], []
+        if not self.k:
+            return
+        rng = random.Random(self.seed)
+        rows = [(t, str(lab)) for t, lab in zip(texts, labels, strict=True) if str(t).strip()]
+        if self.method == "per_class":
+            by_label: dict[str, list[str]] = {}
+            for t, lab in rows:
+                by_label.setdefault(lab, []).append(t)
+            for lab in label_order:
+                pool = by_label.get(lab, [])
+                for t in rng.sample(pool, min(self.k, len(pool))):
+                    self.examples.append((self._clip(t), lab))
+            rng.shuffle(self.examples)
+        elif self.method == "random":
+            self.examples = [(self._clip(t), lab) for t, lab in rng.sample(rows, min(self.k, len(rows)))]
+        else:
+            import numpy as np
+
+            self.pool = [(self._clip(t), lab) for t, lab in rows]
+            self._vectors = np.asarray(self._embed([t for t, _ in self.pool]), dtype=np.float32)
+
+    def _embed(self, texts: list[str]) -> Any:
+        import numpy as np
+
+        if self._embedder is None:
+            self._embedder = sentence_embedder(self.embedding_model)
+        with self._lock:  # one encoder shared by the request threads
+            v = np.asarray(self._embedder(texts), dtype=np.float32)
+        return v / np.maximum(np.linalg.norm(v, axis=1, keepdims=True), 1e-12)
+
+    def for_text(self, text: str) -> list[tuple[str, str]]:
+        """The examples for this query (the same fixed list unless ``nearest``); the nearest comes last."""
+        if self.method != "nearest" or not self.k or not self.pool:
+            return self.examples
+        import numpy as np
+
+        sims = self._vectors @ self._embed([text])[0]
+        top = np.argsort(-sims, kind="stable")[: self.k]
+        return [self.pool[i] for i in top[::-1]]
+
+    def mean_example_chars(self, texts: Sequence[str], labels: Sequence[str]) -> float:
+        """Expected characters the examples add to one prompt (estimates before ``fit``)."""
+        if not self.k or not texts:
+            return 0.0
+        if self.examples or self.pool:
+            ex = self.examples or self.pool[: self.k]
+            per = sum(len(t) + len(lab) + 10 for t, lab in ex) / max(1, len(ex))
+        else:
+            per = sum(min(len(t), self.max_chars) for t in texts) / len(texts) + 10
+        n = self.k * len(set(map(str, labels))) if self.method == "per_class" else self.k
+        return n * per
+
+
+def sentence_embedder(model: str | None) -> Callable[[list[str]], Any]:
+    """A sentence-transformers encoder (extra ``[hf]``) for ``nearest`` few-shot selection."""
+    if importlib.util.find_spec("sentence_transformers") is None:
+        raise BadInput('few_shot_selection = "nearest" needs the [hf] extra (pip install "baseline[hf]")')
+    from sentence_transformers import SentenceTransformer
+
+    from baseline.adapters.hf.common import DEFAULT_EMBEDDING_MODEL, resolve_model
+
+    name = model or DEFAULT_EMBEDDING_MODEL
+    src = resolve_model(name, package_fallback=name == DEFAULT_EMBEDDING_MODEL)
+    st = SentenceTransformer(src.location, device="cpu", revision=src.revision)
+    return lambda texts: st.encode(list(texts), batch_size=64, show_progress_bar=False)
+
+
+# ---- token counting ----------------------------------------------------------------------------------
+
+_ENCODINGS: dict[str, Any] = {}
+_ENC_LOCK = threading.Lock()
+
+
+def _litellm_dir() -> Path | None:
+    try:
+        spec = importlib.util.find_spec("litellm")
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return Path(list(spec.submodule_search_locations)[0])
+
+
+def _encoding(model: str) -> Any | None:
+    """tiktoken's encoding for an OpenAI model, offline: the user's cache, else LiteLLM's bundled copies."""
+    if importlib.util.find_spec("tiktoken") is None:
+        return None
+    import tiktoken
+
+    try:
+        name = tiktoken.encoding_name_for_model(model)
+    except KeyError:
+        return None
+    with _ENC_LOCK:
+        if name in _ENCODINGS:
+            return _ENCODINGS[name]
+        enc = None
+        bundled = (_litellm_dir() or Path("/nonexistent")) / "litellm_core_utils" / "tokenizers"
+        key = hashlib.sha1(f"https://openaipublic.blob.core.windows.net/encodings/{name}.tiktoken".encode()).hexdigest()
+        user_dir = os.environ.get("TIKTOKEN_CACHE_DIR") or os.environ.get("DATA_GYM_CACHE_DIR") or \
+            os.path.join(tempfile.gettempdir(), "data-gym-cache")
+        saved = os.environ.get("TIKTOKEN_CACHE_DIR")
+        try:
+            if not Path(user_dir, key).exists() and (bundled / key).exists():
+                os.environ["TIKTOKEN_CACHE_DIR"] = str(bundled)  # never reach for the network when a copy is here
+            enc = tiktoken.get_encoding(name)
+        except Exception:
+            enc = None
+        finally:
+            if saved is None:
+                os.environ.pop("TIKTOKEN_CACHE_DIR", None)
+            else:
+                os.environ["TIKTOKEN_CACHE_DIR"] = saved
+        _ENCODINGS[name] = enc
+        return enc
+
+
+def token_counter(model: str, tokenizer: str = "auto") -> tuple[Callable[[str], int], str]:
+    """(count(text) -> tokens, description). ``tokenizer``: "auto" (tiktoken when it knows the model),
+    a tiktoken encoding name ("o200k_base", "cl100k_base"), or "approx"."""
+    enc = None
+    if tokenizer not in ("approx",):
+        enc = _encoding(model) if tokenizer == "auto" else _encoding_by_name(tokenizer)
+    if enc is not None:
+        return (lambda s: len(enc.encode(s, disallowed_special=()))), f"tiktoken {enc.name}"
+    return (lambda s: math.ceil(len(s) / 4)), APPROX
+
+
+def _encoding_by_name(name: str) -> Any | None:
+    for model in ("gpt-4o", "gpt-4") if name in ("o200k_base", "cl100k_base") else ():
+        enc = _encoding(model)
+        if enc is not None and enc.name == name:
+            return enc
+    return None
+
+
+def chat_tokens(count: Callable[[str], int], messages: Sequence[tuple[str, str]]) -> int:
+    """Prompt tokens of a chat request as OpenAI counts them: 3 per message + content + 3 to prime the reply."""
+    return sum(3 + count(role) + count(content) for role, content in messages) + 3
+
+
+# ---- prices ------------------------------------------------------------------------------------------
+
+_LITELLM: dict[str, Any] | None = None
+
+
+def litellm_prices() -> tuple[dict[str, Any], str, str] | None:
+    """LiteLLM's model price map (its bundled JSON: no import, no network), its source and its date."""
+    global _LITELLM
+    d = _litellm_dir()
+    if d is None or not (d / "model_prices_and_context_window_backup.json").exists():
+        return None
+    p = d / "model_prices_and_context_window_backup.json"
+    if _LITELLM is None:
+        try:
+            _LITELLM = json.loads(p.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            _LITELLM = {}
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        v = version("litellm")
+    except PackageNotFoundError:
+        v = "?"
+    date = f"as shipped in litellm {v} (file dated {datetime.fromtimestamp(p.stat().st_mtime, UTC).date()})"
+    return _LITELLM, f"LiteLLM model price map (litellm {v}, {p.name})", date
+
+
+@functools.lru_cache(maxsize=1)
+def _packaged() -> PriceTable:
+    return PriceTable.default()
+
+
+def price_row(prices: PriceTable, section: str, names: Sequence[str], options: dict[str, Any],
+              litellm_names: Sequence[str] | None = None, adapter: str = "") -> dict[str, Any]:
+    """The token price row for a model: USD per 1k input/output tokens, batch prices when known, source, date.
+
+    Order: ``usd_per_1k_input``/``usd_per_1k_output`` options; a ``[prices.<section>."<model>"]`` row set in
+    baseline.toml (an override of the packaged table); LiteLLM's map; the packaged ``prices.toml``.
+    """
+    if options.get("usd_per_1k_input") is not None and options.get("usd_per_1k_output") is not None:
+        return {"usd_per_1k_input": float(options["usd_per_1k_input"]),
+                "usd_per_1k_output": float(options["usd_per_1k_output"]), "source": "adapter options",
+                "effective_date": "as configured"}
+    packaged = _packaged()
+    for name in names:
+        if prices.has(section, name) and (not packaged.has(section, name)
+                                          or prices.row(section, name) != packaged.row(section, name)):
+            row = prices.row(section, name)
+            source = row.get("source")
+            if not source or (packaged.has(section, name) and source == packaged.row(section, name).get("source")):
+                source = "baseline.toml [prices] override"
+            return {"row": f"{section}.{name}", **row, "source": source}
+    lite = litellm_prices()
+    if lite is not None:
+        table, source, date = lite
+        for name in litellm_names or names:
+            r = table.get(name)
+            if isinstance(r, dict) and isinstance(r.get("input_cost_per_token"), int | float) \
+                    and isinstance(r.get("output_cost_per_token"), int | float):
+                row = {"usd_per_1k_input": r["input_cost_per_token"] * 1000,
+                       "usd_per_1k_output": r["output_cost_per_token"] * 1000,
+                       "source": f"{source} [{name}]", "effective_date": date}
+                if isinstance(r.get("input_cost_per_token_batches"), int | float) and \
+                        isinstance(r.get("output_cost_per_token_batches"), int | float):
+                    row["usd_per_1k_input_batch"] = r["input_cost_per_token_batches"] * 1000
+                    row["usd_per_1k_output_batch"] = r["output_cost_per_token_batches"] * 1000
+                return row
+    for name in names:
+        if prices.has(section, name):
+            return {"row": f"{section}.{name}", **prices.row(section, name)}
+    first = names[0] if names else "?"
+    raise BadInput(f"no price for model {first!r}: add [prices.{section}.\"{first}\"] with usd_per_1k_input and "
+                   f"usd_per_1k_output to baseline.toml (or set them under [adapters.{adapter}])")
+
+
+def token_cost(row: dict[str, Any], input_tokens: float, output_tokens: float, batch: bool = False,
+               discount: float | None = None) -> Cost:
+    """USD for tokens at a price row; ``batch``: at the Batch API rate (the row's, else ``discount`` off)."""
+    tin, tout = float(row["usd_per_1k_input"]), float(row["usd_per_1k_output"])
+    if batch:
+        if "usd_per_1k_input_batch" in row:
+            tin, tout = float(row["usd_per_1k_input_batch"]), float(row["usd_per_1k_output_batch"])
+        else:
+            off = 0.5 if discount is None else float(discount)
+            tin, tout = tin * (1 - off), tout * (1 - off)
+    usd = input_tokens * tin / 1000 + output_tokens * tout / 1000
+    return Cost(usd, {"input_tokens": float(input_tokens), "output_tokens": float(output_tokens)})
+
+
+def price_note(row: dict[str, Any]) -> str:
+    """One line for the report: the token prices used, with their source and date."""
+    return (f"token prices: ${float(row['usd_per_1k_input']) * 1000:.4g} / ${float(row['usd_per_1k_output']) * 1000:.4g} "
+            f"per 1M input / output tokens — {row.get('source', '?')} ({row.get('effective_date', 'date unknown')})")
+
+
+def batch_projection(row: dict[str, Any], units: dict[str, float], n: int, discount: float | None = None) -> str:
+    """One line: what these tokens would cost through the provider's Batch API (a projection, not a bill)."""
+    c = token_cost(row, units.get("input_tokens", 0.0), units.get("output_tokens", 0.0), batch=True, discount=discount)
+    how = "the map's batch prices" if "usd_per_1k_input_batch" in row else \
+        f"{(discount if discount is not None else 0.5):.0%} off (batch_discount)"
+    per = c.usd / n * 1000 if n else 0.0
+    return f"Batch API projection: ${c.usd:.4f} for these {n} texts (${per:.4f} per 1k; {how}; 24 h turnaround)"
+
+
+# ---- pacing ------------------------------------------------------------------------------------------
+
+class TokenPacer:
+    """Requests-per-minute and tokens-per-minute pacing across threads: each request takes the later of
+    its RPM slot and its TPM slot (its estimated tokens), so a run stays at or under both ceilings."""
+
+    def __init__(self, rpm: float | None, tpm: float | None) -> None:
+        self.req_s = 60.0 / rpm if rpm else 0.0
+        self.tok_s = 60.0 / tpm if tpm else 0.0
+        self._next_req = self._next_tok = 0.0
+        self._lock = threading.Lock()
+
+    def wait(self, tokens: float = 0.0) -> float:
+        """Block until this request's slot; returns the milliseconds waited."""
+        if not self.req_s and not self.tok_s:
+            return 0.0
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._next_req, self._next_tok)
+            self._next_req = start + self.req_s
+            self._next_tok = start + tokens * self.tok_s
+        delay = start - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+            return delay * 1000.0
+        return 0.0

@@ -1,0 +1,262 @@
+"""A loopback double of the Chat Completions wire format (OpenAI, Azure OpenAI deployments and v1, compatible servers).
+
+What it serves, as the real services do: ``POST /v1/chat/completions``,
+``POST /openai/deployments/<deployment>/chat/completions?api-version=...`` and
+``POST /openai/v1/chat/completions``; a bearer or ``api-key`` key check (401 otherwise); plain answers,
+structured output (``response_format`` json_schema: ``{"label": ...}``), forced tool calls, log-probabilities
+(``logprobs`` / ``top_logprobs``), ``usage`` with prompt/completion tokens; RPM/TPM limits as token buckets
+(429 with ``retry-after`` and ``retry-after-ms``); scripted faults for the next requests (429, 5xx, a body
+that is not JSON, no usage, a dropped connection, an Azure content-filter 400); a fixed latency; and a
+meter of the tokens it billed (answered 200s only).
+
+The answer for a text comes from ``oracle`` (text -> label, which may be a non-label), else ``default``
+(a callable of the text and the labels). Prompt tokens are counted the way OpenAI documents it: 3 per
+message + role + content + 3, with tiktoken's o200k_base when available, else ceil(chars / 4).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from baseline.adapters.llm import token_counter
+
+
+class _Bucket:
+    def __init__(self, per_minute: float, burst_s: float) -> None:
+        self.rate = per_minute / 60.0
+        self.capacity = max(1.0, self.rate * burst_s)
+        self.level = self.capacity
+        self.t = time.monotonic()
+
+    def take(self, n: float) -> float:
+        """0 when taken, else the seconds until ``n`` would fit."""
+        now = time.monotonic()
+        self.level = min(self.capacity, self.level + (now - self.t) * self.rate)
+        self.t = now
+        need = min(n, self.capacity)
+        if self.level >= need:
+            self.level -= n
+            return 0.0
+        return (need - self.level) / self.rate
+
+
+class ChatDouble:
+    def __init__(self, key: str | None = None, latency: float = 0.0, rpm: float | None = None,
+                 tpm: float | None = None, burst_s: float = 1.0, oracle: dict[str, str] | None = None,
+                 default: Callable[[str, list[str]], str] | None = None, p_top: float = 0.9) -> None:
+        self.key = key
+        self.latency = latency
+        self.oracle = dict(oracle or {})
+        self.default = default or (lambda text, labels: labels[0])
+        self.p_top = p_top
+        self.faults: list[dict[str, Any]] = []
+        self.usage_override: tuple[int, int] | None = None
+        self.requests: list[dict[str, Any]] = []
+        self.meter = {"answered": 0, "prompt_tokens": 0, "completion_tokens": 0, "throttled": 0, "faults": 0}
+        self._lock = threading.Lock()
+        self._limits = [(_Bucket(rpm, burst_s), "requests")] if rpm else []
+        if tpm:
+            self._limits.append((_Bucket(tpm, burst_s), "tokens"))
+        self.count, self.tokenizer = token_counter("gpt-4o")
+        self._server: ThreadingHTTPServer | None = None
+
+    # ---- life cycle ----------------------------------------------------------------------------
+    def __enter__(self) -> ChatDouble:
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *a: Any) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                double._handle(self)
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def root(self) -> str:
+        assert self._server
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def url(self) -> str:
+        return self.root + "/v1"
+
+    def fault(self, n: int = 1, **spec: Any) -> None:
+        """The next ``n`` requests get this fault: status=429 (retry_after), 500, 503; body="not json";
+        no_usage=True; drop=True; status=400 with code="content_filter"."""
+        with self._lock:
+            self.faults += [dict(spec) for _ in range(n)]
+
+    def calls(self, ok_only: bool = False) -> list[dict[str, Any]]:
+        with self._lock:
+            return [r for r in self.requests if not ok_only or r["status"] == 200]
+
+    # ---- serving -------------------------------------------------------------------------------
+    def prompt_tokens(self, messages: list[dict[str, Any]]) -> int:
+        return sum(3 + self.count(str(m.get("role", ""))) + self.count(str(m.get("content") or ""))
+                   for m in messages) + 3
+
+    def _send(self, h: BaseHTTPRequestHandler, status: int, body: Any, headers: dict[str, str] | None = None) -> None:
+        data = body.encode() if isinstance(body, str) else json.dumps(body).encode()
+        h.send_response(status)
+        h.send_header("Content-Type", "application/json")
+        h.send_header("Content-Length", str(len(data)))
+        h.send_header("x-request-id", f"req_{len(self.requests)}")
+        for k, v in (headers or {}).items():
+            h.send_header(k, v)
+        h.end_headers()
+        h.wfile.write(data)
+
+    def _error(self, h: BaseHTTPRequestHandler, status: int, message: str, code: str,
+               headers: dict[str, str] | None = None) -> None:
+        self._send(h, status, {"error": {"message": message, "type": code, "code": code, "param": None}}, headers)
+
+    def _handle(self, h: BaseHTTPRequestHandler) -> None:
+        parts = urlsplit(h.path)
+        raw = h.rfile.read(int(h.headers.get("Content-Length") or 0))
+        rec: dict[str, Any] = {"path": parts.path, "query": parse_qs(parts.query), "status": 0,
+                               "authorized": False, "t": time.monotonic()}
+        with self._lock:
+            self.requests.append(rec)
+        ok_path = parts.path in ("/v1/chat/completions", "/openai/v1/chat/completions") or (
+            parts.path.startswith("/openai/deployments/") and parts.path.endswith("/chat/completions"))
+        if not ok_path:
+            rec["status"] = 404
+            return self._error(h, 404, f"no route {parts.path}", "not_found")
+        if parts.path.startswith("/openai/deployments/"):
+            rec["deployment"] = parts.path.split("/")[3]
+        given = h.headers.get("api-key") or (h.headers.get("Authorization") or "").removeprefix("Bearer ")
+        rec["authorized"] = self.key is None or given == self.key
+        if not rec["authorized"]:
+            rec["status"] = 401
+            return self._error(h, 401, "Incorrect API key provided.", "invalid_api_key")
+        body = json.loads(raw or b"{}")
+        rec["body"] = body
+        labels = self._labels(body)
+        msgs = body.get("messages") or []
+        text = str(msgs[-1].get("content", "")).removeprefix("Text: ") if msgs else ""
+        rec["text"] = text
+        ptok = self.prompt_tokens(msgs)
+        max_out = int(body.get("max_completion_tokens") or body.get("max_tokens") or 16)
+        with self._lock:
+            spec = self.faults.pop(0) if self.faults else None
+            wait = 0.0
+            if spec is None:
+                for bucket, _what in self._limits:
+                    wait = max(wait, bucket.take(1 if _what == "requests" else ptok + max_out))
+                if wait:
+                    self.meter["throttled"] += 1
+            else:
+                self.meter["faults"] += 1
+        if self.latency:
+            time.sleep(self.latency)
+        if wait:
+            rec["status"] = 429
+            return self._error(h, 429, "Rate limit reached", "rate_limit_exceeded",
+                               {"retry-after-ms": str(math.ceil(wait * 1000)), "retry-after": f"{wait:.3f}"})
+        if spec is not None:
+            if spec.get("drop"):
+                rec["status"] = -1
+                h.close_connection = True
+                return
+            if spec.get("status") == 429:
+                rec["status"] = 429
+                ra = float(spec.get("retry_after", 0.05))
+                return self._error(h, 429, "Rate limit reached", "rate_limit_exceeded",
+                                   {"retry-after": f"{ra:g}", "retry-after-ms": str(int(ra * 1000))})
+            if spec.get("status") == 400:
+                rec["status"] = 400
+                return self._error(h, 400, "The response was filtered due to the prompt triggering Azure "
+                                   "OpenAI's content management policy.", spec.get("code", "content_filter"))
+            if spec.get("status"):
+                rec["status"] = int(spec["status"])
+                ra = spec.get("retry_after")
+                return self._error(h, rec["status"], "The server had an error", "server_error",
+                                   {"retry-after-ms": str(int(float(ra) * 1000))} if ra is not None else None)
+        answer = self.oracle.get(text)
+        if answer is None:
+            answer = self.default(text, labels)
+        content, value, tool = self._content(body, answer)
+        ctok = self.count(content)
+        usage = self.usage_override or (ptok, ctok)
+        choice: dict[str, Any] = {"index": 0, "finish_reason": "tool_calls" if tool else "stop",
+                                  "message": {"role": "assistant", "content": None if tool else content,
+                                              "refusal": None}}
+        if tool:
+            choice["message"]["tool_calls"] = [{"id": "call_0", "type": "function",
+                                                "function": {"name": "classify", "arguments": content}}]
+        if body.get("logprobs") and not tool:
+            choice["logprobs"] = {"content": self._logprobs(content, value, labels, int(body.get("top_logprobs") or 0))}
+        resp = {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
+                "model": body.get("model"), "choices": [choice],
+                "usage": {"prompt_tokens": usage[0], "completion_tokens": usage[1], "total_tokens": sum(usage)}}
+        if spec is not None and spec.get("body"):
+            rec["status"] = 200
+            rec["invalid"] = True
+            return self._send(h, 200, str(spec["body"]))
+        if spec is not None and spec.get("no_usage"):
+            del resp["usage"]
+            rec["status"] = 200
+            rec["invalid"] = True
+            return self._send(h, 200, resp)
+        rec["status"] = 200
+        with self._lock:
+            self.meter["answered"] += 1
+            self.meter["prompt_tokens"] += usage[0]
+            self.meter["completion_tokens"] += usage[1]
+        self._send(h, 200, resp)
+
+    @staticmethod
+    def _labels(body: dict[str, Any]) -> list[str]:
+        rf = body.get("response_format") or {}
+        schema = (rf.get("json_schema") or {}).get("schema")
+        if schema is None and body.get("tools"):
+            schema = body["tools"][0]["function"]["parameters"]
+        if schema:
+            return list(schema["properties"]["label"]["enum"])
+        system = str((body.get("messages") or [{}])[0].get("content", ""))
+        return [ln[2:] for ln in system.splitlines() if ln.startswith("- ")]
+
+    @staticmethod
+    def _content(body: dict[str, Any], answer: str) -> tuple[str, str, bool]:
+        if body.get("tools"):
+            return json.dumps({"label": answer}), answer, True
+        if (body.get("response_format") or {}).get("type") == "json_schema":
+            return json.dumps({"label": answer}, separators=(",", ":")), answer, False
+        return answer, answer, False
+
+    def _logprobs(self, content: str, value: str, labels: list[str], top: int) -> list[dict[str, Any]]:
+        """The content in tokens: the text before the label as one token, the label in 3-character pieces."""
+        start = content.find(value)
+        pieces = ([content[:start]] if start > 0 else []) + [value[k:k + 3] for k in range(0, len(value), 3)]
+        tail = content[start + len(value):]
+        pieces += [tail] if tail else []
+        out = []
+        for k, piece in enumerate(pieces):
+            first = start >= 0 and k == (1 if start > 0 else 0)
+            lp = math.log(self.p_top) if first else 0.0
+            alts = [{"token": piece, "logprob": lp}]
+            if first and top > 1:
+                others = list(dict.fromkeys(lab[:3] for lab in labels if lab[:3] != piece))[: top - 1]
+                rest = (1 - self.p_top) / max(1, len(others))
+                alts += [{"token": o, "logprob": math.log(rest)} for o in others]
+            out.append({"token": piece, "logprob": lp, "bytes": list(piece.encode()), "top_logprobs": alts[:top]})
+        return out
