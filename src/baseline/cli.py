@@ -44,6 +44,13 @@ SIGHUP all stop the run the same way: billable resources are torn down first (a 
 during teardown is refused), the run is marked interrupted, and `--resume` continues it after
 deleting anything a killed run left (`baseline cleanup` does that on its own).
 
+Reruns run only what is new: on data whose split matches an earlier finished run (same split hash),
+every candidate whose identity is unchanged (adapter name and version, options, label map, seed,
+model/API identity, package versions) is copied from the newest such run, predictions included, and
+marked in the report with the run it came from and its date; new or changed candidates run. --fresh
+reruns everything, --rerun a,b reruns those. The "since the last run" section says what is new, what
+changed and whether the verdict moved.
+
 exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration,
 3 finished but some items went unanswered (an adapter ended "incomplete": the service gave no valid
 answer after retries; or "stopped" by --max-cost): rerun, or --resume the run folder, to ask only
@@ -98,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
                    "leftover billable resources are deleted first, finished adapters are kept, paid answers come from the cache, "
                    "incomplete/stopped adapters send only their unanswered items, and --max-cost counts what earlier "
                    "attempts spent")
+    c.add_argument("--fresh", action="store_true", help="rerun every candidate: reuse no earlier result on this split")
+    c.add_argument("--rerun", metavar="A,B", help="rerun these candidates even when an earlier run on the same split "
+                   "has a result with the same identity (the others are still reused)")
     c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
     c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
     c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),
@@ -364,7 +374,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         test_size=float(pick(args.test_size, cc, "test_size", 0.25)), adapters=pick(args.adapters, cc, "adapters"),
         out=out, resume=Path(args.resume) if args.resume else None, resamples=resamples,
         learning_curve=bool(args.learning_curve or cc.get("learning_curve", False)),
-        command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        fresh=bool(args.fresh), rerun=[s.strip() for s in (args.rerun or "").split(",") if s.strip()])
     console = _console(stderr=args.json)
     store = Store(resolve_home(args.home).history_path)
     show = QuietProgress if (args.no_progress or args.json or not console.is_terminal) else RichProgress
