@@ -108,6 +108,11 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--fresh", action="store_true", help="rerun every candidate: reuse no earlier result on this split")
     c.add_argument("--rerun", metavar="A,B", help="rerun these candidates even when an earlier run on the same split "
                    "has a result with the same identity (the others are still reused)")
+    c.add_argument("--mlflow", action="store_true", help="log the comparison to MLflow (extra [mlflow]): a parent run "
+                   "with the verdict, split hash and reports; a child run per candidate with options, metrics with CI "
+                   "bounds, latency, cost and predictions. Tracking URI: --mlflow-uri, else $MLFLOW_TRACKING_URI")
+    c.add_argument("--mlflow-uri", metavar="URI", help="MLflow tracking URI (implies --mlflow)")
+    c.add_argument("--mlflow-experiment", metavar="NAME", help="MLflow experiment (default: the dataset's name; implies --mlflow)")
     c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
     c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
     c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),
@@ -394,6 +399,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     cc = cfg.get("compare", {})
+    mlf = cfg.get("mlflow") or {}
+    use_mlflow = bool(args.mlflow or args.mlflow_uri or args.mlflow_experiment or mlf.get("enabled"))
+    if use_mlflow:
+        from baseline.tracking import require_mlflow
+
+        require_mlflow()  # one line, exit 2, before anything runs
     opts, out = _build_options(args, cfg)
     if not args.resume:
         writable_out(out)
@@ -433,6 +444,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print_profile(console, results["profile"])
         print_leaderboard(console, results)
         console.print(f"\nreport: {run_dir / 'report.md'}" + (f" and {run_dir / 'report.html'}" if (run_dir / 'report.html').exists() else ""))
+    if use_mlflow:
+        from baseline.redact import one_line
+        from baseline.tracking import log_comparison
+
+        err = _console(stderr=True)
+        try:
+            logged = log_comparison(run_dir, results, pick(args.mlflow_uri, mlf, "tracking_uri"),
+                                    pick(args.mlflow_experiment, mlf, "experiment"))
+            err.print(escape(f"mlflow: run {logged['run_id']} in experiment {logged['experiment']!r} at "
+                             f"{logged['tracking_uri']} ({len(logged['children']) - len(logged['reused'])} candidates "
+                             f"logged, {len(logged['reused'])} reused from earlier runs)"))
+        except Exception as e:  # the comparison itself is done and saved; say so in one line
+            err.print(escape(f"mlflow logging failed (the run folder is complete): {one_line(e)}"))
     if results["failed"]:
         return EXIT_FAILED_ADAPTERS
     return EXIT_INCOMPLETE if results.get("incomplete") else EXIT_OK

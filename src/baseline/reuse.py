@@ -119,6 +119,7 @@ def find_reusable(runs: list[dict[str, Any]], name: str, identity: dict[str, Any
             continue
         if not res.reused_from:
             res.reused_from = {"run_id": run["run_id"], "date": _run_date(run), "run_dir": str(d)}
+        res.reused_from = {**res.reused_from, "via": str(d)}  # the folder it was copied from this time
         res.notes = [n for n in res.notes if not n.startswith("reused from ")]
         res.notes.append(f"reused from run {res.reused_from['run_id']} ({res.reused_from['date'][:19]}): "
                          "same split and identity, not rerun")
