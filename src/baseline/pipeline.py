@@ -258,7 +258,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     failed = [r.name for r in results if r.status == "failed"]
     incomplete = [r.name for r in results if r.status in (STATUS_INCOMPLETE, STATUS_STOPPED)]
-    paid = [r for r in results if r.paid]
+    paid = [r for r in results if r.paid and not r.reused_from]  # a reused result was paid for by its own run
     spend = {
         "billed_now_usd": sum(float(r.cost.get("billed_now_usd") or 0.0) for r in paid),
         "possibly_billed_now_usd": sum(float(r.cost.get("possibly_billed_now_usd", r.cost.get("billed_now_usd")) or 0.0)

@@ -321,7 +321,7 @@ def test_rerun_with_another_out_is_answered_from_the_home_cache(double, tmp_path
     sent = len(double.calls("BatchDetectSentiment"))
     assert sent > 0
     os.chdir(tmp_path / "a")  # another folder, the default --out
-    assert main(args) == 0
+    assert main([*args, "--fresh"]) == 0  # --fresh: run it again (not copy the result) so the cache answers
     assert len(double.calls("BatchDetectSentiment")) == sent   # nothing sent again
     again = adapter_result(tmp_path / "a" / "reports", "aws-comprehend-sentiment")
     n = json.loads((run_dir(tmp_path / "a" / "reports") / "results.json").read_text())["split"]["rows"]["test"]

@@ -512,7 +512,7 @@ def _provenance(r: dict[str, Any], by: dict[str, Any]) -> list[list[str]]:
         ["prices", f"price table dated {r['prices']['effective_date']}. {r['prices'].get('source_note', '')}".strip()],
         ["packages", ", ".join(f"{k} {v}" for k, v in (pv.get("packages") or {}).items()) or "—"],
     ]
-    spent = sum((a.get("cost") or {}).get("billed_now_usd") or 0 for a in r["adapters"])
+    spent = sum((a.get("cost") or {}).get("billed_now_usd") or 0 for a in r["adapters"] if not a.get("reused_from"))
     rows.append(["this run billed", usd(spent) + (f" (cap --max-cost {s['max_cost']})" if s.get("max_cost") is not None else "")])
     return rows
 
@@ -527,7 +527,7 @@ def _answers(r: dict[str, Any]) -> dict[str, Any]:
         c, k = a["cost"], a.get("counts") or {}
         billed = c.get("billed_now_usd")
         possibly = c.get("possibly_billed_now_usd", billed)
-        spend_rows.append([a["name"], a["status"], usd(billed), usd(possibly), usd(c.get("unconfirmed_usd", 0.0)),
+        spend_rows.append([a["name"], a["status"] + reused_text(a), usd(billed), usd(possibly), usd(c.get("unconfirmed_usd", 0.0)),
                            f"{k.get('requests', 0):,}", f"{k.get('retries', 0):,}", f"{k.get('throttles', 0):,}"])
     sp = r.get("spend") or {}
     led = sp.get("ledger") or {}
