@@ -228,6 +228,7 @@ def test_gate_exit_codes_pass_pivot_and_worsened_metric(tmp_path, capsys):
     assert "worsened from" in err and "paired on the same" in err and err.count("\n") == 1
     assert main(["gate", str(worse), "--config", str(cfg), "--max-drop", "1"]) == 0
     assert main(["gate", str(good), "--candidate", "tfidf-logreg", "--against", str(good)]) == 0
+    assert main(["gate", str(good), "--against", "previous"]) == 2  # 'previous' is earlier than RUN: none here
     assert main(["gate", "no-such-run"]) == 2
     assert main(["gate", str(good), "--require", "maybe"]) == 2
 

@@ -713,7 +713,9 @@ def cmd_gate(args: argparse.Namespace) -> int:
         against = pick(args.against, gc, "against")
         old = None
         if against == "previous":
-            prev = store.previous_run(r["split"]["hash"], r["run_id"]) if store is not None else None
+            earlier = [x for x in (store.runs_on_split(r["split"]["hash"], r["run_id"]) if store is not None else [])
+                       if str(x["started"]) < str(r["started"]) and (Path(x["run_dir"]) / "results.json").exists()]
+            prev = earlier[0] if earlier else None
             if prev is None:
                 raise BadInput(f"--against previous: no earlier finished run on run {r['run_id']}'s split")
             old_dir = Path(prev["run_dir"])

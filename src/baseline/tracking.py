@@ -116,9 +116,8 @@ def log_comparison(run_dir: Path, results: dict[str, Any], tracking_uri: str | N
 
 
 def _log(run_dir: Path, results: dict[str, Any], tracking_uri: str | None, experiment: str | None) -> dict[str, Any]:
-    from mlflow.tracking import MlflowClient
-
     import mlflow
+    from mlflow.tracking import MlflowClient
 
     uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or mlflow.get_tracking_uri()
     client = MlflowClient(tracking_uri=uri)
