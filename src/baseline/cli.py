@@ -1,4 +1,4 @@
-"""The ``baseline`` command line: compare, estimate, adapters, report, history, cleanup."""
+"""The ``baseline`` command line: compare, estimate, adapters, report, history, diff, gate, cleanup."""
 
 from __future__ import annotations
 
