@@ -132,8 +132,9 @@ def plan_reuse(split: Split, names: list[str], classes: dict[str, type[Adapter] 
                ) -> tuple[dict[str, dict[str, Any]], dict[str, AdapterResult], dict[str, str]]:
     """For each candidate: its identity; the earlier results to copy; why the others run.
 
-    Returns ``(identities, reused, why_run)``; ``why_run[name]`` is ``new``, ``changed``, ``forced``
-    or ``not reusable`` (the earlier result failed, or predates identities).
+    Returns ``(identities, reused, why_run)``; ``why_run[name]`` is ``new``, ``changed`` (its identity
+    differs), ``forced`` (``--fresh`` / ``--rerun``) or ``not reusable`` (the earlier result did not
+    finish ``ok``, or was recorded before identities were).
     """
     identities: dict[str, dict[str, Any]] = {}
     reused: dict[str, AdapterResult] = {}
@@ -155,8 +156,10 @@ def plan_reuse(split: Split, names: list[str], classes: dict[str, type[Adapter] 
         seen = [load_identity(Path(r["run_dir"]), name) for r in runs]
         if any(s and s.get("hash") == identities[name]["hash"] for s in seen):
             why[name] = "not reusable"
-        elif any(s for s in seen) or any(name in (r.get("adapters") or []) for r in runs):
+        elif any(s for s in seen):
             why[name] = "changed"
+        elif any(name in (r.get("adapters") or []) for r in runs):
+            why[name] = "not reusable"  # run before identities were recorded: cannot tell it is unchanged
         else:
             why[name] = "new"
     return identities, reused, why
