@@ -135,3 +135,13 @@ def test_mlflow_flag_without_the_extra_is_one_line_exit_2(tiny_csv, tmp_path, mo
     err = capsys.readouterr().err
     assert rc == 2 and err.count("\n") == 1 and 'pip install "baseline[mlflow]"' in err and "Traceback" not in err
     assert not out.exists() or not any(out.iterdir())  # refused before anything ran
+
+
+def test_mlflow_unreachable_server_is_one_line_exit_2_before_running(tiny_csv, tmp_path, capsys):
+    pytest.importorskip("mlflow")
+    out = tmp_path / "r"
+    rc = main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--out", str(out),
+               "--mlflow-uri", f"http://127.0.0.1:{_free_port()}", *FAST])
+    err = capsys.readouterr().err
+    assert rc == 2 and err.count("\n") == 1 and "is not reachable" in err
+    assert not out.exists() or not any(out.iterdir())

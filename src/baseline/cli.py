@@ -404,7 +404,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if use_mlflow:
         from baseline.tracking import require_mlflow
 
-        require_mlflow()  # one line, exit 2, before anything runs
+        require_mlflow(pick(args.mlflow_uri, mlf, "tracking_uri"))  # one line, exit 2, before anything runs
     opts, out = _build_options(args, cfg)
     if not args.resume:
         writable_out(out)

@@ -32,12 +32,31 @@ FILE = "mlflow.json"
 HEADLINE = ("macro_f1", "accuracy", "weighted_f1")
 
 
-def require_mlflow() -> None:
-    """Fail early, in one line (exit 2), when the extra is not installed."""
+def require_mlflow(tracking_uri: str | None = None, timeout: float = 5.0) -> None:
+    """Fail early, in one line (exit 2), when the extra is not installed or an HTTP tracking server is unreachable.
+
+    Checked before the comparison runs, so a wrong URI does not cost a whole run. Any HTTP answer
+    (even 401/404 from a server behind a proxy) counts as reachable; only a failed connection does not.
+    """
     try:
         import mlflow  # noqa: F401
     except ImportError:
         raise BadInput(MISSING) from None
+    uri = tracking_uri or os.environ.get("MLFLOW_TRACKING_URI") or ""
+    if not uri.startswith(("http://", "https://")):
+        return
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(uri.rstrip("/") + "/health", timeout=timeout):
+            pass
+    except urllib.error.HTTPError:
+        return
+    except (OSError, ValueError) as e:
+        reason = getattr(e, "reason", None) or e
+        raise BadInput(f"MLflow tracking server {uri} is not reachable ({reason}): start it, or fix --mlflow-uri / "
+                       "MLFLOW_TRACKING_URI") from None
 
 
 def _flat(prefix: str, value: Any, out: dict[str, str]) -> None:
