@@ -248,3 +248,16 @@ def test_release_section_names_choice_fallback_and_figures_to_watch(tiny_csv, tm
     assert f"recall of class '{low}', the lowest here: {pcs[low]['recall']:.3f}" in rel
     assert "the bar is 0.2" in rel and "fallback:" in rel
     assert '<section id="release">' in (run / "report.html").read_text(encoding="utf-8")
+
+
+def test_reused_local_result_is_repriced_at_todays_prices(tiny_csv, tmp_path):
+    out = tmp_path / "r"
+    args = ["compare", "--data", str(tiny_csv), "--adapters", "tfidf-logreg", "--out", str(out), *FAST]
+    assert main(args) == 0
+    cfg = tmp_path / "baseline.toml"
+    cfg.write_text("[prices.local.cpu]\nusd_per_hour = 100.0\n")  # a price, not part of the identity
+    assert main([*args, "--config", str(cfg)]) == 0
+    (a1,), (a2,) = (_results(d)["adapters"] for d in _runs(out))
+    assert a2["reused_from"] and a2["timing"] == a1["timing"]
+    rate1 = float(a1["cost"]["pricing"].split("$")[1].split("/")[0])
+    assert a2["cost"]["per_1k_usd"] == pytest.approx(a1["cost"]["per_1k_usd"] * 100.0 / rate1)

@@ -25,7 +25,7 @@ from baseline.errors import BadInput
 from baseline.ledger import SpendLedger
 from baseline.metrics import evaluate
 from baseline.redact import one_line, redact_tree
-from baseline.reuse import identity_changes, load_identity, plan_reuse, save_identity
+from baseline.reuse import identity_changes, load_identity, plan_reuse, reprice, save_identity
 from baseline.runner import (
     SCORED,
     STATUS_INCOMPLETE,
@@ -216,6 +216,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         set(req.rerun or []), req.fresh)
     for n in names:
         if n in reused:
+            reprice(reused[n], registry.get(n).cls, opts, len(split.test))
             save_result(reused[n], run_dir)
             progress.message(f"{n}: reused from run {reused[n].reused_from['run_id']} (same split and identity)")
             progress.done(reused[n])

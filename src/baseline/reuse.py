@@ -165,6 +165,19 @@ def plan_reuse(split: Split, names: list[str], classes: dict[str, type[Adapter] 
     return identities, reused, why
 
 
+def reprice(res: AdapterResult, cls: type[Adapter] | None, opts: RunOptions, n_test: int) -> None:
+    """A reused local result's cost from its measured seconds at today's price table (prices are not identity).
+
+    Services keep what they billed: their cost is the bill of the run that measured them.
+    """
+    if cls is None or not cls.local_compute:
+        return
+    from baseline.adapters.base import Cost
+    from baseline.runner import _price
+
+    res.cost.update(_price(cls, res, opts, Cost(), Cost(), Cost(), n_test))
+
+
 def identity_changes(before: dict[str, Any] | None, now: dict[str, Any] | None) -> list[str]:
     """Which parts of a candidate's identity differ (``options``, ``version``, ``packages``…)."""
     if not before or not now:

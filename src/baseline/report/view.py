@@ -419,6 +419,10 @@ def _previous(r: dict[str, Any]) -> dict[str, Any] | None:
     forced = sorted(n for n, why in (prev.get("ran") or {}).items() if why == "forced")
     if forced:
         items.append(f"rerun on request (--fresh / --rerun): {', '.join(forced)}")
+    stale = sorted(n for n, why in (prev.get("ran") or {}).items() if why == "not reusable")
+    if stale:
+        items.append(f"rerun, earlier result not reusable (it did not finish ok, or predates identities): "
+                     f"{', '.join(stale)}")
     for n, rf in sorted((prev.get("reused") or {}).items()):
         items.append(f"reused unchanged: {n}, measured in run {rf['run_id']} ({str(rf.get('date', ''))[:19]})")
     changed = [c for c in prev.get("changed") or []]
