@@ -24,6 +24,7 @@ from typing import Any
 
 from baseline.adapters.base import Adapter, AdapterContext
 from baseline.data import Split
+from baseline.redact import redact_tree
 from baseline.runner import STATUS_OK, AdapterResult, RunOptions, load_result
 
 IDENTITY_FILE = "identity.json"
@@ -85,7 +86,7 @@ def candidate_identity(cls: type[Adapter], split: Split, opts: RunOptions) -> di
 def save_identity(run_dir: Path, name: str, identity: dict[str, Any]) -> None:
     p = run_dir / "adapters" / name / IDENTITY_FILE
     p.parent.mkdir(parents=True, exist_ok=True)
-    p.write_text(json.dumps(identity, indent=2, sort_keys=True, default=str), encoding="utf-8")
+    p.write_text(json.dumps(redact_tree(identity), indent=2, sort_keys=True, default=str), encoding="utf-8")
 
 
 def load_identity(run_dir: Path, name: str) -> dict[str, Any] | None:
