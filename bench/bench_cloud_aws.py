@@ -69,7 +69,7 @@ def run(data: Path, out: Path, options: dict) -> tuple[dict, float]:
                    encoding="utf-8")
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):
-        rc = main(["compare", "--data", str(data), "--adapters", NAME, "--out", str(out), "--home", str(out / ".home"), "--config", str(cfg),
+        rc = main(["compare", "--fresh", "--data", str(data), "--adapters", NAME, "--out", str(out), "--home", str(out / ".home"), "--config", str(cfg),
                    "--resamples", "100", "--no-progress", "--json"])
     wall = time.perf_counter() - t
     if rc not in (0, 1, 3):

@@ -66,7 +66,7 @@ def run(data: Path, out: Path, options: dict) -> tuple[dict, float]:
                    encoding="utf-8")
     t = time.perf_counter()
     with contextlib.redirect_stdout(io.StringIO()):   # --json prints the whole results document
-        rc = main(["compare", "--data", str(data), "--adapters", NAME, "--out", str(out), "--home", str(out / ".home"), "--config", str(cfg),
+        rc = main(["compare", "--fresh", "--data", str(data), "--adapters", NAME, "--out", str(out), "--home", str(out / ".home"), "--config", str(cfg),
                    "--resamples", "100", "--no-progress", "--json"])
     wall = time.perf_counter() - t
     if rc not in (0, 1, 3):              # 1: the adapter failed, 3: items unanswered; its result says why

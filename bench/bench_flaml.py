@@ -37,7 +37,7 @@ def run(dataset: str, time_budget: float | None) -> dict:
     if not path.exists():
         sys.exit(f"{path} not found: this benchmark needs ../shared/datasets/{dataset}")
     with tempfile.TemporaryDirectory() as out:
-        cmd = [sys.executable, "-m", "baseline.cli", "compare", "--data", str(path), "--adapters",
+        cmd = [sys.executable, "-m", "baseline.cli", "compare", "--fresh", "--data", str(path), "--adapters",
                "flaml,tfidf-logreg", "--out", out, "--no-progress"]
         if time_budget is not None:
             cmd += ["--time-budget", str(time_budget)]

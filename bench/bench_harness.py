@@ -38,7 +38,7 @@ def overhead_in_process(extra: list[str], adapters: str = "majority,tfidf-logreg
 
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        rc = main(["compare", "--data", str(SST2), "--adapters", adapters, "--out", out, "--home", f"{out}/.home",
+        rc = main(["compare", "--fresh", "--data", str(SST2), "--adapters", adapters, "--out", out, "--home", f"{out}/.home",
                    "--no-progress", *extra])
         total = time.perf_counter() - t0
         assert rc == 0, rc
@@ -55,7 +55,7 @@ def overhead_in_process(extra: list[str], adapters: str = "majority,tfidf-logreg
 def overhead_process() -> dict:
     with tempfile.TemporaryDirectory() as out:
         t0 = time.perf_counter()
-        subprocess.run([sys.executable, "-m", "baseline.cli", "compare", "--data", str(SST2), "--adapters",
+        subprocess.run([sys.executable, "-m", "baseline.cli", "compare", "--fresh", "--data", str(SST2), "--adapters",
                         "majority,tfidf-logreg", "--out", out, "--home", f"{out}/.home", "--no-progress"], check=True, capture_output=True)
         total = time.perf_counter() - t0
         run = next(p for p in Path(out).iterdir() if p.is_dir() and not p.name.startswith("."))

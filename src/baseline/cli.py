@@ -1,4 +1,4 @@
-"""The ``baseline`` command line: compare, estimate, adapters, report, history, cleanup."""
+"""The ``baseline`` command line: compare, estimate, adapters, report, history, diff, gate, cleanup."""
 
 from __future__ import annotations
 
@@ -43,6 +43,13 @@ cache/data folders (~/.cache/baseline and ~/.local/share/baseline on Linux). Ctr
 SIGHUP all stop the run the same way: billable resources are torn down first (a second interrupt
 during teardown is refused), the run is marked interrupted, and `--resume` continues it after
 deleting anything a killed run left (`baseline cleanup` does that on its own).
+
+Reruns run only what is new: on data whose split matches an earlier finished run (same split hash),
+every candidate whose identity is unchanged (adapter name and version, options, label map, seed,
+model/API identity, package versions) is copied from the newest such run, predictions included, and
+marked in the report with the run it came from and its date; new or changed candidates run. --fresh
+reruns everything, --rerun a,b reruns those. The "since the last run" section says what is new, what
+changed and whether the verdict moved.
 
 exit codes: 0 success, 1 finished but some adapter failed, 2 bad input or configuration,
 3 finished but some items went unanswered (an adapter ended "incomplete": the service gave no valid
@@ -98,6 +105,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "leftover billable resources are deleted first, finished adapters are kept, paid answers come from the cache, "
                    "incomplete/stopped adapters send only their unanswered items, and --max-cost counts what earlier "
                    "attempts spent")
+    c.add_argument("--fresh", action="store_true", help="rerun every candidate: reuse no earlier result on this split")
+    c.add_argument("--rerun", metavar="A,B", help="rerun these candidates even when an earlier run on the same split "
+                   "has a result with the same identity (the others are still reused)")
+    c.add_argument("--mlflow", action="store_true", help="log the comparison to MLflow (extra [mlflow]): a parent run "
+                   "with the verdict, split hash and reports; a child run per candidate with options, metrics with CI "
+                   "bounds, latency, cost and predictions. Tracking URI: --mlflow-uri, else $MLFLOW_TRACKING_URI")
+    c.add_argument("--mlflow-uri", metavar="URI", help="MLflow tracking URI (implies --mlflow)")
+    c.add_argument("--mlflow-experiment", metavar="NAME", help="MLflow experiment (default: the dataset's name; implies --mlflow)")
     c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
     c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
     c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),
@@ -126,12 +141,48 @@ def build_parser() -> argparse.ArgumentParser:
     r = sub.add_parser("report", help="re-render report.md/report.html from a run folder (runs nothing)")
     r.add_argument("run_dir")
 
-    h = sub.add_parser("history", help="list recorded runs (from any folder: the history is in the per-user home)")
+    h = sub.add_parser("history", help="recorded runs per dataset with their verdicts (from any folder: the history "
+                       "is in the per-user home)")
     h.add_argument("--home", help=HOME_HELP)
     h.add_argument("--out", help="only runs whose folder is under this folder")
     h.add_argument("--dataset", help="only runs on this dataset")
     h.add_argument("--limit", type=int, default=20)
     h.add_argument("--json", action="store_true")
+
+    df = sub.add_parser("diff", help="what changed between two runs: candidates, metrics (paired on the same split), "
+                        "verdict, cost",
+                        description="Compare two runs (folders, run ids from `baseline history`, or 'latest'): "
+                        "candidates added and removed, each common candidate's headline metric with the paired "
+                        "difference and its 95%% CI when both runs share the split, what in its identity changed, "
+                        "latency, cost, and the verdict.")
+    df.add_argument("run_a", metavar="RUN_A")
+    df.add_argument("run_b", metavar="RUN_B")
+    df.add_argument("--home", help=HOME_HELP)
+    df.add_argument("--resamples", type=int, default=1000, help="bootstrap resamples for the paired CIs (default 1000)")
+    df.add_argument("--json", action="store_true")
+
+    g = sub.add_parser("gate", help="go / no-go for CI: exit 0 when a run's verdict and bar hold, 1 otherwise",
+                       description="Exit 0 when the run's verdict and bar hold, 1 otherwise, with one line saying why "
+                       "(2: bad input). Settings may live under [gate] in baseline.toml (require, candidate, min_metric, "
+                       "max_p95_ms, max_cost_per_1k, against, max_drop); flags override them.",
+                       epilog="examples:\n  baseline compare --config baseline.toml && baseline gate latest --require adopt\n"
+                       "  baseline gate RUN --min-metric 0.8 --against PREVIOUS_RUN --max-drop 0.01",
+                       formatter_class=argparse.RawDescriptionHelpFormatter)
+    g.add_argument("run", metavar="RUN", help="a run folder, a run id from `baseline history`, or 'latest'")
+    g.add_argument("--require", choices=["adopt", "choice", "any"],
+                   help="adopt: the verdict must be ADOPT; choice (default): it must name a choice (ADOPT or TOO CLOSE "
+                   "TO CALL, not PIVOT); any: no verdict requirement")
+    g.add_argument("--candidate", help="gate this candidate instead of the run's choice")
+    g.add_argument("--min-metric", type=_float("--min-metric"), help="the candidate's headline metric must be at least this")
+    g.add_argument("--max-p95-ms", type=_float("--max-p95-ms"), help="the candidate's p95 latency must be at most this")
+    g.add_argument("--max-cost-per-1k", type=_float("--max-cost-per-1k"), help="its USD per 1,000 predictions must be at most this")
+    g.add_argument("--against", metavar="RUN", help="an earlier run (folder, id or 'previous' for the run before RUN on "
+                   "the same split): the candidate must not be worse than there by more than --max-drop")
+    g.add_argument("--max-drop", type=_float("--max-drop"), help="allowed drop in the headline metric against --against "
+                   "(default 0)")
+    g.add_argument("--dataset", help="with 'latest': the latest run on this dataset")
+    g.add_argument("--config", help="path to baseline.toml (default: ./baseline.toml if present)")
+    g.add_argument("--home", help=HOME_HELP)
 
     k = sub.add_parser("cleanup", help="delete billable resources that interrupted or killed runs left behind",
                        description="Read the resource ledgers of a run (or of every run in the history) and delete "
@@ -348,6 +399,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     cc = cfg.get("compare", {})
+    mlf = cfg.get("mlflow") or {}
+    use_mlflow = bool(args.mlflow or args.mlflow_uri or args.mlflow_experiment or mlf.get("enabled"))
+    if use_mlflow:
+        from baseline.tracking import require_mlflow
+
+        require_mlflow(pick(args.mlflow_uri, mlf, "tracking_uri"))  # one line, exit 2, before anything runs
     opts, out = _build_options(args, cfg)
     if not args.resume:
         writable_out(out)
@@ -364,7 +421,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
         test_size=float(pick(args.test_size, cc, "test_size", 0.25)), adapters=pick(args.adapters, cc, "adapters"),
         out=out, resume=Path(args.resume) if args.resume else None, resamples=resamples,
         learning_curve=bool(args.learning_curve or cc.get("learning_curve", False)),
-        command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
+        command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
+        fresh=bool(args.fresh), rerun=[s.strip() for s in (args.rerun or "").split(",") if s.strip()])
     console = _console(stderr=args.json)
     store = Store(resolve_home(args.home).history_path)
     show = QuietProgress if (args.no_progress or args.json or not console.is_terminal) else RichProgress
@@ -386,6 +444,19 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print_profile(console, results["profile"])
         print_leaderboard(console, results)
         console.print(f"\nreport: {run_dir / 'report.md'}" + (f" and {run_dir / 'report.html'}" if (run_dir / 'report.html').exists() else ""))
+    if use_mlflow:
+        from baseline.redact import one_line
+        from baseline.tracking import log_comparison
+
+        err = _console(stderr=True)
+        try:
+            logged = log_comparison(run_dir, results, pick(args.mlflow_uri, mlf, "tracking_uri"),
+                                    pick(args.mlflow_experiment, mlf, "experiment"))
+            err.print(escape(f"mlflow: run {logged['run_id']} in experiment {logged['experiment']!r} at "
+                             f"{logged['tracking_uri']} ({len(logged['children']) - len(logged['reused'])} candidates "
+                             f"logged, {len(logged['reused'])} reused from earlier runs)"))
+        except Exception as e:  # the comparison itself is done and saved; say so in one line
+            err.print(escape(f"mlflow logging failed (the run folder is complete): {one_line(e)}"))
     if results["failed"]:
         return EXIT_FAILED_ADAPTERS
     return EXIT_INCOMPLETE if results.get("incomplete") else EXIT_OK
@@ -495,22 +566,27 @@ def cmd_history(args: argparse.Namespace) -> int:
         runs = [r for r in runs if Path(r["run_dir"]).resolve().is_relative_to(under)][: args.limit]
     if not runs and args.out:
         raise BadInput(f"no recorded runs under {args.out}: run `baseline compare --out {args.out}` first")
+    from baseline.workflow import history_reuse
+
     for r in runs:
         r["leftovers"] = sum(len(v) for v in run_leftovers(Path(r["run_dir"])).values())
+        r.update(history_reuse(r["run_dir"]))
     if args.json:
         print(json.dumps(runs, indent=2))
         return EXIT_OK
     from rich.table import Table
 
-    t = Table(title=f"baseline runs ({path})")
-    for h in ["run", "started (UTC)", "dataset", "split", "adapters", "best", "verdict", "status", "leftovers"]:
-        t.add_column(h, overflow="fold")
-    for r in runs:
-        left = f"[red]{r['leftovers']} (baseline cleanup {r['run_id']})[/]" if r["leftovers"] else "—"
-        t.add_row(escape(r["run_id"]), r["started"], escape(r["dataset"]), r["split_hash"][:10],
-                  escape(", ".join(r["adapters"])), escape(r["best"] or "—"), escape(r["verdict"] or "—"),
-                  r["status"], left)
-    _console().print(t)
+    con = _console()
+    for dataset in dict.fromkeys(r["dataset"] for r in runs):  # one table per dataset, newest first
+        t = Table(title=f"{escape(dataset)} — runs and verdicts ({path})")
+        for h in ["run", "started (UTC)", "split", "adapters", "reused", "best", "verdict", "status", "leftovers"]:
+            t.add_column(h, overflow="fold")
+        for r in (x for x in runs if x["dataset"] == dataset):
+            left = f"[red]{r['leftovers']} (baseline cleanup {r['run_id']})[/]" if r["leftovers"] else "—"
+            t.add_row(escape(r["run_id"]), r["started"], r["split_hash"][:10],
+                      escape(", ".join(r["adapters"])), escape(", ".join(r.get("reused") or []) or "—"),
+                      escape(r["best"] or "—"), escape(r["verdict"] or "—"), r["status"], left)
+        con.print(t)
     return EXIT_OK
 
 
@@ -569,8 +645,103 @@ def cmd_cleanup(args: argparse.Namespace) -> int:
     return EXIT_FAILED_ADAPTERS if failed and not args.dry_run else EXIT_OK
 
 
+def _store_or_none(args: argparse.Namespace):
+    from baseline.home import resolve_home
+    from baseline.store import Store
+
+    path = resolve_home(getattr(args, "home", None)).history_path
+    return Store(path) if path.exists() else None
+
+
+def cmd_diff(args: argparse.Namespace) -> int:
+    from baseline.workflow import diff_runs, resolve_run
+
+    if args.resamples < 100:
+        raise BadInput(f"--resamples must be at least 100 (got {args.resamples})")
+    store = _store_or_none(args)
+    try:
+        a, b = resolve_run(args.run_a, store), resolve_run(args.run_b, store)
+    finally:
+        if store is not None:
+            store.close()
+    d = diff_runs(a, b, args.resamples)
+    if args.json:
+        print(json.dumps(d, indent=2, default=float))
+        return EXIT_OK
+    from rich.table import Table
+
+    from baseline.decide import metric_name
+    from baseline.report.view import ms, signed, usd
+
+    con = _console()
+    con.print(f"[bold]A[/] {escape(d['a']['run_id'])} ({d['a']['dataset']}, {d['a']['finished']}): {escape(d['a']['verdict'])}")
+    con.print(f"[bold]B[/] {escape(d['b']['run_id'])} ({d['b']['dataset']}, {d['b']['finished']}): {escape(d['b']['verdict'])}")
+    con.print("verdict " + ("[yellow]moved[/]" if d["verdict_moved"] else "unchanged")
+              + ("" if d["same_split"] else " · [yellow]different splits: differences are not paired[/]"))
+    if d["added"]:
+        con.print(f"added in B: {escape(', '.join(d['added']))}")
+    if d["removed"]:
+        con.print(f"not in B: {escape(', '.join(d['removed']))}")
+    mn = metric_name(d["metric"])
+    t = Table(title=f"candidates in both runs ({mn}, B − A)")
+    for h in ["candidate", f"{mn} A", f"{mn} B", "B − A [95% CI, paired]", "p95 ms A → B", "cost / 1k A → B",
+              "changed", "status A → B"]:
+        t.add_column(h, overflow="fold")
+    for c in d["candidates"]:
+        p = c["paired"]
+        diff = (f"{signed(p['difference'])} [{signed(p['ci'][0])}, {signed(p['ci'][1])}]" if p
+                else signed(c["difference"]) if c["difference"] is not None else "—")
+        changed = ", ".join(c["changed"]) or ("reused" if c["reused_from"] else "—")
+        t.add_row(c["name"], f"{c['metric'][0]:.3f}" if c["metric"][0] is not None else "—",
+                  f"{c['metric'][1]:.3f}" if c["metric"][1] is not None else "—", diff,
+                  f"{ms(c['p95_ms'][0])} → {ms(c['p95_ms'][1])}", f"{usd(c['per_1k_usd'][0])} → {usd(c['per_1k_usd'][1])}",
+                  escape(changed), " → ".join(str(s) for s in c["status"]))
+    con.print(t)
+    con.print(f"billed by the run: A {usd(d['billed_usd'][0])}, B {usd(d['billed_usd'][1])}")
+    return EXIT_OK
+
+
+def cmd_gate(args: argparse.Namespace) -> int:
+    from baseline.config import load_config, pick
+    from baseline.workflow import gate, load_run, resolve_run
+
+    gc = load_config(args.config).get("gate") or {}
+    store = _store_or_none(args)
+    try:
+        run_dir = resolve_run(args.run, store, pick(args.dataset, gc, "dataset"))
+        r = load_run(run_dir)
+        against = pick(args.against, gc, "against")
+        old = None
+        if against == "previous":
+            earlier = [x for x in (store.runs_on_split(r["split"]["hash"], r["run_id"]) if store is not None else [])
+                       if str(x["started"]) < str(r["started"]) and (Path(x["run_dir"]) / "results.json").exists()]
+            prev = earlier[0] if earlier else None
+            if prev is None:
+                raise BadInput(f"--against previous: no earlier finished run on run {r['run_id']}'s split")
+            old_dir = Path(prev["run_dir"])
+            old = (load_run(old_dir), old_dir)
+        elif against:
+            old_dir = resolve_run(str(against), store)
+            old = (load_run(old_dir), old_dir)
+    finally:
+        if store is not None:
+            store.close()
+    max_drop = float(pick(args.max_drop, gc, "max_drop", 0.0))
+    if max_drop < 0:
+        raise BadInput(f"--max-drop must be zero or more (got {max_drop})")
+    ok, line = gate(r, run_dir, require=pick(args.require, gc, "require", "choice"),
+                    candidate=pick(args.candidate, gc, "candidate"), min_metric=pick(args.min_metric, gc, "min_metric"),
+                    max_p95_ms=pick(args.max_p95_ms, gc, "max_p95_ms"),
+                    max_cost_per_1k=pick(args.max_cost_per_1k, gc, "max_cost_per_1k"), against=old, max_drop=max_drop)
+    if ok:
+        print(f"gate passed: {line}")
+        return EXIT_OK
+    print(f"gate failed: {line}", file=sys.stderr)
+    return EXIT_FAILED_ADAPTERS
+
+
 COMMANDS = {"compare": cmd_compare, "estimate": cmd_estimate, "adapters": cmd_adapters, "report": cmd_report,
-            "history": cmd_history, "cleanup": cmd_cleanup}
+            "history": cmd_history, "cleanup": cmd_cleanup, "diff": cmd_diff, "gate": cmd_gate}
 
 
 # A third-party warning (scikit-learn's config propagation, triggered inside FLAML's search) that

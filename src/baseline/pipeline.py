@@ -25,6 +25,7 @@ from baseline.errors import BadInput
 from baseline.ledger import SpendLedger
 from baseline.metrics import evaluate
 from baseline.redact import one_line, redact_tree
+from baseline.reuse import identity_changes, load_identity, plan_reuse, reprice, save_identity
 from baseline.runner import (
     SCORED,
     STATUS_INCOMPLETE,
@@ -34,6 +35,7 @@ from baseline.runner import (
     Progress,
     RunOptions,
     run_all,
+    save_result,
     unanswered_summary,
 )
 from baseline.store import Store
@@ -57,6 +59,8 @@ class CompareRequest:
     resamples: int = 1000
     learning_curve: bool = False
     command: str = ""
+    fresh: bool = False                 # rerun every candidate, reuse nothing
+    rerun: list[str] | None = None      # rerun these even when an earlier result on the split matches
 
 
 def provenance() -> dict[str, Any]:
@@ -161,6 +165,10 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
             if cls is not None:
                 cls.check_named(opts.adapter_options.get(n, {}))
 
+    unknown = [n for n in (req.rerun or []) if n not in names]
+    if unknown:
+        raise BadInput(f"--rerun names {', '.join(unknown)}, not among this run's adapters ({', '.join(names)})")
+
     if req.resume is not None:
         run_dir = Path(req.resume)
         if not run_dir.exists() and store is not None:  # a run id from `baseline history`
@@ -202,8 +210,23 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
             progress.message(f"CLEANUP FAILED: {e} — `baseline cleanup {run_id}` retries")
     not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
     ledger = SpendLedger(run_dir)
-    results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None, ledger=ledger)
-    adapter_time = sum(adapter_seconds(r) for r in results)
+    identities, reused, why_run = plan_reuse(
+        split, names, {n: registry.get(n).cls for n in names}, opts,
+        store.runs_on_split(split.hash, run_id) if store is not None and req.resume is None else [],
+        set(req.rerun or []), req.fresh)
+    for n in names:
+        if n in reused:
+            reprice(reused[n], registry.get(n).cls, opts, len(split.test))
+            save_result(reused[n], run_dir)
+            progress.message(f"{n}: reused from run {reused[n].reused_from['run_id']} (same split and identity)")
+            progress.done(reused[n])
+    ran = run_all(registry, [n for n in names if n not in reused], split, opts, run_dir, progress,
+                  resume=req.resume is not None, ledger=ledger)
+    by_name = {r.name: r for r in ran} | reused
+    results = [by_name[n] for n in names]
+    for n, ident in identities.items():
+        save_identity(run_dir, n, ident)
+    adapter_time = sum(adapter_seconds(r) for r in ran)
     t_score = time.perf_counter()
     ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
     score_s = time.perf_counter() - t_score
@@ -230,12 +253,13 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     if store is not None:
         prev = store.previous_run(split.hash, run_id)
         if prev:
-            previous = compare_with_previous(Path(prev["run_dir"]), adapters_json, prev["run_id"])
+            previous = compare_with_previous(Path(prev["run_dir"]), adapters_json, prev["run_id"], run_dir=run_dir,
+                                             decision=decision, metric=opts.metric, why_run=why_run)
 
     finished = datetime.now(UTC).isoformat(timespec="seconds")
     failed = [r.name for r in results if r.status == "failed"]
     incomplete = [r.name for r in results if r.status in (STATUS_INCOMPLETE, STATUS_STOPPED)]
-    paid = [r for r in results if r.paid]
+    paid = [r for r in results if r.paid and not r.reused_from]  # a reused result was paid for by its own run
     spend = {
         "billed_now_usd": sum(float(r.cost.get("billed_now_usd") or 0.0) for r in paid),
         "possibly_billed_now_usd": sum(float(r.cost.get("possibly_billed_now_usd", r.cost.get("billed_now_usd")) or 0.0)
@@ -269,6 +293,8 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         "decision": decision,
         "learning_curve": curve,
         "previous_run": previous,
+        "reuse": {"reused": {n: r.reused_from for n, r in reused.items()}, "ran": why_run,
+                  "fresh": req.fresh, "rerun": list(req.rerun or [])},
         "failed": failed,
         "incomplete": incomplete,
         "unanswered": unanswered_summary(results),
@@ -299,7 +325,9 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     return results_json, run_dir
 
 
-def compare_with_previous(prev_dir: Path, adapters_json: list[dict[str, Any]], prev_id: str) -> dict[str, Any] | None:
+def compare_with_previous(prev_dir: Path, adapters_json: list[dict[str, Any]], prev_id: str,
+                          run_dir: Path | None = None, decision: dict[str, Any] | None = None,
+                          metric: str = "macro_f1", why_run: dict[str, str] | None = None) -> dict[str, Any] | None:
     """What is new and what changed since the last run on the same split."""
     p = prev_dir / "results.json"
     if not p.exists():
@@ -314,7 +342,27 @@ def compare_with_previous(prev_dir: Path, adapters_json: list[dict[str, Any]], p
             continue
         changes.append({"name": name, "macro_f1_before": b["metrics"]["macro_f1"], "macro_f1_now": a["metrics"]["macro_f1"],
                         "delta": a["metrics"]["macro_f1"] - b["metrics"]["macro_f1"]})
-    return {"run_id": prev_id, "run_dir": str(prev_dir), "new": sorted(set(now) - set(before)),
-            "dropped": sorted(set(before) - set(now)), "changed": changes,
-            "verdict_before": (prev.get("decision") or {}).get("verdict"),
-            "choice_before": (prev.get("decision") or {}).get("choice")}
+    out: dict[str, Any] = {"run_id": prev_id, "run_dir": str(prev_dir), "new": sorted(set(now) - set(before)),
+                           "dropped": sorted(set(before) - set(now)), "changed": changes,
+                           "verdict_before": (prev.get("decision") or {}).get("verdict"),
+                           "choice_before": (prev.get("decision") or {}).get("choice"),
+                           "finished_before": prev.get("finished")}
+    if decision is not None:
+        out.update(verdict_now=decision.get("verdict"), choice_now=decision.get("choice"),
+                   verdict_moved=(out["verdict_before"], out["choice_before"]) != (decision.get("verdict"),
+                                                                                    decision.get("choice")))
+    # what ran again because its identity changed (options, version, model, packages), and what was reused
+    if run_dir is not None:
+        reconfigured = []
+        for name in sorted(set(now) & set(before)):
+            parts = identity_changes(load_identity(prev_dir, name), load_identity(run_dir, name))
+            if parts:
+                reconfigured.append({"name": name, "what": parts})
+        out["reconfigured"] = reconfigured
+    out["reused"] = {a["name"]: a["reused_from"] for a in adapters_json if a.get("reused_from")}
+    if why_run is not None:
+        out["ran"] = dict(why_run)
+    for c in changes:  # the headline metric too, when it is not macro-F1
+        a, b = now[c["name"]]["metrics"], before[c["name"]]["metrics"]
+        c.update(metric=metric, before=b.get(metric), now=a.get(metric))
+    return out

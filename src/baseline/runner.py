@@ -98,6 +98,7 @@ class AdapterResult:
     resources: list[dict[str, Any]] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     explain: dict[str, Any] = field(default_factory=dict)
+    reused_from: dict[str, Any] | None = None  # copied from an earlier run on the same split: its run id, date
 
     def to_json(self) -> dict[str, Any]:
         # shallow: every field already holds JSON-ready values, and a deep copy of thousands of

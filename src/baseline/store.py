@@ -165,6 +165,13 @@ class Store:
         return {"run_id": r[0], "run_dir": r[1]} if r else None
 
 
+    def runs_on_split(self, split_hash: str, exclude: str | None = None) -> list[dict[str, Any]]:
+        """Finished runs on this frozen split, newest first (the candidates a rerun may reuse)."""
+        rows = self._rows("SELECT * FROM runs WHERE split_hash = ? AND finished IS NOT NULL "
+                          "ORDER BY started DESC, rowid DESC", [split_hash])
+        return [r for r in rows if r["run_id"] != exclude]
+
+
 class ResponseCache:
     """Answers already paid for, keyed by adapter, model/API identity and a hash of the text.
 

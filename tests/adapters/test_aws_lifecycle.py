@@ -321,9 +321,28 @@ def test_rerun_with_another_out_is_answered_from_the_home_cache(double, tmp_path
     sent = len(double.calls("BatchDetectSentiment"))
     assert sent > 0
     os.chdir(tmp_path / "a")  # another folder, the default --out
-    assert main(args) == 0
+    assert main([*args, "--fresh"]) == 0  # --fresh: run it again (not copy the result) so the cache answers
     assert len(double.calls("BatchDetectSentiment")) == sent   # nothing sent again
     again = adapter_result(tmp_path / "a" / "reports", "aws-comprehend-sentiment")
     n = json.loads((run_dir(tmp_path / "a" / "reports") / "results.json").read_text())["split"]["rows"]["test"]
     assert again["counts"]["cached_items"] == n and again["status"] == "ok"
     assert again["cost"]["billed_now_usd"] == 0.0 and again["cost"]["cached_usd"] > 0
+
+
+# ---- a rerun copies an unchanged paid result: nothing sent, nothing counted as this run's spend --------
+
+def test_rerun_reuses_the_paid_result_and_counts_no_spend(double, tmp_path):  # noqa: F811
+    args = ["compare", "--adapters", "majority,aws-comprehend-sentiment", "--no-progress", "--resamples", "100",
+            "--out", str(tmp_path / "r")]
+    assert main(args) == 0
+    first = json.loads((run_dir(tmp_path / "r") / "results.json").read_text())
+    assert first["spend"]["billed_now_usd"] > 0
+    sent = len(double.requests)
+    assert main(args) == 0
+    assert len(double.requests) == sent  # not even a cache lookup's worth of calls: the result is copied
+    r = json.loads((run_dir(tmp_path / "r") / "results.json").read_text())
+    a = next(x for x in r["adapters"] if x["name"] == "aws-comprehend-sentiment")
+    assert a["reused_from"]["run_id"] == first["run_id"]
+    assert r["spend"]["billed_now_usd"] == 0 and r["spend"]["possibly_billed_now_usd"] == 0
+    md = (run_dir(tmp_path / "r") / "report.md").read_text()
+    assert "| this run billed | $0 |" in md and f"ok (reused from run {first['run_id']}" in md

@@ -290,7 +290,7 @@ def test_compare_batches_caches_and_keeps_the_key_out_of_everything(double, feed
     assert first["cost"]["billed_now_usd"] == pytest.approx(0.03)
 
     double.reset_log()
-    assert compare(feedback_csv, out, config=cfg) == 0
+    assert compare(feedback_csv, out, "azure-language-sentiment", "--fresh", config=cfg) == 0  # run, not copied
     second = adapter_result(out)
     assert double.requests == []                                 # a rerun asks nothing ...
     assert second["cost"]["billed_now_usd"] == 0.0               # ... pays nothing ...

@@ -341,7 +341,7 @@ def test_embeddings_on_sst2_beat_majority_and_rerun_from_cache(sst2_path, tmp_pa
     assert hf["timing"]["cold_start_s"] > 0 and hf["timing"]["throughput_per_s"] > 0
     assert hf["explain"]["kind"] == "linear_probe" and set(hf["explain"]["coef_norms"]) == {"negative", "positive"}
 
-    assert main(args) == 0  # same split, same cache: train is not encoded again; predict times the model
+    assert main([*args, "--fresh"]) == 0  # same split, same cache: train is not encoded again; predict times the model
     second_run = _run_dir(out)
     assert second_run != first_run
     r2 = json.loads((second_run / "results.json").read_text())

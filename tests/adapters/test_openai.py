@@ -340,7 +340,7 @@ def test_compare_end_to_end_rerun_sends_nothing_and_key_nowhere(double, tiny_csv
     assert a["cost"]["billed_now_units"]["output_tokens"] == double.meter["completion_tokens"]
     assert a["metrics"]["accuracy"] > 0.5
     # a rerun is answered from the response cache: nothing sent, no tokens
-    assert main([*args, "--json"]) == 0
+    assert main([*args, "--json", "--fresh"]) == 0  # --fresh: run it again (not copy the result) so the cache answers
     second = capsys.readouterr()
     assert len(double.calls(ok_only=True)) == sent
     runs = sorted(p for p in out.iterdir() if p.is_dir() and not p.name.startswith("."))

@@ -226,9 +226,12 @@ class Adapter:
         local_compute: priced from measured compute seconds × instance price.
         warmup: the runner may make an untimed warm-up call (never for paid adapters).
         uses_device: the runner resolves ``--device auto`` (cuda, mps, cpu) for it; others get ``cpu``.
+        version: bump it when a change to the adapter changes its answers: a rerun on the same split
+            reuses an earlier result only when name, version, options, model identity and packages match.
     """
 
     name: ClassVar[str] = "adapter"
+    version: ClassVar[str] = "1"
     family: ClassVar[str] = "trivial"
     simplicity: ClassVar[int] = RANK_FLOOR
     description: ClassVar[str] = ""

@@ -37,6 +37,8 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
     # -- verdict and bars
     L += ["## Verdict", "", f"**{vd['verdict']}**" + (f": `{vd['choice']}`" if vd.get("choice") else ""), "",
           vd["reason"] + ".", ""]
+    if vd.get("since"):
+        L += [f"{vd['since']}.", ""]
     for w in vd["warnings"]:
         L += [f"> ⚠ {w}.", ""]
     if vd["tiles"]:
@@ -190,6 +192,9 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
         L += [f"- `{u['name']}` ({u['status']}): billable resources it created"]
         L += [f"  - resource: {x}" for x in u["resources"]]
     L += [""]
+
+    # -- release plan
+    L += ["## Release", ""] + [f"- {i}" for i in v["release"]["items"]] + [""]
 
     # -- since last run
     if v["previous"]:

@@ -18,7 +18,8 @@ SECTIONS = [
     ("latency", "Latency"), ("confusion", "Confusion"), ("per-class", "Per class"),
     ("disagreements", "Where candidates disagree"), ("coverage", "Coverage against precision"),
     ("monthly", "Monthly cost"), ("learning-curve", "Learning curve"), ("profile", "Data profile"),
-    ("explain", "Explainability"), ("previous", "Since the last run"), ("provenance", "Provenance"),
+    ("explain", "Explainability"), ("release", "Release"), ("previous", "Since the last run"),
+    ("provenance", "Provenance"),
 ]
 MAX_MATRIX_CLASSES = 12      # above this, confusion is shown as the most-confused pairs, not a grid
 MAX_CLASS_ROWS = 40          # above this, the per-class table keeps the weakest classes of the top candidate
@@ -103,8 +104,14 @@ def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
         rows.append([name, a["family"], ci_text(m[metric], m["ci"][metric]), ci_text(m["accuracy"], m["ci"]["accuracy"]),
                      f"{m['coverage']:.1%}", vs, ms(lat.get("p50")), ms(lat.get("p95")),
                      f3(a["timing"].get("throughput_per_s"), ",.0f"), usd(a["cost"].get("per_1k_usd")),
-                     usd(a["cost"].get("one_off_usd")), a["status"]])
+                     usd(a["cost"].get("one_off_usd")), a["status"] + reused_text(a)])
     return rows
+
+
+def reused_text(a: dict[str, Any]) -> str:
+    """`` (reused from run X of 2026-12-01)`` for a result copied from an earlier run, else ``""``."""
+    rf = a.get("reused_from")
+    return f" (reused from run {rf['run_id']} of {str(rf.get('date', ''))[:10]})" if rf else ""
 
 
 LEADERBOARD_HEADERS = ["candidate", "family", "{metric} [95% CI]", "accuracy [95% CI]", "coverage",
@@ -139,7 +146,27 @@ def _verdict(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
             "warnings": d.get("warnings") or [], "focus": focus,
             "focus_role": ("chosen" if verdict == "ADOPT" else "leading") if d.get("choice")
             else ("nearest miss" if d.get("nearest_miss") else "best"),
-            "tiles": tiles, "margin": d.get("margin")}
+            "tiles": tiles, "margin": d.get("margin"), "since": _since(r)}
+
+
+def _since(r: dict[str, Any]) -> str | None:
+    """One line for the verdict: did it move since the last run on this split, and what is new."""
+    prev = r.get("previous_run")
+    if not prev:
+        return None
+    d = r.get("decision") or {}
+    now = d.get("verdict", "—") + (f" {d['choice']}" if d.get("choice") else "")
+    before = (prev.get("verdict_before") or "—") + (f" {prev['choice_before']}" if prev.get("choice_before") else "")
+    text = f"Since run {prev['run_id']}: " + (f"verdict unchanged ({now})" if now == before
+                                              else f"verdict moved from {before} to {now}")
+    if prev.get("new"):
+        text += f"; new: {', '.join(prev['new'])}"
+    if prev.get("reconfigured"):
+        text += f"; changed and rerun: {', '.join(c['name'] for c in prev['reconfigured'])}"
+    reused = prev.get("reused") or {}
+    if reused:
+        text += f"; reused unchanged: {', '.join(sorted(reused))}"
+    return text
 
 
 def _bars(r: dict[str, Any]) -> dict[str, Any]:
@@ -387,12 +414,85 @@ def _previous(r: dict[str, Any]) -> dict[str, Any] | None:
         items.append(f"new candidates: {', '.join(prev['new'])}")
     if prev.get("dropped"):
         items.append(f"not in this run: {', '.join(prev['dropped'])}")
+    for c in prev.get("reconfigured") or []:
+        items.append(f"changed, so rerun: {c['name']} ({', '.join(c['what'])} differ)")
+    forced = sorted(n for n, why in (prev.get("ran") or {}).items() if why == "forced")
+    if forced:
+        items.append(f"rerun on request (--fresh / --rerun): {', '.join(forced)}")
+    stale = sorted(n for n, why in (prev.get("ran") or {}).items() if why == "not reusable")
+    if stale:
+        items.append(f"rerun, earlier result not reusable (it did not finish ok, or predates identities): "
+                     f"{', '.join(stale)}")
+    for n, rf in sorted((prev.get("reused") or {}).items()):
+        items.append(f"reused unchanged: {n}, measured in run {rf['run_id']} ({str(rf.get('date', ''))[:19]})")
     changed = [c for c in prev.get("changed") or []]
     for c in changed:
-        items.append(f"{c['name']}: macro-F1 {c['macro_f1_before']:.3f} → {c['macro_f1_now']:.3f} ({signed(c['delta'])})")
+        if c.get("metric") and c.get("before") is not None and c.get("now") is not None:
+            items.append(f"{c['name']}: {metric_name(c['metric'])} {c['before']:.3f} → {c['now']:.3f} "
+                         f"({signed(c['now'] - c['before'])})")
+        else:
+            items.append(f"{c['name']}: macro-F1 {c['macro_f1_before']:.3f} → {c['macro_f1_now']:.3f} ({signed(c['delta'])})")
     if not prev.get("new") and not any(abs(c["delta"]) > 1e-12 for c in changed):
         items.append("no new candidate and no score changed")
     return {"items": items}
+
+
+def _release(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
+    """The release plan: the chosen candidate, its fallback (rollback), and the figures to watch after release.
+
+    The fallback is the next simplest candidate that also passes (the nearest simpler one, else the next
+    more complex one); "no ML" when that is the trivial floor. Without a metric bar a candidate counts as
+    passing only when it is the best or shown within the margin of it. The figures to watch are the
+    bar's metric and the class with the lowest recall.
+    """
+    d = r.get("decision") or {}
+    metric = d.get("metric") or r["settings"]["metric"]
+    choice = d.get("choice") if d.get("verdict") != "PIVOT" else None
+    if not choice:
+        return {"choice": None, "items": ["no release: nothing clears the bar (PIVOT); keep the current process"]}
+    cands = d.get("candidates") or []
+    bar = d.get("bar") or {}
+
+    def ok(c: dict[str, Any]) -> bool:
+        if not c["passes"]:
+            return False
+        if bar.get("min_metric") is not None:
+            return True
+        v = c.get("vs_best_passing")
+        return c["name"] == d.get("best_passing") or bool(v and v.get("standing") == "shown within the margin")
+
+    ch = next((c for c in cands if c["name"] == choice), None)
+    pool = [c for c in cands if c["name"] != choice and ok(c)]
+    rank = ch["simplicity"] if ch else 0
+    simpler = sorted((c for c in pool if c["simplicity"] <= rank), key=lambda c: (-c["simplicity"], -c["metric"]))
+    harder = sorted((c for c in pool if c["simplicity"] > rank), key=lambda c: (c["simplicity"], -c["metric"]))
+    fb = (simpler or harder or [None])[0]
+    status = "" if d.get("verdict") == "ADOPT" else f" (verdict {d.get('verdict')}: settle it before relying on it)"
+    items = [f"release: {choice}{status}"]
+    if fb is None:
+        items.append("fallback: none passes besides the choice; rolling back means the current process (no model)")
+    elif fb["simplicity"] == 0:
+        items.append(f"fallback: no ML — the floor {fb['name']} passes too ({metric_name(metric)} {fb['metric']:.3f})")
+    else:
+        items.append(f"fallback: {fb['name']} ({fb['family']}, {metric_name(metric)} {fb['metric']:.3f}), "
+                     f"the next simplest passing candidate")
+    a = by.get(choice) or {}
+    m = a.get("metrics") or {}
+    watch = []
+    if m.get(metric) is not None:
+        lo, hi = (m.get("ci") or {}).get(metric) or (m[metric], m[metric])
+        limit = f"; the bar is {bar['min_metric']:g}" if bar.get("min_metric") is not None else ""
+        watch.append(f"{metric_name(metric)}: {m[metric]:.3f} here (95% CI {lo:.3f}–{hi:.3f}){limit}")
+    pcs = {k: v for k, v in (m.get("per_class") or {}).items() if v.get("support")}
+    if pcs:
+        low = min(pcs, key=lambda k: (pcs[k]["recall"], k))
+        watch.append(f"recall of class {low!r}, the lowest here: {pcs[low]['recall']:.3f} "
+                     f"on {pcs[low]['support']} test rows")
+    lat = (a.get("timing") or {}).get("item_latency_ms") or {}
+    if bar.get("max_p95_ms") is not None and lat.get("p95") is not None:
+        watch.append(f"p95 latency: {ms(lat['p95'])} ms here; the bar is {bar['max_p95_ms']:g} ms")
+    items += [f"watch after release: {w}" for w in watch]
+    return {"choice": choice, "fallback": fb["name"] if fb else None, "items": items}
 
 
 def _provenance(r: dict[str, Any], by: dict[str, Any]) -> list[list[str]]:
@@ -416,7 +516,7 @@ def _provenance(r: dict[str, Any], by: dict[str, Any]) -> list[list[str]]:
         ["prices", f"price table dated {r['prices']['effective_date']}. {r['prices'].get('source_note', '')}".strip()],
         ["packages", ", ".join(f"{k} {v}" for k, v in (pv.get("packages") or {}).items()) or "—"],
     ]
-    spent = sum((a.get("cost") or {}).get("billed_now_usd") or 0 for a in r["adapters"])
+    spent = sum((a.get("cost") or {}).get("billed_now_usd") or 0 for a in r["adapters"] if not a.get("reused_from"))
     rows.append(["this run billed", usd(spent) + (f" (cap --max-cost {s['max_cost']})" if s.get("max_cost") is not None else "")])
     return rows
 
@@ -431,7 +531,7 @@ def _answers(r: dict[str, Any]) -> dict[str, Any]:
         c, k = a["cost"], a.get("counts") or {}
         billed = c.get("billed_now_usd")
         possibly = c.get("possibly_billed_now_usd", billed)
-        spend_rows.append([a["name"], a["status"], usd(billed), usd(possibly), usd(c.get("unconfirmed_usd", 0.0)),
+        spend_rows.append([a["name"], a["status"] + reused_text(a), usd(billed), usd(possibly), usd(c.get("unconfirmed_usd", 0.0)),
                            f"{k.get('requests', 0):,}", f"{k.get('retries', 0):,}", f"{k.get('throttles', 0):,}"])
     sp = r.get("spend") or {}
     led = sp.get("ledger") or {}
@@ -508,6 +608,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
         "explain": _explain(r),
         "unfinished_resources": _unfinished_resources(r),
         "previous": _previous(r),
+        "release": _release(r, by),
         "provenance": _provenance(r, by),
         "failed": r.get("failed") or [],
     }
