@@ -417,6 +417,20 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
                   + f" — {escape(d['reason'])}")
 
 
+def print_plan(console, results: dict[str, Any]) -> None:
+    """One line each: the business case of the verdict's candidate, label quality, leakage, enough data."""
+    from baseline.report.plan_view import business_view, data_plan_view
+
+    bz = business_view(results)
+    console.print(escape(f"  business case: {bz['summary'] or 'see the report'}" if bz["show"] else f"  {bz['text']}"))
+    dp = data_plan_view(results)
+    if dp:
+        console.print(escape(f"  labels: {dp['labels'][0]}"))
+        console.print(escape(f"  leakage: {dp['leak'][0]}"))
+    if (results.get("decision") or {}).get("labels_advice"):
+        console.print(escape(f"  enough data? {results['decision']['labels_advice']}"))
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from baseline.adapters.registry import Registry
     from baseline.config import load_config, pick
@@ -471,6 +485,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print_profile(console, results["profile"])
         print_leaderboard(console, results)
+        print_plan(console, results)
         console.print(f"\nreport: {run_dir / 'report.md'}" + (f" and {run_dir / 'report.html'}" if (run_dir / 'report.html').exists() else ""))
     if use_mlflow:
         from baseline.redact import one_line
