@@ -4,7 +4,7 @@ Reads a shared dataset (../shared/datasets/<name>/<name>.csv; never copied into 
 official train split, flips a share of the train labels to another class chosen at random (seeded), and
 runs ``baseline.dataplan.label_check`` on the clean and on the corrupted copy. A flagged row counts as a
 hit only when its label was flipped here, so rows the source itself mislabeled count against precision;
-the clean run's flag count is printed beside it for that reason.
+the clean run's flag count is printed beside it for that reason. Writes bench/results/label_issues.json.
 
     PYTHONPATH=src python bench/bench_label_issues.py sst2 banking77 --flip 0.05 --seed 0
 """
@@ -78,6 +78,9 @@ def main(argv: list[str] | None = None) -> int:
               f"(clean copy: {r['flagged_on_clean_copy']:,}); precision {r['precision']:.3f}, recall {r['recall']:.3f}; "
               f"precision of the top {r['flipped']:,} ranked {r['precision_at_flipped_count']:.3f}; "
               f"out-of-fold accuracy {r['oof_accuracy_corrupted']:.3f}; {r['seconds']:.1f} s", file=sys.stderr)
+    out = Path(__file__).resolve().parent / "results" / "label_issues.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps({"flip": a.flip, "seed": a.seed, "datasets": rows}, indent=2) + "\n", encoding="utf-8")
     if a.json:
         print(json.dumps(rows, indent=2))
     return 0

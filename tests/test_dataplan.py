@@ -7,7 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from baseline.dataplan import labels_advice, label_check, near_duplicates, wilson
+from baseline.dataplan import label_check, labels_advice, near_duplicates, wilson
 from baseline.decide import Bar
 
 pytest.importorskip("cleanlab")

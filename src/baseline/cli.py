@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-p95-ms", type=_float("--max-p95-ms"), help="bar: maximum p95 per-item latency (ms)")
     c.add_argument("--max-cost-per-1k", type=_float("--max-cost-per-1k"), help="bar: maximum USD per 1,000 predictions")
     c.add_argument("--max-one-off", type=_float("--max-one-off"), help="bar: maximum one-off USD (training, setup)")
-    c.add_argument("--monthly-volume", type=int, help="predictions per month, for the cost projection")
+    c.add_argument("--monthly-volume", type=int, help="predictions per month, for the cost projection and the business case")
     c.add_argument("--manual-cost-per-item", type=_float("--manual-cost-per-item"),
                    help="business case: USD to handle one item by hand (with --error-cost and --monthly-volume)")
     c.add_argument("--error-cost", type=_float("--error-cost"),
