@@ -115,3 +115,8 @@ def test_labels_advice_in_every_verdict():
                       Bar(min_metric=0.9))
     assert not b["projected"][0]["reaches"] and "no simpler candidate would reach the bar 0.9" in b["text"]
     assert labels_advice(None, {}, adapters, Bar())["status"] == "no curve"
+    # the trivial floor is never offered as the cheaper option
+    floor = {"name": "majority", "simplicity": 0, "metrics": {"macro_f1": 0.33}, "cost": {"per_1k_usd": 0.0}}
+    c = labels_advice(_curve({"flaml": [(0.25, 0.70), (0.5, 0.74), (1.0, 0.78)], "majority": [(0.5, 0.33), (1.0, 0.33)]}),
+                      {"best_passing": "flaml"}, adapters[:1] + [floor], Bar())
+    assert c["projected"] == [] and "majority" not in c["text"]

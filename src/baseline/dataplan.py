@@ -250,9 +250,14 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
     text = (f"at {name}'s current slope (+{g:.3f} {mname} per doubling of train), about {more:,} more labels "
             f"({factor:.1f}× the {n_train:,} now) would lift it by the {margin:g} margin")
     target = bar.min_metric if bar.min_metric is not None else (by.get(name, {}).get("metrics") or {}).get(metric)
-    simpler = [n for n in trends if n != name and (by.get(n, {}).get("simplicity", 99) < by.get(name, {}).get("simplicity", 0)
-                                                   or ((by.get(n, {}).get("cost") or {}).get("per_1k_usd") or 0)
-                                                   < ((by.get(name, {}).get("cost") or {}).get("per_1k_usd") or 0))]
+    def rank(n: str) -> int:
+        return int(by.get(n, {}).get("simplicity", 99))
+
+    def per_1k(n: str) -> float:
+        return float((by.get(n, {}).get("cost") or {}).get("per_1k_usd") or 0.0)
+
+    # simpler or cheaper candidates with a curve of their own; the trivial floor (rank 0) is a reference, not an option
+    simpler = [n for n in trends if n != name and rank(n) > 0 and (rank(n) < rank(name) or per_1k(n) < per_1k(name))]
     for n in simpler:
         tn = trends[n]
         proj = tn["last"][metric] + max(tn["gain_per_doubling"], 0.0) * math.log2(factor)
