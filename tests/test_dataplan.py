@@ -114,6 +114,8 @@ def test_labels_advice_in_every_verdict():
     b = labels_advice(curve, {"verdict": "ADOPT", "choice": "flaml", "best_passing": "flaml"}, adapters,
                       Bar(min_metric=0.9))
     assert not b["projected"][0]["reaches"] and "no simpler candidate would reach the bar 0.9" in b["text"]
+    # 0.78 → 0.90 at +0.04 per doubling: 2^3 = 8× the labels, 7,000 more
+    assert b["labels_to_bar"] == 7000 and "7,000 more (8.0×)" in b["text"]
     assert labels_advice(None, {}, adapters, Bar())["status"] == "no curve"
     # the trivial floor is never offered as the cheaper option
     floor = {"name": "majority", "simplicity": 0, "metrics": {"macro_f1": 0.33}, "cost": {"per_1k_usd": 0.0}}

@@ -249,6 +249,11 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
     out.update(factor=factor, more_labels=more)
     text = (f"at {name}'s current slope (+{g:.3f} {mname} per doubling of train), about {more:,} more labels "
             f"({factor:.1f}× the {n_train:,} now) would lift it by the {margin:g} margin")
+    if bar.min_metric is not None and last[metric] < bar.min_metric:
+        to_bar = 2 ** ((bar.min_metric - last[metric]) / g)
+        out["labels_to_bar"] = int(math.ceil(n_train * (to_bar - 1)))
+        text += (f"; to reach the bar {bar.min_metric:g} from {last[metric]:.3f} it would take about "
+                 f"{out['labels_to_bar']:,} more ({to_bar:.1f}×)")
     target = bar.min_metric if bar.min_metric is not None else (by.get(name, {}).get("metrics") or {}).get(metric)
     def rank(n: str) -> int:
         return int(by.get(n, {}).get("simplicity", 99))
