@@ -122,3 +122,17 @@ def test_labels_advice_in_every_verdict():
     c = labels_advice(_curve({"flaml": [(0.25, 0.70), (0.5, 0.74), (1.0, 0.78)], "majority": [(0.5, 0.33), (1.0, 0.33)]}),
                       {"best_passing": "flaml"}, adapters[:1] + [floor], Bar())
     assert c["projected"] == [] and "majority" not in c["text"]
+
+
+def test_large_inputs_are_sampled_or_skipped_not_scanned(monkeypatch):
+    import baseline.dataplan as dp
+
+    monkeypatch.setattr(dp, "MAX_CHECK_ROWS", 40)
+    monkeypatch.setattr(dp, "MAX_PAIRS", 10)
+    texts = [f"{w} item number {i}" for i in range(40) for w in ("good",)] + [f"bad thing {i}" for i in range(40)]
+    frame = _frame(texts, ["pos"] * 40 + ["neg"] * 40)
+    r = label_check(frame, seed=0)
+    assert r["sampled_from"] == 80 and r["rows_checked"] == 40
+    nd = near_duplicates(frame, _frame(["GOOD item number 3", "good item numbr 3"], ["pos", "pos"]))
+    assert not nd["scanned"] and "skipped" in nd["method"]
+    assert nd["normalised"] == 1 and nd["near"] == 0

@@ -32,6 +32,8 @@ MATERIAL_SHARE = 0.01        # leaked test rows at or above this share → headl
 MAX_FOLDS = 5
 EXAMPLES = 10
 CHUNK = 2000
+MAX_CHECK_ROWS = 20_000      # the label check reads a seeded, stratified sample of train beyond this
+MAX_PAIRS = 400_000_000      # test × train pairs beyond which the near-duplicate scan is skipped (normalised matches stay)
 
 
 def cleanlab_available() -> str | None:
@@ -85,6 +87,11 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
+    sampled_from = None
+    if len(train) > MAX_CHECK_ROWS:
+        sampled_from = len(train)
+        train = train.groupby(train["label"].astype(str), group_keys=False).sample(
+            frac=MAX_CHECK_ROWS / len(train), random_state=seed)
     counts = train["label"].astype(str).value_counts()
     usable = counts[counts >= 2].index
     rows = train[train["label"].astype(str).isin(usable)].reset_index(drop=True)
@@ -131,7 +138,7 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
         "status": "ok", "method": f"cleanlab find_label_issues (prune_by_noise_rate) on {folds}-fold out-of-fold "
                                   "probabilities of word 1-2-gram TF-IDF + logistic regression, train split only",
         "rows_checked": n, "flagged": k, "share": k / n if n else 0.0, "share_ci": wilson(k, n),
-        "classes_skipped": skipped, "folds": folds,
+        "classes_skipped": skipped, "folds": folds, "sampled_from": sampled_from,
         "oof_accuracy": float((suggested == y).mean()),
         "classes": per_class[:10],
         "pairs": [{"given": g, "suggested": s, "count": c} for (g, s), c in
@@ -158,10 +165,11 @@ def nearest_train(train_texts: pd.Series, test_texts: pd.Series) -> tuple[np.nda
     a, b = vec.transform(tr), vec.transform(te)
     sim = np.zeros(b.shape[0])
     arg = np.zeros(b.shape[0], dtype=np.int64)
-    for s in range(0, b.shape[0], CHUNK):
-        block = (b[s:s + CHUNK] @ a.T).tocsr()
-        sim[s:s + CHUNK] = block.max(axis=1).toarray().ravel()
-        arg[s:s + CHUNK] = np.asarray(block.argmax(axis=1)).ravel()
+    step = max(20, min(CHUNK, 20_000_000 // max(1, a.shape[0])))  # a block is about dense: keep it near 20M cells
+    for s in range(0, b.shape[0], step):
+        block = (b[s:s + step] @ a.T).tocsr()
+        sim[s:s + step] = block.max(axis=1).toarray().ravel()
+        arg[s:s + step] = np.asarray(block.argmax(axis=1)).ravel()
     return sim, arg
 
 
@@ -171,9 +179,13 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
     t0 = time.perf_counter()
     if train.empty or test.empty:
         return {"status": "skipped", "reason": "empty split"}
-    sim, arg = nearest_train(train["text"], test["text"])
     norm_train = set(normalize_texts(train["text"].astype(str)))
     normalised = normalize_texts(test["text"].astype(str)).isin(norm_train).to_numpy()
+    scanned = len(train) * len(test) <= MAX_PAIRS
+    if scanned:
+        sim, arg = nearest_train(train["text"], test["text"])
+    else:  # too many pairs for an exact nearest-neighbour scan: normalised matches only, and say so
+        sim, arg = np.zeros(len(test)), np.zeros(len(test), dtype=np.int64)
     near = (sim >= threshold) & ~normalised
     leaked = near | normalised
     tr_text, tr_lab = train["text"].astype(str).to_numpy(), train["label"].astype(str).to_numpy()
@@ -185,7 +197,10 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
            "train_label": str(tr_lab[arg[i]])} for i in pick]
     n = len(test)
     same = [str(test["label"].iloc[i]) == tr_lab[arg[i]] for i in np.flatnonzero(leaked)]
-    return {"status": "ok", "method": f"cosine of character 3-5-gram term frequencies after lower-casing, punctuation and spacing ≥ {threshold:g}",
+    method = (f"cosine of character 3-5-gram term frequencies after lower-casing, punctuation and spacing ≥ {threshold:g}"
+              if scanned else f"near-duplicate scan skipped: {len(test):,} × {len(train):,} pairs is over "
+                              f"{MAX_PAIRS:,}; exact and normalised matches only")
+    return {"status": "ok", "method": method, "scanned": scanned,
             "threshold": threshold, "test_rows": n, "normalised": int(normalised.sum()), "near": int(near.sum()),
             "leaked": int(leaked.sum()), "share": float(leaked.mean()), "near_share": float(near.mean()),
             "same_label_share": float(np.mean(same)) if same else None,

@@ -133,7 +133,10 @@ def data_plan_view(r: dict[str, Any]) -> dict[str, Any] | None:
         if lq["pairs"]:
             out["labels"].append("most frequent given → suggested: " + ", ".join(
                 f"{p['given']} → {p['suggested']} ({p['count']})" for p in lq["pairs"][:5]))
-        out["labels"].append(f"method: {lq['method']}; the cheap model's out-of-fold accuracy is {lq['oof_accuracy']:.3f}"
+        out["labels"].append(f"method: {lq['method']}"
+                             + (f" (a seeded stratified sample of {lq['rows_checked']:,} of the {lq['sampled_from']:,} "
+                                "train rows)" if lq.get("sampled_from") else "")
+                             + f"; the cheap model's out-of-fold accuracy is {lq['oof_accuracy']:.3f}"
                              + (f"; classes with fewer than 2 train rows not checked: {', '.join(lq['classes_skipped'])}"
                                 if lq.get("classes_skipped") else ""))
         if lq["oof_accuracy"] < WEAK_MODEL:
