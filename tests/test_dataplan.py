@@ -136,3 +136,11 @@ def test_large_inputs_are_sampled_or_skipped_not_scanned(monkeypatch):
     nd = near_duplicates(frame, _frame(["GOOD item number 3", "good item numbr 3"], ["pos", "pos"]))
     assert not nd["scanned"] and "skipped" in nd["method"]
     assert nd["normalised"] == 1 and nd["near"] == 0
+
+
+def test_without_the_data_extra_the_check_is_skipped_with_the_reason(monkeypatch):
+    import baseline.dataplan as dp
+
+    monkeypatch.setattr(dp, "cleanlab_available", lambda: 'extra "data" not installed (pip install "baseline[data]")')
+    r = label_check(_frame(["a b", "c d"] * 5, ["x", "y"] * 5))
+    assert r == {"status": "skipped", "reason": 'extra "data" not installed (pip install "baseline[data]")'}
