@@ -81,7 +81,7 @@ def business_view(r: dict[str, Any]) -> dict[str, Any]:
                    + ("" if focus["pays_back_surely"] else " (the interval reaches a loss: it may never pay back)"))
         if b.get("best_value") and b["best_value"] != focus["name"]:
             bv = next(x for x in b["rows"] if x["name"] == b["best_value"])
-            summary += (f". The highest saving is {bv['name']}'s, {_usd(bv['monthly_saving_usd'])} a month "
+            summary += (f". The highest saving is that of {bv['name']}: {_usd(bv['monthly_saving_usd'])} a month "
                         f"[{_usd(bv['monthly_saving_ci'][0])}, {_usd(bv['monthly_saving_ci'][1])}]")
     notes = [f"{x['name']}: {n}" for x in b["rows"] for n in x.get("notes") or []]
     return {"show": True, "text": "", "rows": rows, "headers": BUSINESS_HEADERS, "summary": summary,
@@ -129,7 +129,7 @@ def data_plan_view(r: dict[str, Any]) -> dict[str, Any] | None:
                              f"{lq['file'] or 'label_issues.csv'} with given and suggested labels ({lq['seconds']:.1f} s)")
         if lq["classes"]:
             out["labels"].append("classes most affected: " + ", ".join(
-                f"{c['label']} {c['flagged']} of {c['rows']} ({c['share']:.0%})" for c in lq["classes"][:5]))
+                f"{c['label']} {c['flagged']:,} of {c['rows']:,} ({c['share']:.0%})" for c in lq["classes"][:5]))
         if lq["pairs"]:
             out["labels"].append("most frequent given → suggested: " + ", ".join(
                 f"{p['given']} → {p['suggested']} ({p['count']})" for p in lq["pairs"][:5]))
