@@ -120,7 +120,16 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--max-p95-ms", type=_float("--max-p95-ms"), help="bar: maximum p95 per-item latency (ms)")
     c.add_argument("--max-cost-per-1k", type=_float("--max-cost-per-1k"), help="bar: maximum USD per 1,000 predictions")
     c.add_argument("--max-one-off", type=_float("--max-one-off"), help="bar: maximum one-off USD (training, setup)")
-    c.add_argument("--monthly-volume", type=int, help="predictions per month, for the cost projection")
+    c.add_argument("--monthly-volume", type=int, help="predictions per month, for the cost projection and the business case")
+    c.add_argument("--manual-cost-per-item", type=_float("--manual-cost-per-item"),
+                   help="business case: USD to handle one item by hand (with --error-cost and --monthly-volume)")
+    c.add_argument("--error-cost", type=_float("--error-cost"),
+                   help="business case: USD cost of one wrong automatic decision")
+    c.add_argument("--precision-target", type=_float("--precision-target"),
+                   help="business case: automate only at this precision or better, e.g. 0.95 (default: the "
+                   "threshold with the highest saving)")
+    c.add_argument("--no-label-check", action="store_true",
+                   help="skip the label-quality check (cleanlab, extra [data]) on the train split")
     c.add_argument("--margin", type=_float("--margin"), help="non-inferiority margin on the headline metric: a simpler candidate replaces the best only when shown "
                    "at most this much worse (default 0.02)")
     c.add_argument("--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
@@ -262,6 +271,24 @@ def _bar(args: argparse.Namespace, cfg: dict[str, Any], metric: str):
     return bar
 
 
+def _value_inputs(args: argparse.Namespace, cfg: dict[str, Any]):
+    """The business-case inputs from flags, else ``[business]`` in baseline.toml (monthly volume comes from the bar)."""
+    from baseline.business import ValueInputs
+    from baseline.config import pick
+
+    b = cfg.get("business", {})
+    v = ValueInputs(manual_cost_per_item=pick(args.manual_cost_per_item, b, "manual_cost_per_item"),
+                    error_cost=pick(args.error_cost, b, "error_cost"),
+                    precision_target=pick(args.precision_target, b, "precision_target"))
+    for name in ("manual_cost_per_item", "error_cost"):
+        x = getattr(v, name)
+        if x is not None and x < 0:
+            raise BadInput(f"--{name.replace('_', '-')} must be zero or more (got {x})")
+    if v.precision_target is not None and not 0 < v.precision_target <= 1:
+        raise BadInput(f"--precision-target must be above 0 and at most 1 (got {v.precision_target})")
+    return v
+
+
 class RichProgress:
     """Live progress for the runner's callbacks."""
 
@@ -390,6 +417,20 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
                   + f" — {escape(d['reason'])}")
 
 
+def print_plan(console, results: dict[str, Any]) -> None:
+    """One line each: the business case of the verdict's candidate, label quality, leakage, enough data."""
+    from baseline.report.plan_view import business_view, data_plan_view
+
+    bz = business_view(results)
+    console.print(escape(f"  business case: {bz['summary'] or 'see the report'}" if bz["show"] else f"  {bz['text']}"))
+    dp = data_plan_view(results)
+    if dp:
+        console.print(escape(f"  labels: {dp['labels'][0]}"))
+        console.print(escape(f"  leakage: {dp['leak'][0]}"))
+    if (results.get("decision") or {}).get("labels_advice"):
+        console.print(escape(f"  enough data? {results['decision']['labels_advice']}"))
+
+
 def cmd_compare(args: argparse.Namespace) -> int:
     from baseline.adapters.registry import Registry
     from baseline.config import load_config, pick
@@ -421,6 +462,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         test_size=float(pick(args.test_size, cc, "test_size", 0.25)), adapters=pick(args.adapters, cc, "adapters"),
         out=out, resume=Path(args.resume) if args.resume else None, resamples=resamples,
         learning_curve=bool(args.learning_curve or cc.get("learning_curve", False)),
+        value=_value_inputs(args, cfg), label_check=not (args.no_label_check or cc.get("label_check") is False),
         command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
         fresh=bool(args.fresh), rerun=[s.strip() for s in (args.rerun or "").split(",") if s.strip()])
     console = _console(stderr=args.json)
@@ -443,6 +485,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     else:
         print_profile(console, results["profile"])
         print_leaderboard(console, results)
+        print_plan(console, results)
         console.print(f"\nreport: {run_dir / 'report.md'}" + (f" and {run_dir / 'report.html'}" if (run_dir / 'report.html').exists() else ""))
     if use_mlflow:
         from baseline.redact import one_line

@@ -61,6 +61,8 @@ class CompareRequest:
     command: str = ""
     fresh: bool = False                 # rerun every candidate, reuse nothing
     rerun: list[str] | None = None      # rerun these even when an earlier result on the split matches
+    value: Any = None              # business.ValueInputs (manual cost, error cost, precision target)
+    label_check: bool = True       # cleanlab label-issue check on train ([data] extra); --no-label-check
 
 
 def provenance() -> dict[str, Any]:
@@ -307,6 +309,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
                   "report_md": "report.md", "report_html": "report.html"},
     }
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
+    add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress)
     results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
@@ -323,6 +326,35 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
                           "status": "failed adapters" if failed else "incomplete" if incomplete else "ok",
                           "run_dir": str(run_dir)})
     return results_json, run_dir
+
+
+def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest, split: Split, curve: Any, bar: Bar,
+                               run_dir: Path, seed: int, progress: Progress) -> None:
+    """The business case per candidate, the data plan (label quality, near-duplicate leakage) and the learning
+    curve's advice for every verdict; each part's time goes into ``timing`` like any other stage."""
+    from baseline.business import ValueInputs, business_case
+    from baseline.dataplan import data_plan, labels_advice
+
+    t = time.perf_counter()
+    v = req.value or ValueInputs()
+    v = replace(v, monthly_volume=bar.monthly_volume)
+    results_json["settings"]["business"] = v.to_json()
+    results_json["business"] = business_case(results_json, run_dir, v, req.resamples, seed)
+    results_json["timing"]["business_s"] = time.perf_counter() - t
+    plan = data_plan(split, results_json, run_dir, seed, req.label_check)
+    decision = results_json["decision"]
+    plan["enough_data"] = labels_advice(curve, decision, results_json["adapters"], bar)
+    decision["labels_advice"] = plan["enough_data"].get("text")
+    results_json["data_plan"] = plan
+    lq, lk = plan.get("label_quality") or {}, plan.get("leakage") or {}
+    results_json["timing"]["label_check_s"] = lq.get("seconds")
+    results_json["timing"]["near_duplicates_s"] = lk.get("seconds")
+    if lq.get("status") == "ok":
+        results_json["files"]["label_issues"] = lq["file"]
+        progress.message(f"label check: {lq['flagged']:,} of {lq['rows_checked']:,} train rows flagged as possibly "
+                         f"mislabeled ({lq['share']:.1%}) in {lq['seconds']:.1f} s — {lq['file']}")
+    elif lq.get("status") == "failed":
+        progress.message(f"label check failed: {lq['reason']}")
 
 
 def compare_with_previous(prev_dir: Path, adapters_json: list[dict[str, Any]], prev_id: str,

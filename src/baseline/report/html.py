@@ -59,6 +59,8 @@ def render_html(results: dict[str, Any], run_dir: str | Path, analysis: dict[str
         hidden.add("previous")
     if not v["answers"]["show"]:
         hidden.add("answers")
+    if not v["data_plan"]:
+        hidden.add("data-plan")
     html = _env().get_template("report.html.j2").render(v=v, plots=uris, hidden=hidden, version=__version__)
     out = run_dir / "report.html"
     out.write_text(html, encoding="utf-8")

@@ -50,9 +50,22 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
                 + [("✅ " if c["pass"] else "❌ ") + c["text"] for c in b["cells"]]
                 + ["yes" if b["passes"] else "no", b["vs"], b["role"]] for b in bars["rows"]]
         L += [table(hdr, rows), ""]
+    if vd.get("labels_advice"):
+        L += [f"Enough data? {vd['labels_advice'][:1].upper()}{vd['labels_advice'][1:]}.", ""]
     if vd["rule"]:
         L += [f"How the verdict is chosen: {vd['rule']} Simplicity rank (lower is simpler): trivial floor 0, prebuilt API 10, pretrained model "
               "20, managed custom model 30, linear model trained here 40, trained probe 50, AutoML 60.", ""]
+
+    # -- business case
+    bz = v["business"]
+    L += ["## Business case", ""]
+    if bz["show"]:
+        if bz["summary"]:
+            L += [bz["summary"] + ".", ""]
+        L += [table(bz["headers"], bz["rows"]), ""]
+        L += ["Assumptions:", ""] + [f"- {a}" for a in bz["assumptions"]] + [f"- {n}" for n in bz["notes"]] + [""]
+    else:
+        L += [bz["text"], ""]
 
     # -- leaderboard
     lb = v["leaderboard"]
@@ -173,6 +186,20 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
         if lc["advice"]:
             L += [f"- verdict advice: {lc['advice']}"]
         L += [f"- not refitted: {s}" for s in lc["skipped"]] + [""]
+
+    # -- data plan
+    dp = v["data_plan"]
+    if dp:
+        L += ["## Data plan", "", "### Label quality", ""] + [f"- {t}" for t in dp["labels"]] + [""]
+        if dp["label_examples"]:
+            L += ["Top suspected rows:", "", table(dp["label_examples"]["headers"], dp["label_examples"]["rows"]), ""]
+        L += ["### Leakage and near-duplicates", ""] + [f"- {t}" for t in dp["leak"]] + [""]
+        if dp["leak_examples"]:
+            L += [table(dp["leak_examples"]["headers"], dp["leak_examples"]["rows"]), ""]
+        if dp["without"]:
+            L += [table(dp["without"]["headers"], dp["without"]["rows"]), ""]
+        if dp["enough"]:
+            L += ["### Enough data?", "", dp["enough"][:1].upper() + dp["enough"][1:] + ".", ""]
 
     # -- profile
     p = v["profile"]

@@ -11,13 +11,14 @@ from pathlib import Path
 from typing import Any
 
 from baseline.decide import curve_trend, metric_name
+from baseline.report.plan_view import business_view, data_plan_view, verdict_tiles
 
 SECTIONS = [
-    ("verdict", "Verdict"), ("leaderboard", "Leaderboard"), ("answers", "Unanswered items and spend"),
+    ("verdict", "Verdict"), ("business", "Business case"), ("leaderboard", "Leaderboard"), ("answers", "Unanswered items and spend"),
     ("cost", "Metric against cost"),
     ("latency", "Latency"), ("confusion", "Confusion"), ("per-class", "Per class"),
     ("disagreements", "Where candidates disagree"), ("coverage", "Coverage against precision"),
-    ("monthly", "Monthly cost"), ("learning-curve", "Learning curve"), ("profile", "Data profile"),
+    ("monthly", "Monthly cost"), ("learning-curve", "Learning curve"), ("data-plan", "Data plan"), ("profile", "Data profile"),
     ("explain", "Explainability"), ("release", "Release"), ("previous", "Since the last run"),
     ("provenance", "Provenance"),
 ]
@@ -146,7 +147,8 @@ def _verdict(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
             "warnings": d.get("warnings") or [], "focus": focus,
             "focus_role": ("chosen" if verdict == "ADOPT" else "leading") if d.get("choice")
             else ("nearest miss" if d.get("nearest_miss") else "best"),
-            "tiles": tiles, "margin": d.get("margin"), "since": _since(r)}
+            "tiles": tiles + verdict_tiles(r), "margin": d.get("margin"), "since": _since(r),
+            "labels_advice": d.get("labels_advice")}
 
 
 def _since(r: dict[str, Any]) -> str | None:
@@ -604,6 +606,8 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
                                  "score threshold", "precision at full coverage", "items with a score"]},
         "monthly": _monthly(analysis.get("monthly")),
         "learning": _learning(r),
+        "business": business_view(r),
+        "data_plan": data_plan_view(r),
         "profile": _profile(r["profile"]),
         "explain": _explain(r),
         "unfinished_resources": _unfinished_resources(r),

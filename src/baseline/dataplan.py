@@ -1,0 +1,322 @@
+"""The data plan: are the labels right, does test leak from train, and is there enough data?
+
+- **Label quality** (extra ``[data]``: cleanlab): out-of-fold class probabilities of a cheap model
+  (word 1–2-gram TF-IDF + logistic regression) on the *train* split feed cleanlab's label-issue
+  detection. Gives the share of train rows flagged (Wilson 95% interval), the classes most affected,
+  and the suspected rows with their given and suggested labels (``label_issues.csv``). Test labels
+  are never read.
+- **Near-duplicate leakage**: test texts whose nearest train text, by cosine similarity of character
+  3–5-gram term-frequency vectors (after lower-casing, punctuation and spacing), is at or above ``NEAR_DUP_THRESHOLD`` —
+  beyond the exact and normalised matches the profile already counts. When the leaked share is
+  material (``MATERIAL_SHARE``), the headline metric is recomputed without the leaked rows.
+- **Enough data?** (``labels_advice``) the learning curve's advice in every verdict: at the current
+  slope, how many more labels would lift the best candidate by the margin, and whether a cheaper
+  candidate would reach the bar with them.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from baseline.data import normalize_texts
+from baseline.redact import redact
+
+NEAR_DUP_THRESHOLD = 0.9     # char 3-5-gram tf cosine; see tests/test_dataplan.py for the constructed pairs
+MATERIAL_SHARE = 0.01        # leaked test rows at or above this share → headline recomputed without them
+MAX_FOLDS = 5
+EXAMPLES = 10
+CHUNK = 2000
+MAX_CHECK_ROWS = 20_000      # the label check reads a seeded, stratified sample of train beyond this
+MAX_PAIRS = 400_000_000      # test × train pairs beyond which the near-duplicate scan is skipped (normalised matches stay)
+
+
+def cleanlab_available() -> str | None:
+    """``None`` when cleanlab can be imported, else the reason."""
+    try:
+        import cleanlab  # noqa: F401
+    except ImportError:
+        return 'extra "data" not installed (pip install "baseline[data]")'
+    return None
+
+
+def wilson(k: int, n: int, z: float = 1.959964) -> list[float]:
+    """Wilson 95% interval of a proportion k/n."""
+    if n == 0:
+        return [0.0, 1.0]
+    p = k / n
+    d = 1 + z * z / n
+    c = (p + z * z / (2 * n)) / d
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / d
+    return [max(0.0, c - h), min(1.0, c + h)]
+
+
+def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed: int,
+                      folds: int) -> np.ndarray:
+    """Out-of-fold class probabilities from TF-IDF + logistic regression (columns = class codes 0..K-1)."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+    from threadpoolctl import threadpool_limits
+
+    probs = np.zeros((len(texts), n_classes))
+    arr = np.asarray(texts, dtype=object)
+    # one BLAS thread: lbfgs on sparse TF-IDF gains nothing from more, and on a busy machine they cost 50×
+    with threadpool_limits(1):
+        for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(arr, labels):
+            vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(tr) >= 2000 else 1, sublinear_tf=True,
+                                  strip_accents="unicode")
+            clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
+            clf.fit(vec.fit_transform(arr[tr]), labels[tr])
+            probs[np.ix_(te, clf.classes_)] = clf.predict_proba(vec.transform(arr[te]))
+    return probs
+
+
+def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None = None,
+                examples: int = EXAMPLES) -> dict[str, Any]:
+    """cleanlab label issues on the train split; writes ``label_issues.csv`` into ``run_dir``."""
+    t0 = time.perf_counter()
+    why = cleanlab_available()
+    if why:
+        return {"status": "skipped", "reason": why}
+    from cleanlab.filter import find_label_issues
+    from cleanlab.rank import get_label_quality_scores
+
+    sampled_from = None
+    if len(train) > MAX_CHECK_ROWS:
+        sampled_from = len(train)
+        train = train.groupby(train["label"].astype(str), group_keys=False).sample(
+            frac=MAX_CHECK_ROWS / len(train), random_state=seed)
+    counts = train["label"].astype(str).value_counts()
+    usable = counts[counts >= 2].index
+    rows = train[train["label"].astype(str).isin(usable)].reset_index(drop=True)
+    skipped = sorted(set(counts.index) - set(usable))
+    if rows.empty or len(usable) < 2:
+        return {"status": "skipped", "reason": "fewer than two classes with two or more train rows"}
+    classes = sorted(usable)
+    code = {c: i for i, c in enumerate(classes)}
+    y = rows["label"].astype(str).map(code).to_numpy()
+    folds = int(min(MAX_FOLDS, counts[usable].min()))
+    probs = oof_probabilities(rows["text"].astype(str).tolist(), y, len(classes), seed, folds)
+    # n_jobs=1: cleanlab otherwise forks a process pool, which can deadlock beside threads (HTTP servers, BLAS)
+    ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+    quality = get_label_quality_scores(y, probs)
+    n, k = len(rows), len(ranked)
+    suggested = probs.argmax(axis=1)
+    flagged = np.zeros(n, dtype=bool)
+    flagged[ranked] = True
+    per_class = []
+    for c in classes:
+        mask = y == code[c]
+        f = int(flagged[mask].sum())
+        if f:
+            per_class.append({"label": c, "flagged": f, "rows": int(mask.sum()), "share": f / int(mask.sum())})
+    per_class.sort(key=lambda r: (-r["flagged"], -r["share"], r["label"]))
+    pairs: dict[tuple[str, str], int] = {}
+    for i in ranked:
+        key = (classes[y[i]], classes[suggested[i]])
+        pairs[key] = pairs.get(key, 0) + 1
+    table = pd.DataFrame({
+        "rank": np.arange(1, k + 1),
+        "id": rows["id"].to_numpy()[ranked] if "id" in rows.columns else ranked,
+        "text": rows["text"].astype(str).to_numpy()[ranked],
+        "given_label": [classes[y[i]] for i in ranked],
+        "suggested_label": [classes[suggested[i]] for i in ranked],
+        "label_quality": quality[ranked].round(5),
+        "suggested_probability": probs[ranked, suggested[ranked]].round(5),
+    })
+    file = None
+    if run_dir is not None:
+        p = Path(run_dir) / "label_issues.csv"
+        table.assign(text=table["text"].map(redact)).to_csv(p, index=False)
+        file = p.name
+    return {
+        "status": "ok", "method": f"cleanlab find_label_issues (prune_by_noise_rate) on {folds}-fold out-of-fold "
+                                  "probabilities of word 1-2-gram TF-IDF + logistic regression, train split only",
+        "rows_checked": n, "flagged": k, "share": k / n if n else 0.0, "share_ci": wilson(k, n),
+        "classes_skipped": skipped, "folds": folds, "sampled_from": sampled_from,
+        "oof_accuracy": float((suggested == y).mean()),
+        "classes": per_class[:10],
+        "pairs": [{"given": g, "suggested": s, "count": c} for (g, s), c in
+                  sorted(pairs.items(), key=lambda kv: (-kv[1], kv[0]))[:10]],
+        "examples": [{"id": str(r["id"]), "text": redact(r["text"])[:240], "given": r["given_label"],
+                      "suggested": r["suggested_label"], "quality": float(r["label_quality"])}
+                     for r in table.head(examples).to_dict("records")],
+        "file": file, "seconds": time.perf_counter() - t0,
+    }
+
+
+def nearest_train(train_texts: pd.Series, test_texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """For each test text: cosine similarity to its nearest train text (char 3–5-gram term frequencies), and that row."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    def prep(s: pd.Series) -> pd.Series:  # punctuation to spaces, then lower-case and collapse spacing
+        return normalize_texts(s.astype(str).str.replace(r"[^\w\s]", " ", regex=True))
+
+    tr, te = prep(train_texts), prep(test_texts)
+    # plain term-frequency cosine (no IDF): a pair's similarity does not depend on the rest of the corpus
+    vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, use_idf=False,
+                          dtype=np.float32)
+    vec.fit(pd.concat([tr, te]))
+    a, b = vec.transform(tr), vec.transform(te)
+    sim = np.zeros(b.shape[0])
+    arg = np.zeros(b.shape[0], dtype=np.int64)
+    step = max(20, min(CHUNK, 20_000_000 // max(1, a.shape[0])))  # a block is about dense: keep it near 20M cells
+    for s in range(0, b.shape[0], step):
+        block = (b[s:s + step] @ a.T).tocsr()
+        sim[s:s + step] = block.max(axis=1).toarray().ravel()
+        arg[s:s + step] = np.asarray(block.argmax(axis=1)).ravel()
+    return sim, arg
+
+
+def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = NEAR_DUP_THRESHOLD,
+                    examples: int = 5) -> dict[str, Any]:
+    """Test rows that leak from train: exact, normalised, and near-duplicates beyond those."""
+    t0 = time.perf_counter()
+    if train.empty or test.empty:
+        return {"status": "skipped", "reason": "empty split"}
+    norm_train = set(normalize_texts(train["text"].astype(str)))
+    normalised = normalize_texts(test["text"].astype(str)).isin(norm_train).to_numpy()
+    scanned = len(train) * len(test) <= MAX_PAIRS
+    if scanned:
+        sim, arg = nearest_train(train["text"], test["text"])
+    else:  # too many pairs for an exact nearest-neighbour scan: normalised matches only, and say so
+        sim, arg = np.zeros(len(test)), np.zeros(len(test), dtype=np.int64)
+    near = (sim >= threshold) & ~normalised
+    leaked = near | normalised
+    tr_text, tr_lab = train["text"].astype(str).to_numpy(), train["label"].astype(str).to_numpy()
+    order = np.flatnonzero(near)[np.argsort(-sim[near], kind="stable")]
+    # spread the examples over the similarity range: the closest and the ones nearest the threshold
+    pick = order if len(order) <= examples else order[np.unique(np.linspace(0, len(order) - 1, examples).round().astype(int))]
+    ex = [{"test": redact(str(test["text"].iloc[i]))[:200], "train": redact(tr_text[arg[i]])[:200],
+           "similarity": round(float(sim[i]), 3), "test_label": str(test["label"].iloc[i]),
+           "train_label": str(tr_lab[arg[i]])} for i in pick]
+    n = len(test)
+    same = [str(test["label"].iloc[i]) == tr_lab[arg[i]] for i in np.flatnonzero(leaked)]
+    method = (f"cosine of character 3-5-gram term frequencies after lower-casing, punctuation and spacing ≥ {threshold:g}"
+              if scanned else f"near-duplicate scan skipped: {len(test):,} × {len(train):,} pairs is over "
+                              f"{MAX_PAIRS:,}; exact and normalised matches only")
+    return {"status": "ok", "method": method, "scanned": scanned,
+            "threshold": threshold, "test_rows": n, "normalised": int(normalised.sum()), "near": int(near.sum()),
+            "leaked": int(leaked.sum()), "share": float(leaked.mean()), "near_share": float(near.mean()),
+            "same_label_share": float(np.mean(same)) if same else None,
+            "material": bool(leaked.mean() >= MATERIAL_SHARE), "material_share": MATERIAL_SHARE,
+            "examples": ex, "leaked_mask": leaked, "seconds": time.perf_counter() - t0}
+
+
+def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndarray) -> list[dict[str, Any]]:
+    """The headline metric of every scored candidate on the test rows that do not leak, beside the full figure."""
+    from baseline.metrics import score
+    from baseline.report.analysis import _labels, load_predictions, scored_names
+
+    df = load_predictions(run_dir)
+    if df is None or len(df) != len(leaked):
+        return []
+    metric = results["settings"]["metric"]
+    labels = results["split"]["labels"]
+    keep = ~np.asarray(leaked)
+    truth = df["label"].astype(str).to_numpy()
+    by = {a["name"]: a for a in results.get("adapters", [])}
+    out = []
+    for name in scored_names(results):
+        if name not in df.columns:
+            continue
+        preds = np.asarray(_labels(df[name]), dtype=object)
+        clean = score(labels, truth[keep].tolist(), preds[keep].tolist())[metric]
+        full = by[name]["metrics"][metric]
+        out.append({"name": name, "metric": metric, "all_rows": full, "without_leaked": clean,
+                    "change": clean - full, "rows": int(keep.sum())})
+    return out
+
+
+def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapters: list[dict[str, Any]],
+                  bar: Any) -> dict[str, Any]:
+    """Enough data? At the current slope of the best candidate's curve, the labels that would lift it by the margin,
+    and whether a simpler candidate would reach the bar (or the best's figure today) with as many."""
+    from baseline.decide import curve_trend, metric_name
+
+    metric, margin = bar.metric, bar.margin
+    mname = metric_name(metric)
+    if not curve or not curve.get("adapters"):
+        return {"status": "no curve", "text": "rerun with --learning-curve to learn whether more labels would help "
+                                              "(trainable free candidates are refitted on 10/25/50/100% of train)"}
+    trends = {n: t for n, pts in curve["adapters"].items() if (t := curve_trend(pts, metric)) is not None}
+    if not trends:
+        return {"status": "no curve", "text": "the learning curve has too few scored points to read a slope"}
+    by = {a["name"]: a for a in adapters}
+    focus = decision.get("best_passing") or decision.get("choice") or decision.get("nearest_miss")
+    name = focus if focus in trends else max(trends, key=lambda n: trends[n]["last"][metric])
+    t = trends[name]
+    g, last = t["gain_per_doubling"], t["last"]
+    n_train = int(last.get("n_train") or 0)
+    out: dict[str, Any] = {"status": "ok", "adapter": name, "gain_per_doubling": g, "n_train": n_train,
+                           "more_labels": None, "projected": [], "margin": margin}
+    if g < 0.001:
+        out["text"] = (f"{name}'s learning curve is flat ({g:+.3f} {mname} per doubling of train): more labels of "
+                       f"this kind would not lift it by the {margin:g} margin")
+        return out
+    factor = 2 ** (margin / g)
+    more = int(math.ceil(n_train * (factor - 1)))
+    out.update(factor=factor, more_labels=more)
+    text = (f"at {name}'s current slope (+{g:.3f} {mname} per doubling of train), about {more:,} more labels "
+            f"({factor:.1f}× the {n_train:,} now) would lift it by the {margin:g} margin")
+    if bar.min_metric is not None and last[metric] < bar.min_metric:
+        to_bar = 2 ** ((bar.min_metric - last[metric]) / g)
+        out["labels_to_bar"] = int(math.ceil(n_train * (to_bar - 1)))
+        text += (f"; to reach the bar {bar.min_metric:g} from {last[metric]:.3f} it would take about "
+                 f"{out['labels_to_bar']:,} more ({to_bar:.1f}×)")
+    target = bar.min_metric if bar.min_metric is not None else (by.get(name, {}).get("metrics") or {}).get(metric)
+    def rank(n: str) -> int:
+        return int(by.get(n, {}).get("simplicity", 99))
+
+    def per_1k(n: str) -> float:
+        return float((by.get(n, {}).get("cost") or {}).get("per_1k_usd") or 0.0)
+
+    # simpler or cheaper candidates with a curve of their own; the trivial floor (rank 0) is a reference, not an option
+    simpler = [n for n in trends if n != name and rank(n) > 0 and (rank(n) < rank(name) or per_1k(n) < per_1k(name))]
+    for n in simpler:
+        tn = trends[n]
+        proj = tn["last"][metric] + max(tn["gain_per_doubling"], 0.0) * math.log2(factor)
+        reach = target is not None and proj >= target
+        out["projected"].append({"adapter": n, "now": tn["last"][metric], "projected": proj, "target": target,
+                                 "reaches": reach})
+    if out["projected"] and target is not None:
+        hit = [p for p in out["projected"] if p["reaches"]]
+        what = f"the bar {target:g}" if bar.min_metric is not None else f"{name}'s {mname} today ({target:.3f})"
+        if hit:
+            text += "; with them the simpler " + ", ".join(f"{p['adapter']} ({p['now']:.3f} → ~{p['projected']:.3f})"
+                                                          for p in hit) + f" would reach {what}"
+        else:
+            best = max(out["projected"], key=lambda p: p["projected"])
+            text += (f"; no simpler candidate would reach {what} with them (best: {best['adapter']} "
+                     f"{best['now']:.3f} → ~{best['projected']:.3f})")
+    out["text"] = text
+    return out
+
+
+def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: int = 42,
+              check_labels: bool = True) -> dict[str, Any]:
+    """Label quality, near-duplicate leakage (with the headline without leaked rows when material), and the
+    learning curve's advice; every figure JSON-ready, with the seconds each part took."""
+    out: dict[str, Any] = {}
+    if check_labels:
+        try:
+            out["label_quality"] = label_check(split.train, seed, run_dir)
+        except Exception as ex:  # a failed check is reported, never a failed run
+            out["label_quality"] = {"status": "failed", "reason": redact(f"{type(ex).__name__}: {ex}")[:300]}
+    else:
+        out["label_quality"] = {"status": "skipped", "reason": "--no-label-check"}
+    try:
+        nd = near_duplicates(split.train, split.test)
+        mask = nd.pop("leaked_mask", None)
+        if nd.get("material") and mask is not None:
+            nd["without_leaked"] = without_leaked(results, run_dir, mask)
+        out["leakage"] = nd
+    except Exception as ex:
+        out["leakage"] = {"status": "failed", "reason": redact(f"{type(ex).__name__}: {ex}")[:300]}
+    return out

@@ -1,0 +1,173 @@
+"""The business-case and data-plan parts of the report view (shared by report.md and report.html)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from baseline.business import FLAGS, fmt_months
+from baseline.decide import metric_name
+
+BUSINESS_HEADERS = ["candidate", "valued by", "automated share [95% CI]", "precision of automated [95% CI]",
+                    "errors / month", "monthly saving [95% CI]", "one-off", "break-even months [95% CI]"]
+WEAK_MODEL = 0.8   # out-of-fold accuracy below which the flagged share is called an upper bound
+# the label check's measured quality on copies with 5% of train labels flipped (bench/bench_label_issues.py)
+DETECTOR_NOTE = ("measured on copies with 5% of train labels flipped on purpose: sst2 precision 0.19 / recall 0.71, "
+                 "banking77 precision 0.53 / recall 0.79 (bench/bench_label_issues.py); the detector is only as good "
+                 "as the cheap model behind it, so read the flags as rows to review, not as proven errors")
+
+
+def _usd(v: float | None) -> str:
+    if v is None:
+        return "—"
+    sign = "−" if v < 0 else ""
+    v = abs(v)
+    if v >= 100:
+        return f"{sign}${v:,.0f}"
+    if v >= 0.005:
+        return f"{sign}${v:,.2f}"
+    return "≈ $0"
+
+
+def _pct_ci(v: float | None, ci: Any) -> str:
+    if v is None:
+        return "—"
+    return f"{v:.1%}" + (f" [{ci[0]:.1%}, {ci[1]:.1%}]" if ci else "")
+
+
+def _months_ci(ci: Any) -> str:
+    if not ci:
+        return ""
+    lo, hi = ci
+    return f" [{fmt_months(lo)}, {fmt_months(hi)}]"
+
+
+def business_view(r: dict[str, Any]) -> dict[str, Any]:
+    """The business-case section, or the flags that would produce it."""
+    b = r.get("business")
+    if not b:
+        return {"show": False, "text": f"Give {', '.join(FLAGS.values())} (and optionally --precision-target) for a "
+                                       "business case: the share of items each candidate can decide on its own, the "
+                                       "monthly saving and the months to break even, each with an interval.",
+                "rows": [], "headers": BUSINESS_HEADERS, "assumptions": [], "summary": ""}
+    if b.get("missing"):
+        have = [f"{k.replace('_', ' ')} {v:g}" for k, v in (b.get("inputs") or {}).items() if v is not None]
+        return {"show": False, "rows": [], "headers": BUSINESS_HEADERS, "assumptions": [], "summary": "",
+                "text": f"Give {', '.join(b['missing'])} (and optionally --precision-target) for a business case: the "
+                        "share of items each candidate can decide on its own at that precision, the monthly saving "
+                        "(manual work avoided − errors × error cost − running cost) and the months to break even, "
+                        "each with a bootstrap interval." + (f" Given so far: {', '.join(have)}." if have else "")}
+    rows = []
+    for x in b["rows"]:
+        rows.append([x["name"], x["valued_by"], _pct_ci(x["automated_share"], x["automated_share_ci"]),
+                     _pct_ci(x["precision_automated"], x["precision_automated_ci"]),
+                     f"{x['errors_per_month']:,.0f}",
+                     f"{_usd(x['monthly_saving_usd'])} [{_usd(x['monthly_saving_ci'][0])}, {_usd(x['monthly_saving_ci'][1])}]",
+                     _usd(x["one_off_usd"]), fmt_months(x["break_even_months"]) + _months_ci(x["break_even_ci"])])
+    focus = focus_row(r)
+    summary = ""
+    inputs = b["inputs"]
+    if focus:
+        t = inputs.get("precision_target")
+        at = f"at ≥{t:.0%} precision" if t is not None else "at the threshold that saves most"
+        summary = (f"At {inputs['monthly_volume']:,} items a month, {focus['name']} decides "
+                   f"{focus['automated_share']:.0%} of them on its own {at} "
+                   f"({focus['automated_items_per_month']:,.0f} items, about {focus['errors_per_month']:,.0f} of them "
+                   f"wrong) and saves {_usd(focus['monthly_saving_usd'])} a month "
+                   f"(95% CI {_usd(focus['monthly_saving_ci'][0])} to {_usd(focus['monthly_saving_ci'][1])}) after errors "
+                   f"and running cost; its one-off cost of {_usd(focus['one_off_usd'])} is paid back "
+                   + ("never" if focus["break_even_months"] is None else
+                      "at once" if focus["break_even_months"] == 0 else
+                      f"in {fmt_months(focus['break_even_months'])} months")
+                   + ("" if focus["pays_back_surely"] else " (the interval reaches a loss: it may never pay back)"))
+        if b.get("best_value") and b["best_value"] != focus["name"]:
+            bv = next(x for x in b["rows"] if x["name"] == b["best_value"])
+            summary += (f". The highest saving is that of {bv['name']}: {_usd(bv['monthly_saving_usd'])} a month "
+                        f"[{_usd(bv['monthly_saving_ci'][0])}, {_usd(bv['monthly_saving_ci'][1])}]")
+    notes = [f"{x['name']}: {n}" for x in b["rows"] for n in x.get("notes") or []]
+    return {"show": True, "text": "", "rows": rows, "headers": BUSINESS_HEADERS, "summary": summary,
+            "assumptions": b.get("assumptions") or [], "notes": notes, "focus": focus["name"] if focus else None}
+
+
+def focus_row(r: dict[str, Any]) -> dict[str, Any] | None:
+    """The business-case row of the verdict's candidate (choice, else nearest miss, else best value)."""
+    b = r.get("business") or {}
+    rows = {x["name"]: x for x in b.get("rows") or []}
+    d = r.get("decision") or {}
+    for n in (d.get("choice"), d.get("nearest_miss"), b.get("best_value")):
+        if n in rows:
+            return rows[n]
+    return None
+
+
+def verdict_tiles(r: dict[str, Any]) -> list[dict[str, str]]:
+    """Monthly value and break-even of the verdict's candidate, for the verdict card."""
+    x = focus_row(r)
+    if x is None:
+        return []
+    lo, hi = x["monthly_saving_ci"]
+    return [{"label": "monthly value", "value": _usd(x["monthly_saving_usd"]),
+             "sub": f"95% CI {_usd(lo)} to {_usd(hi)}; automates {x['automated_share']:.0%}"},
+            {"label": "break-even", "value": fmt_months(x["break_even_months"])
+             + ("" if x["break_even_months"] in (None, 0.0) else " months"),
+             "sub": f"one-off {_usd(x['one_off_usd'])}" + (f"; 95% CI{_months_ci(x['break_even_ci'])}"
+                                                           if x["break_even_months"] not in (None, 0.0) else "")}]
+
+
+def data_plan_view(r: dict[str, Any]) -> dict[str, Any] | None:
+    """Label quality, near-duplicate leakage and the enough-data advice, as sentences and small tables."""
+    plan = r.get("data_plan")
+    if not plan:
+        return None
+    metric = r["settings"]["metric"]
+    lq, lk = plan.get("label_quality") or {}, plan.get("leakage") or {}
+    out: dict[str, Any] = {"labels": [], "label_examples": None, "leak": [], "leak_examples": None,
+                           "without": None, "enough": (plan.get("enough_data") or {}).get("text")}
+    if lq.get("status") == "ok":
+        lo, hi = lq["share_ci"]
+        out["labels"].append(f"{lq['flagged']:,} of {lq['rows_checked']:,} train rows ({lq['share']:.1%}, 95% CI "
+                             f"{lo:.1%}–{hi:.1%}) look mislabeled to cleanlab; all of them, ranked, are in "
+                             f"{lq['file'] or 'label_issues.csv'} with given and suggested labels ({lq['seconds']:.1f} s)")
+        if lq["classes"]:
+            out["labels"].append("classes most affected: " + ", ".join(
+                f"{c['label']} {c['flagged']:,} of {c['rows']:,} ({c['share']:.0%})" for c in lq["classes"][:5]))
+        if lq["pairs"]:
+            out["labels"].append("most frequent given → suggested: " + ", ".join(
+                f"{p['given']} → {p['suggested']} ({p['count']})" for p in lq["pairs"][:5]))
+        out["labels"].append(f"method: {lq['method']}"
+                             + (f" (a seeded stratified sample of {lq['rows_checked']:,} of the {lq['sampled_from']:,} "
+                                "train rows)" if lq.get("sampled_from") else "")
+                             + f"; the cheap model's out-of-fold accuracy is {lq['oof_accuracy']:.3f}"
+                             + (f"; classes with fewer than 2 train rows not checked: {', '.join(lq['classes_skipped'])}"
+                                if lq.get("classes_skipped") else ""))
+        if lq["oof_accuracy"] < WEAK_MODEL:
+            out["labels"].append(f"the cheap model is weak on this data (out-of-fold accuracy {lq['oof_accuracy']:.3f}): "
+                                 "many flags are rows it cannot read rather than wrong labels, so the share is an upper "
+                                 "bound")
+        out["labels"].append(DETECTOR_NOTE)
+        if lq["examples"]:
+            out["label_examples"] = {"headers": ["text", "given", "suggested", "label quality"],
+                                     "rows": [[e["text"], e["given"], e["suggested"], f"{e['quality']:.3f}"]
+                                              for e in lq["examples"]]}
+    else:
+        out["labels"].append(f"label check {lq.get('status', 'not run')}: {lq.get('reason', 'no data plan in this run')}")
+    if lk.get("status") == "ok":
+        out["leak"].append(f"{lk['leaked']:,} of {lk['test_rows']:,} test rows ({lk['share']:.1%}) leak from train: "
+                           f"{lk['normalised']:,} exact or after lower-casing and spacing, {lk['near']:,} more are "
+                           f"near-duplicates ({lk['method']})"
+                           + (f"; {lk['same_label_share']:.0%} of the leaked rows carry the same label as their train twin"
+                              if lk.get("same_label_share") is not None else ""))
+        if lk["examples"]:
+            out["leak_examples"] = {"headers": ["test text", "nearest train text", "similarity", "labels (test / train)"],
+                                    "rows": [[e["test"], e["train"], f"{e['similarity']:.3f}",
+                                              f"{e['test_label']} / {e['train_label']}"] for e in lk["examples"]]}
+        if lk.get("without_leaked"):
+            out["leak"].append(f"the share is material (≥ {lk['material_share']:.0%}): {metric_name(metric)} recomputed on the "
+                               f"{lk['without_leaked'][0]['rows']:,} test rows that do not leak")
+            out["without"] = {"headers": ["candidate", f"{metric_name(metric)}, all test rows", "without leaked rows", "change"],
+                              "rows": [[w["name"], f"{w['all_rows']:.3f}", f"{w['without_leaked']:.3f}",
+                                        f"{w['change']:+.3f}"] for w in lk["without_leaked"]]}
+        elif lk["leaked"]:
+            out["leak"].append(f"below the {lk['material_share']:.0%} that would make it material: the headline stands")
+    else:
+        out["leak"].append(f"near-duplicate check {lk.get('status', 'not run')}: {lk.get('reason', '')}")
+    return out

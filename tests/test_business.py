@@ -1,0 +1,83 @@
+"""The business case: value arithmetic against figures worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from baseline.business import ValueInputs, break_even, choose_cut, fmt_months, value_candidate
+from baseline.metrics import bootstrap_weights
+
+# ten items, most confident first: right, right, right, wrong, right, right, wrong, wrong, right, wrong
+SCORES = [0.99, 0.95, 0.90, 0.85, 0.80, 0.70, 0.60, 0.50, 0.40, 0.30]
+RIGHT = [1, 1, 1, 0, 1, 1, 0, 0, 1, 0]
+TRUTH = ["a"] * 10
+PREDS = ["a" if r else "b" for r in RIGHT]
+W = bootstrap_weights(10, 400, seed=0)
+
+
+def inputs(target=None):
+    return ValueInputs(manual_cost_per_item=2.0, error_cost=10.0, monthly_volume=1000, precision_target=target)
+
+
+def test_best_value_cut_by_hand():
+    # cumulative value k×2 − wrong×10: 2, 4, 6, −2, 0, 2, −6, ... → the best cut automates the top 3
+    r = value_candidate(TRUTH, PREDS, SCORES, inputs(), per_1k_usd=1.0, one_off_usd=120.0, weights=W)
+    assert r["valued_by"] == "scores"
+    assert r["automated_share"] == pytest.approx(0.3)
+    assert r["threshold"] == pytest.approx(0.90)
+    assert r["precision_automated"] == pytest.approx(1.0)
+    assert r["running_usd"] == pytest.approx(1.0)                    # $1 per 1k × 1,000 items
+    assert r["monthly_saving_usd"] == pytest.approx(1000 * 6 / 10 - 1)  # 599
+    assert r["break_even_months"] == pytest.approx(120 / 599)
+    lo, hi = r["monthly_saving_ci"]
+    assert lo <= 599 <= hi
+    assert r["automated_items_per_month"] == pytest.approx(300)
+
+
+def test_precision_target_cut_by_hand():
+    # precision of the top k: 1, 1, 1, .75, .8, .833, .714, ... → deepest cut at ≥ 0.8 is k = 6
+    r = value_candidate(TRUTH, PREDS, SCORES, inputs(0.8), per_1k_usd=1.0, one_off_usd=120.0, weights=W)
+    assert r["automated_share"] == pytest.approx(0.6)
+    assert r["precision_automated"] == pytest.approx(5 / 6)
+    assert r["errors_per_month"] == pytest.approx(100)              # 1 wrong in 10 automated → 100 a month
+    assert r["manual_saved_usd"] == pytest.approx(600 * 2)
+    assert r["error_cost_usd"] == pytest.approx(100 * 10)
+    assert r["monthly_saving_usd"] == pytest.approx(1000 * (12 - 10) / 10 - 1)   # 199
+    assert r["break_even_months"] == pytest.approx(120 / 199)
+
+
+def test_without_scores_full_coverage_and_says_so():
+    # 6 right, 4 wrong, all automated: 10×2 − 4×10 = −20 per 10 items → −2,000 − $1 running a month
+    r = value_candidate(TRUTH, PREDS, None, inputs(), per_1k_usd=1.0, one_off_usd=0.0, weights=W)
+    assert r["valued_by"].startswith("full coverage")
+    assert any("no scores" in n for n in r["notes"])
+    assert r["automated_share"] == 1.0
+    assert r["monthly_saving_usd"] == pytest.approx(-2001)
+    assert r["break_even_months"] is None and fmt_months(r["break_even_months"]) == "never"
+    # with a precision target above its precision it automates nothing
+    r2 = value_candidate(TRUTH, PREDS, None, inputs(0.9), per_1k_usd=1.0, one_off_usd=0.0, weights=W)
+    assert r2["automated_share"] == 0.0 and r2["monthly_saving_usd"] == pytest.approx(-1.0)
+
+
+def test_ties_are_never_split_and_abstentions_never_automated():
+    s = np.array([0.9, 0.9, 0.5])
+    c = np.array([True, False, True])
+    assert choose_cut(s, c, manual=1.0, error=0.5, target=None) == (3, 0.5)   # 1.5 at k=2, 2.5 at k=3
+    assert choose_cut(s, c, manual=1.0, error=0.5, target=0.9) == (0, None)   # k=2: 0.5, k=3: 0.667
+    r = value_candidate(["a", "a", "a"], ["a", None, "a"], [0.9, 0.8, None], inputs(), 0.0, 0.0,
+                        bootstrap_weights(3, 200, 0))
+    assert r["automated_share"] == pytest.approx(1 / 3)
+
+
+def test_break_even_interval_maps_the_saving_interval():
+    assert break_even(100.0, 50.0, [25.0, 100.0]) == {"break_even_months": 2.0, "break_even_ci": [1.0, 4.0],
+                                                      "pays_back": True, "pays_back_surely": True}
+    b = break_even(100.0, 50.0, [-10.0, 100.0])
+    assert b["break_even_ci"] == [1.0, None] and not b["pays_back_surely"]
+    assert break_even(0.0, 5.0, [1.0, 9.0])["break_even_months"] == 0.0
+    assert fmt_months(0.0) == "now" and fmt_months(2.345) == "2.3"
+
+
+def test_missing_inputs_name_their_flags():
+    assert ValueInputs(monthly_volume=10).missing() == ["--manual-cost-per-item", "--error-cost"]
