@@ -114,7 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--learning-curve", action="store_true", help="refit trainable adapters on 10/25/50/100%% of train")
     c.add_argument("--resamples", type=int, help="bootstrap resamples (default 1000)")
     c.add_argument("--latency-probe", type=int, help="single-item requests timed per free adapter (default 100)")
-    c.add_argument("--no-progress", action="store_true", help="no live progress display")
+    c.add_argument("--no-progress", action="store_true",
+                   help="no progress: neither the live display (terminal) nor the periodic progress lines "
+                        "written to stderr when output is redirected (every $BASELINE_PROGRESS_INTERVAL s, 10)")
 
     e = sub.add_parser("estimate", help="billed units and USD per adapter, before paying (no credentials needed)")
     data_args(e)
@@ -367,7 +369,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]))
     console = _console(stderr=args.json)
     store = Store(resolve_home(args.home).history_path)
-    show = QuietProgress if (args.no_progress or args.json or not console.is_terminal) else RichProgress
+    if args.no_progress or args.json:
+        show = QuietProgress
+    elif console.is_terminal:
+        show = RichProgress
+    else:  # redirected to a log: periodic one-line progress on stderr (stage, done/total, rate, ETA)
+        from baseline.progress import LineProgress
+
+        interval = float(os.environ.get("BASELINE_PROGRESS_INTERVAL", "10"))
+        show = lambda console: LineProgress(interval=interval)  # noqa: E731
     try:
         with show(console) as progress:
             results, run_dir = compare(req, Registry.discover(), opts, bar, store, progress)

@@ -139,6 +139,12 @@ def score_results(split: Split, results: list[AdapterResult], metric: str, resam
     return evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples, seed=seed)
 
 
+def _phase(progress: Progress, name: str) -> None:
+    phase = getattr(progress, "phase", None)  # progress renderers written before phases existed lack it
+    if phase is not None:
+        phase(name)
+
+
 def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar, store: Store | None = None,
             progress: Progress | None = None) -> tuple[dict[str, Any], Path]:
     """Run the whole comparison and write the run folder. Returns (results, run_dir)."""
@@ -151,7 +157,9 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     started = datetime.now(UTC).isoformat(timespec="milliseconds")
     t_start = time.perf_counter()
     path = req.data or str(demo_dataset_path())
+    _phase(progress, f"loading {path}")
     ds: Dataset = load_dataset(path, req.text_col, req.label_col, req.split_col)
+    _phase(progress, f"splitting and profiling {len(ds.frame):,} rows")
     split = make_split(ds, req.test_size, opts.seed)
     prof = profile(ds, split)
     names, paid_listed = registry.select(req.adapters)
@@ -202,9 +210,11 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
             progress.message(f"CLEANUP FAILED: {e} — `baseline cleanup {run_id}` retries")
     not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
     ledger = SpendLedger(run_dir)
+    _phase(progress, f"running {len(names)} adapter(s) on {len(split.train):,} train / {len(split.test):,} test rows")
     results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None, ledger=ledger)
     adapter_time = sum(adapter_seconds(r) for r in results)
     t_score = time.perf_counter()
+    _phase(progress, f"scoring: {req.resamples} bootstrap resamples × {len(split.test):,} test rows")
     ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
     score_s = time.perf_counter() - t_score
 
@@ -285,6 +295,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
     t_render = time.perf_counter()
+    _phase(progress, f"writing the report to {run_dir}")
     render(run_dir)
     results_json["timing"]["render_s"] = time.perf_counter() - t_render
     results_json["timing"]["total_s"] = time.perf_counter() - t_start
