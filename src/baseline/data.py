@@ -142,6 +142,13 @@ def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
         raise BadInput(f"{path}: cannot be read as {fmt.upper()} ({first}); check the format or the file extension") from e
 
 
+def _blank(values: pd.Series) -> pd.Series:
+    """Missing or whitespace only (``str.strip``), one string at a time: no stripped copy of the column."""
+    missing = values.isna().to_numpy()
+    blank = np.fromiter((not str(v).strip() for v in values), dtype=bool, count=len(values))
+    return pd.Series(missing | blank, index=values.index)
+
+
 def _pick_column(df: pd.DataFrame, given: str | None, names: tuple[str, ...], role: str, flag: str,
                  required: bool = True) -> str | None:
     cols = [str(c) for c in df.columns]
@@ -184,13 +191,13 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
         raise BadInput(f"text and label columns are both {t!r}: pass different --text-col and --label-col")
 
     texts = df[t]
-    bad_text = texts.isna() | texts.astype(str).str.strip().eq("")
+    bad_text = _blank(texts)
     if bad_text.any():
         rows = np.flatnonzero(bad_text.to_numpy())
         raise BadInput(f"{path}: {len(rows)} row(s) have an empty or missing text in column {t!r} "
                        f"(first at data row {rows[0] + 1}); fill them in or remove them")
     labels = df[lab]
-    bad_label = labels.isna() | labels.astype(str).str.strip().eq("")
+    bad_label = _blank(labels)
     if bad_label.any():
         rows = np.flatnonzero(bad_label.to_numpy())
         raise BadInput(f"{path}: {len(rows)} row(s) have no label in column {lab!r} "

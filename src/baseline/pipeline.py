@@ -162,6 +162,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     _phase(progress, f"splitting and profiling {len(ds.frame):,} rows")
     split = make_split(ds, req.test_size, opts.seed)
     prof = profile(ds, split)
+    ds.frame = ds.frame.iloc[:0]  # the split holds every row now: a second copy of a large file is not kept
     names, paid_listed = registry.select(req.adapters)
     if req.adapters not in (None, "default", "all"):  # named explicitly: its required settings must be given
         for n in names:
