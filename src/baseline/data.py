@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,10 +143,25 @@ def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
         raise BadInput(f"{path}: cannot be read as {fmt.upper()} ({first}); check the format or the file extension") from e
 
 
+def _one_chunk(values: pd.Series) -> pd.Series:
+    """An Arrow-backed column in one chunk (Arrow's CSV reader leaves hundreds): taking rows for the split is
+    several times faster. Anything else is returned as it is."""
+    try:
+        import pyarrow as pa
+
+        arr = values.array._pa_array  # pandas' ArrowStringArray
+        if arr.num_chunks <= 1:
+            return values
+        return pd.Series(type(values.array)(pa.chunked_array([arr.combine_chunks()])), index=values.index,
+                         dtype=values.dtype)
+    except Exception:
+        return values
+
+
 def _blank(values: pd.Series) -> pd.Series:
     """Missing or whitespace only (``str.strip``), one string at a time: no stripped copy of the column."""
     missing = values.isna().to_numpy()
-    blank = np.fromiter((not str(v).strip() for v in values), dtype=bool, count=len(values))
+    blank = np.fromiter((not str(v).strip() for v in _strings(values)), dtype=bool, count=len(values))
     return pd.Series(missing | blank, index=values.index)
 
 
@@ -209,8 +225,8 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     stripped = {v: v.strip() for v in lab_str.unique()}
     out = pd.DataFrame({
         "id": pd.Series(np.arange(len(df)).astype(str), dtype="str"),
-        "text": texts.astype("str").reset_index(drop=True),
-        "label": lab_str.map(stripped).astype("str").reset_index(drop=True),
+        "text": _one_chunk(texts.astype("str").reset_index(drop=True)),
+        "label": _one_chunk(lab_str.map(stripped).astype("str").reset_index(drop=True)),
     })
     notes: list[str] = []
     if s is not None:
@@ -245,7 +261,7 @@ def split_hash(train: pd.DataFrame, test: pd.DataFrame, validation: pd.DataFrame
             for start in range(0, len(values), _HASH_ROWS):
                 if start:
                     h.update(b"\x1f")
-                h.update("\x1f".join(values.iloc[start:start + _HASH_ROWS]).encode("utf-8"))
+                h.update("\x1f".join(values.iloc[start:start + _HASH_ROWS].tolist()).encode("utf-8"))
             h.update(b"\x1e")
     return h.hexdigest()
 
@@ -285,7 +301,9 @@ def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42) -> Split:
 
     # split row numbers, then take the rows: the same split as splitting the frame, without sklearn's
     # generic indexing of a wide object frame
-    tr, te = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed, stratify=df["label"])
+    # labels as codes in sorted order: the classes np.unique would find, without sorting 1M strings
+    strata = pd.Categorical(df["label"], categories=sorted(counts.index)).codes
+    tr, te = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed, stratify=strata)
     train = df.iloc[tr].reset_index(drop=True)
     test = df.iloc[te].reset_index(drop=True)
     return Split(train=train, test=test, validation=None, source="stratified", seed=seed,
@@ -304,7 +322,13 @@ def normalize_texts(texts: pd.Series) -> pd.Series:
 
 def normalized_keys(texts: pd.Series) -> np.ndarray:
     """``normalize_texts`` as one 64-bit hash per text (equal normalised texts, equal keys)."""
-    return np.fromiter((hash(" ".join(t.lower().split())) for t in texts), dtype=np.int64, count=len(texts))
+    return np.fromiter((hash(" ".join(t.lower().split())) for t in _strings(texts)), dtype=np.int64, count=len(texts))
+
+
+def _strings(values: pd.Series, rows: int = 50_000) -> Iterator[str]:
+    """A column's values as Python strings, a piece at a time (one ``tolist`` per piece, not per row)."""
+    for start in range(0, len(values), rows):
+        yield from values.iloc[start:start + rows].tolist()
 
 
 def _length_stats(texts: pd.Series) -> dict[str, float]:
@@ -321,7 +345,8 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     # every text as 64-bit hashes (exact and normalised), one Python string alive at a time: a joined copy
     # of every text would double the memory a large file needs (a collision at 1M rows has odds ~1e-7)
     frames = list(parts.values())
-    exact = np.concatenate([np.fromiter((hash(t) for t in f["text"]), dtype=np.int64, count=len(f)) for f in frames])
+    exact = np.concatenate([np.fromiter((hash(t) for t in _strings(f["text"])), dtype=np.int64, count=len(f))
+                            for f in frames])
     norm = np.concatenate([normalized_keys(f["text"]) for f in frames])
     dup_mask = pd.Series(exact).duplicated(keep=False).to_numpy()
     near_dup = int(pd.Series(norm).duplicated(keep=False).sum())
