@@ -212,7 +212,13 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
     ledger = SpendLedger(run_dir)
     _phase(progress, f"running {len(names)} adapter(s) on {len(split.train):,} train / {len(split.test):,} test rows")
-    results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None, ledger=ledger)
+    if opts.executor == "ray":
+        from baseline.executors.ray import run_all_ray
+
+        results = run_all_ray(registry, names, split, opts, run_dir, progress, resume=req.resume is not None,
+                              ledger=ledger, address=opts.ray_address)
+    else:
+        results = run_all(registry, names, split, opts, run_dir, progress, resume=req.resume is not None, ledger=ledger)
     adapter_time = sum(adapter_seconds(r) for r in results)
     t_score = time.perf_counter()
     _phase(progress, f"scoring: {req.resamples} bootstrap resamples × {len(split.test):,} test rows")

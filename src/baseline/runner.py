@@ -75,6 +75,8 @@ class RunOptions:
     cache: ResponseCache | None = None
     cache_dir: Path = Path(".baseline-cache")
     run_id: str = ""  # the run folder's name; adapters derive resource names, tokens and tags from it
+    executor: str = "local"           # "ray": free adapters as Ray tasks (baseline.executors.ray)
+    ray_address: str | None = None    # an existing Ray cluster; None starts a local instance for the run
 
 
 @dataclass
