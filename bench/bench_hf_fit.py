@@ -76,6 +76,19 @@ def main() -> None:
                        "adapter_accuracy": accuracy_score(ye, pa), "plain_accuracy": accuracy_score(ye, pb),
                        "adapter_macro_f1": f1_score(ye, pa, average="macro"),
                        "plain_macro_f1": f1_score(ye, pb, average="macro")}
+                # the probe alone on the same embeddings (no encoder noise): C path + final fit vs one LR fit
+                y = np.asarray(yt)
+                folds = ad._folds(len(y), min(pd.Series(yt).value_counts()))
+                t = time.perf_counter()
+                c, _, coef, icpt = ad._choose_C(emb, y, folds)
+                probe = LogisticRegression(C=c, max_iter=2000, random_state=42, warm_start=True)
+                probe.coef_, probe.intercept_, probe.classes_ = coef, icpt, np.unique(y)
+                probe.fit(emb, y)
+                row["probe_path_s"] = time.perf_counter() - t
+                t = time.perf_counter()
+                LogisticRegression(max_iter=2000, random_state=42).fit(emb, y)
+                row["probe_one_fit_s"] = time.perf_counter() - t
+                row["probe_extra_over_encode_plus_fit"] = (row["probe_path_s"] - row["probe_one_fit_s"]) / fb
                 print(name, json.dumps(row), flush=True)
                 rounds.append(row)
         med = {k: statistics.median(r[k] for r in rounds) for k in rounds[0] if isinstance(rounds[0][k], float)}
