@@ -61,7 +61,7 @@ def main() -> None:
             model = ad.model
             test_emb = model.encode(Xe, batch_size=32, convert_to_numpy=True, show_progress_bar=False)
             rounds = []
-            for r in range(a.rounds):
+            for _ in range(a.rounds):
                 t = time.perf_counter()
                 info = ad.fit(Xt, yt)
                 fa = time.perf_counter() - t
