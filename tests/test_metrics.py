@@ -12,6 +12,7 @@ from sklearn.metrics import (
 )
 
 from baseline.metrics import (
+    bootstrap_chunks,
     bootstrap_metrics,
     bootstrap_weights,
     encode,
@@ -177,3 +178,59 @@ def test_bootstrap_resamples_use_the_same_label_set_as_sklearn():
         idx = np.repeat(np.arange(n), w[r].astype(int))
         yr, pr = [y[i] for i in idx], [pred[i] for i in idx]
         assert b["macro_f1"][r] == pytest.approx(f1_score(yr, pr, average="macro", zero_division=0))
+
+
+def _unchunked_reference(labels, y, preds, resamples, seed, headline="macro_f1"):
+    """The whole resamples × n matrix at once, drawn in one call: what ``evaluate`` did before chunking."""
+    k = len(labels)
+    n = len(y)
+    rng = np.random.default_rng(seed)
+    idx = rng.integers(0, n, size=(resamples, n)) + (np.arange(resamples, dtype=np.int64) * n)[:, None]
+    w = np.bincount(idx.ravel(), minlength=resamples * n).reshape(resamples, n).astype(np.float64)
+    yt = encode(labels, y)
+    return {name: bootstrap_metrics(yt, encode(labels, p), k, w) for name, p in preds.items()}
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 777, 10**9])
+def test_chunked_bootstrap_equals_unchunked_for_the_same_seed(chunk):
+    rng = np.random.default_rng(5)
+    n = 1001
+    y = rng.choice(LABELS, n).tolist()
+    preds = {f"m{j}": [t if rng.random() < 0.5 + 0.15 * j else rng.choice(LABELS) for t in y] for j in range(3)}
+    preds["m0"][3] = None
+    ref = _unchunked_reference(LABELS, y, preds, 150, seed=11)
+    ev = evaluate(LABELS, y, preds, resamples=150, seed=11, chunk_elements=chunk)
+    for name in preds:
+        for met in ("accuracy", "macro_f1", "weighted_f1"):
+            assert ev.metrics[name]["ci"][met] == percentile_ci(ref[name][met])
+    d = ref["m0"]["macro_f1"] - ref["m2"]["macro_f1"]
+    assert ev.pairwise["m0"]["m2"]["ci"] == percentile_ci(d)
+    w = bootstrap_weights(n, 150, seed=11)
+    assert np.array_equal(w, np.vstack([c for _, c in bootstrap_chunks(n, 150, seed=11, max_elements=chunk)]))
+
+
+def test_bootstrap_memory_does_not_grow_with_resamples_times_rows():
+    """200k rows × 400 resamples would be 640 MB as one float64 matrix; chunked, evaluate stays far below."""
+    import tracemalloc
+
+    rng = np.random.default_rng(0)
+    n = 200_000
+    y = rng.choice(LABELS, n).tolist()
+    preds = {"a": [t if rng.random() < 0.8 else "b" for t in y], "b": ["a"] * n}
+    tracemalloc.start()
+    evaluate(LABELS, y, preds, resamples=400, seed=1)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert peak < 80e6, f"peak {peak / 1e6:.0f} MB"
+
+
+def test_bootstrap_by_row_patterns_holds_with_many_candidates():
+    """25 candidates: the joint pattern key is renumbered before it overflows; figures still equal row weighting."""
+    rng = np.random.default_rng(8)
+    n = 400
+    y = rng.choice(LABELS, n).tolist()
+    preds = {f"c{j}": [t if rng.random() < 0.6 else rng.choice(LABELS) for t in y] for j in range(25)}
+    ref = _unchunked_reference(LABELS, y, preds, 60, seed=2)
+    ev = evaluate(LABELS, y, preds, resamples=60, seed=2)
+    for name in preds:
+        assert ev.metrics[name]["ci"]["macro_f1"] == percentile_ci(ref[name]["macro_f1"])

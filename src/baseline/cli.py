@@ -134,11 +134,17 @@ def build_parser() -> argparse.ArgumentParser:
                    "at most this much worse (default 0.02)")
     c.add_argument("--device", help="auto (cuda, then mps, then cpu), cpu, cuda, cuda:1, mps")
     c.add_argument("--threads", type=int, help="CPU threads for local models")
+    c.add_argument("--executor", choices=("local", "ray"), help="where candidates run: this process (local, the "
+                   "default) or Ray tasks (extra [ray]; paid adapters stay on the driver under one budget)")
+    c.add_argument("--ray-address", help="with --executor ray: an existing cluster (ray://host:10001 or auto); "
+                   "default: a local Ray instance for the run")
     c.add_argument("--time-budget", type=_float("--time-budget"), help="FLAML search budget in seconds (default 60)")
     c.add_argument("--learning-curve", action="store_true", help="refit trainable adapters on 10/25/50/100%% of train")
     c.add_argument("--resamples", type=int, help="bootstrap resamples (default 1000)")
     c.add_argument("--latency-probe", type=int, help="single-item requests timed per free adapter (default 100)")
-    c.add_argument("--no-progress", action="store_true", help="no live progress display")
+    c.add_argument("--no-progress", action="store_true",
+                   help="no progress: neither the live display (terminal) nor the periodic progress lines "
+                        "written to stderr when output is redirected (every $BASELINE_PROGRESS_INTERVAL s, 10)")
 
     e = sub.add_parser("estimate", help="billed units and USD per adapter, before paying (no credentials needed)")
     data_args(e)
@@ -244,7 +250,13 @@ def _build_options(args: argparse.Namespace, cfg: dict[str, Any], with_cache: bo
         latency_probe=int(latency_probe),
         adapter_options=adapter_options, label_maps={k: dict(v) for k, v in (cfg.get("label_maps") or {}).items()},
         prices=PriceTable.default().with_overrides(cfg.get("prices")),
-        cache=ResponseCache(home.response_cache_path) if with_cache else None, cache_dir=home.models_dir)
+        cache=ResponseCache(home.response_cache_path) if with_cache else None, cache_dir=home.models_dir,
+        executor=str(pick(getattr(args, "executor", None), cc, "executor", "local")),
+        ray_address=pick(getattr(args, "ray_address", None), cc, "ray_address"))
+    if opts.executor not in ("local", "ray"):
+        raise BadInput(f'executor must be "local" or "ray" (got {opts.executor!r})')
+    if opts.ray_address and opts.executor != "ray":
+        raise BadInput("--ray-address needs --executor ray")
     return opts, out
 
 
@@ -467,7 +479,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
         fresh=bool(args.fresh), rerun=[s.strip() for s in (args.rerun or "").split(",") if s.strip()])
     console = _console(stderr=args.json)
     store = Store(resolve_home(args.home).history_path)
-    show = QuietProgress if (args.no_progress or args.json or not console.is_terminal) else RichProgress
+    if args.no_progress or args.json:
+        show = QuietProgress
+    elif console.is_terminal:
+        show = RichProgress
+    else:  # redirected to a log: periodic one-line progress on stderr (stage, done/total, rate, ETA)
+        from baseline.progress import LineProgress
+
+        interval = float(os.environ.get("BASELINE_PROGRESS_INTERVAL", "10"))
+        show = lambda console: LineProgress(interval=interval)  # noqa: E731
     try:
         with show(console) as progress:
             results, run_dir = compare(req, Registry.discover(), opts, bar, store, progress)

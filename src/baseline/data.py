@@ -7,8 +7,8 @@ plain data; every problem with the user's file is a :class:`BadInput` naming it.
 from __future__ import annotations
 
 import hashlib
-import io
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -80,21 +80,89 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-def _read_frame(path: Path, raw: bytes, fmt: str) -> pd.DataFrame:
+_SCAN_BYTES = 1 << 24
+
+
+def _scan_file(path: Path, check_utf8: bool) -> tuple[str, int]:
+    """SHA-256 and size of a file read in 16 MB pieces (never the whole file at once), and UTF-8 validity.
+
+    A file holding only whitespace counts as empty (size 0).
+    """
+    import codecs
+
+    h = hashlib.sha256()
+    dec = codecs.getincrementaldecoder("utf-8")()
+    size = 0
+    lines = 0
+    blank = True
+    with open(path, "rb") as f:
+        while chunk := f.read(_SCAN_BYTES):
+            h.update(chunk)
+            size += len(chunk)
+            blank = blank and not chunk.strip()
+            if check_utf8:
+                try:
+                    dec.decode(chunk)
+                except UnicodeDecodeError as e:
+                    line = lines + chunk[: e.start].count(b"\n") + 1
+                    raise BadInput(f"{path}: not valid UTF-8 (first bad byte on line {line}); "
+                                   "re-save the file as UTF-8") from e
+                lines += chunk.count(b"\n")
+        if check_utf8:
+            try:
+                dec.decode(b"", final=True)
+            except UnicodeDecodeError as e:
+                raise BadInput(f"{path}: not valid UTF-8 (first bad byte on line {lines + 1}); "
+                               "re-save the file as UTF-8") from e
+    return h.hexdigest(), 0 if blank else size
+
+
+def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
     opts: dict[str, Any] = {"keep_default_na": False, "na_values": [""], "dtype": str}
     try:
         if fmt in ("csv", "tsv"):
-            return pd.read_csv(io.BytesIO(raw), sep="\t" if fmt == "tsv" else ",", **opts)
+            sep = "\t" if fmt == "tsv" else ","
+            try:  # Arrow's reader: straight into Arrow strings, no per-row Python objects, several threads
+                import pyarrow  # noqa: F401
+
+                return pd.read_csv(path, sep=sep, engine="pyarrow", **opts)
+            except ImportError:
+                pass
+            except Exception:  # anything Arrow cannot parse gets the C parser (and its error messages)
+                pass
+            return pd.read_csv(path, sep=sep, encoding="utf-8", **opts)
         if fmt == "jsonl":
-            return pd.read_json(io.BytesIO(raw), lines=True, dtype=False)
+            return pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
         if fmt == "json":
-            return pd.read_json(io.BytesIO(raw), dtype=False)
+            return pd.read_json(path, dtype=False, encoding="utf-8")
         return pd.read_parquet(path)
     except pd.errors.EmptyDataError as e:
         raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows") from e
     except (ValueError, pd.errors.ParserError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BadInput(f"{path}: cannot be read as {fmt.upper()} ({first}); check the format or the file extension") from e
+
+
+def _one_chunk(values: pd.Series) -> pd.Series:
+    """An Arrow-backed column in one chunk (Arrow's CSV reader leaves hundreds): taking rows for the split is
+    several times faster. Anything else is returned as it is."""
+    try:
+        import pyarrow as pa
+
+        arr = values.array._pa_array  # pandas' ArrowStringArray
+        if arr.num_chunks <= 1:
+            return values
+        return pd.Series(type(values.array)(pa.chunked_array([arr.combine_chunks()])), index=values.index,
+                         dtype=values.dtype)
+    except Exception:
+        return values
+
+
+def _blank(values: pd.Series) -> pd.Series:
+    """Missing or whitespace only (``str.strip``), one string at a time: no stripped copy of the column."""
+    missing = values.isna().to_numpy()
+    blank = np.fromiter((not str(v).strip() for v in _strings(values)), dtype=bool, count=len(values))
+    return pd.Series(missing | blank, index=values.index)
 
 
 def _pick_column(df: pd.DataFrame, given: str | None, names: tuple[str, ...], role: str, flag: str,
@@ -124,16 +192,10 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BadInput(f"{path}: unknown file type {path.suffix!r}; use .csv, .tsv, .jsonl, .json or .parquet")
-    raw = path.read_bytes()
-    if not raw.strip():
+    digest, size = _scan_file(path, check_utf8=fmt != "parquet")
+    if size == 0:
         raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows")
-    if fmt != "parquet":
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as e:
-            line = raw[: e.start].count(b"\n") + 1
-            raise BadInput(f"{path}: not valid UTF-8 (first bad byte on line {line}); re-save the file as UTF-8") from e
-    df = _read_frame(path, raw, fmt)
+    df = _read_frame(path, fmt)
     if len(df) == 0:
         raise BadInput(f"{path}: the file has a header but no rows; add labeled rows")
     df.columns = [str(c) for c in df.columns]
@@ -145,22 +207,26 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
         raise BadInput(f"text and label columns are both {t!r}: pass different --text-col and --label-col")
 
     texts = df[t]
-    bad_text = texts.isna() | texts.astype(str).str.strip().eq("")
+    bad_text = _blank(texts)
     if bad_text.any():
         rows = np.flatnonzero(bad_text.to_numpy())
         raise BadInput(f"{path}: {len(rows)} row(s) have an empty or missing text in column {t!r} "
                        f"(first at data row {rows[0] + 1}); fill them in or remove them")
     labels = df[lab]
-    bad_label = labels.isna() | labels.astype(str).str.strip().eq("")
+    bad_label = _blank(labels)
     if bad_label.any():
         rows = np.flatnonzero(bad_label.to_numpy())
         raise BadInput(f"{path}: {len(rows)} row(s) have no label in column {lab!r} "
                        f"(first at data row {rows[0] + 1}); label them or remove them")
 
+    # columns stay pandas strings (Arrow-backed): no per-row Python objects, so the frame costs about the
+    # file's own size; labels are stripped once per distinct value, not once per row
+    lab_str = labels.astype(str)
+    stripped = {v: v.strip() for v in lab_str.unique()}
     out = pd.DataFrame({
-        "id": [str(i) for i in range(len(df))],
-        "text": texts.astype(str).to_numpy(),
-        "label": labels.astype(str).str.strip().to_numpy(),
+        "id": pd.Series(np.arange(len(df)).astype(str), dtype="str"),
+        "text": _one_chunk(texts.astype("str").reset_index(drop=True)),
+        "label": _one_chunk(lab_str.map(stripped).astype("str").reset_index(drop=True)),
     })
     notes: list[str] = []
     if s is not None:
@@ -174,8 +240,11 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     if n_classes < 2:
         raise BadInput(f"{path}: only one class ({out['label'].iloc[0]!r}) in column {lab!r}; "
                        "classification needs at least two labels")
-    return Dataset(name=name or path.stem, path=str(path), file_sha256=_sha256(raw), frame=out,
+    return Dataset(name=name or path.stem, path=str(path), file_sha256=digest, frame=out,
                    text_col=t, label_col=lab, split_col=s, notes=notes)
+
+
+_HASH_ROWS = 50_000
 
 
 def split_hash(train: pd.DataFrame, test: pd.DataFrame, validation: pd.DataFrame | None) -> str:
@@ -187,7 +256,12 @@ def split_hash(train: pd.DataFrame, test: pd.DataFrame, validation: pd.DataFrame
         # one update per column (separators that cannot occur in CSV cells), not one hash per row
         h.update(f"\x1d{name}\x1d{len(part)}\x1d".encode())
         for col in ("id", "text", "label"):
-            h.update("\x1f".join(part[col].astype(str)).encode("utf-8"))
+            values = part[col].astype(str)
+            # in pieces (the same bytes as one join): one joined copy of a large column costs its whole size
+            for start in range(0, len(values), _HASH_ROWS):
+                if start:
+                    h.update(b"\x1f")
+                h.update("\x1f".join(values.iloc[start:start + _HASH_ROWS].tolist()).encode("utf-8"))
             h.update(b"\x1e")
     return h.hexdigest()
 
@@ -225,9 +299,13 @@ def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42) -> Split:
                        f"{len(counts)} classes at --test-size {test_size}: add rows or change --test-size")
     from sklearn.model_selection import train_test_split
 
-    train, test = train_test_split(df, test_size=test_size, random_state=seed, stratify=df["label"])
-    train = train.reset_index(drop=True)
-    test = test.reset_index(drop=True)
+    # split row numbers, then take the rows: the same split as splitting the frame, without sklearn's
+    # generic indexing of a wide object frame
+    # labels as codes in sorted order: the classes np.unique would find, without sorting 1M strings
+    strata = pd.Categorical(df["label"], categories=sorted(counts.index)).codes
+    tr, te = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed, stratify=strata)
+    train = df.iloc[tr].reset_index(drop=True)
+    test = df.iloc[te].reset_index(drop=True)
     return Split(train=train, test=test, validation=None, source="stratified", seed=seed,
                  test_size=test_size, hash=split_hash(train, test, None), labels=labels)
 
@@ -242,6 +320,17 @@ def normalize_texts(texts: pd.Series) -> pd.Series:
     return texts.str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
 
 
+def normalized_keys(texts: pd.Series) -> np.ndarray:
+    """``normalize_texts`` as one 64-bit hash per text (equal normalised texts, equal keys)."""
+    return np.fromiter((hash(" ".join(t.lower().split())) for t in _strings(texts)), dtype=np.int64, count=len(texts))
+
+
+def _strings(values: pd.Series, rows: int = 50_000) -> Iterator[str]:
+    """A column's values as Python strings, a piece at a time (one ``tolist`` per piece, not per row)."""
+    for start in range(0, len(values), rows):
+        yield from values.iloc[start:start + rows].tolist()
+
+
 def _length_stats(texts: pd.Series) -> dict[str, float]:
     n = texts.str.len().to_numpy()
     return {"min": int(n.min()), "median": float(np.median(n)), "mean": round(float(n.mean()), 1),
@@ -253,24 +342,31 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     parts = {"train": split.train, "test": split.test}
     if split.validation is not None:
         parts["validation"] = split.validation
-    allrows = pd.concat(list(parts.values()))
-    dup_mask = allrows["text"].duplicated(keep=False)
-    norm = normalize_texts(allrows["text"])
-    near_dup = int(norm.duplicated(keep=False).sum())
-    by_text = allrows.groupby("text")["label"].nunique()
+    # every text as 64-bit hashes (exact and normalised), one Python string alive at a time: a joined copy
+    # of every text would double the memory a large file needs (a collision at 1M rows has odds ~1e-7)
+    frames = list(parts.values())
+    exact = np.concatenate([np.fromiter((hash(t) for t in _strings(f["text"])), dtype=np.int64, count=len(f))
+                            for f in frames])
+    norm = np.concatenate([normalized_keys(f["text"]) for f in frames])
+    dup_mask = pd.Series(exact).duplicated(keep=False).to_numpy()
+    near_dup = int(pd.Series(norm).duplicated(keep=False).sum())
+    # only texts that occur more than once can carry conflicting labels
+    bounds = np.cumsum([0] + [len(f) for f in frames])
+    dup_rows = pd.concat([f.loc[dup_mask[bounds[i]:bounds[i + 1]], ["text", "label"]] for i, f in enumerate(frames)])
+    by_text = dup_rows.groupby("text")["label"].nunique()
     conflicting = by_text[by_text > 1]
     # leakage after the same normalisation as the duplicate count: test rows whose text is in train
-    train_norm = set(normalize_texts(split.train["text"]))
-    test_norm = normalize_texts(split.test["text"])
-    leaked = test_norm.isin(train_norm).to_numpy()
+    n_train, n_test = len(split.train), len(split.test)
+    leaked = np.isin(norm[n_train:n_train + n_test], norm[:n_train])
+    exact_leak = int(np.isin(exact[n_train:n_train + n_test], exact[:n_train]).sum())
+    del norm, exact
     leak = list(dict.fromkeys(split.test["text"][leaked]))
-    exact_leak = int(split.test["text"].isin(set(split.train["text"])).sum())
     train_labels = set(split.train["label"])
     test_only = sorted(set(split.test["label"]) - train_labels, key=str)
     declared_unused = [lab for lab in split.labels if lab not in set(split.test["label"])]
     counts = {k: {str(lab): int(c) for lab, c in v["label"].value_counts().sort_index().items()}
               for k, v in parts.items()}
-    total = allrows["label"].value_counts()
+    total = pd.concat([f["label"] for f in frames], ignore_index=True).value_counts()
     return {
         "dataset": ds.name,
         "path": ds.path,

@@ -11,7 +11,7 @@ All bootstrap work shares one resample-count matrix, so comparisons are paired.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -58,8 +58,12 @@ def _from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
 
 def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, Any]:
     """Point metrics, per-class table, confusion matrix and coverage for one candidate."""
+    return score_codes(labels, encode(labels, y_true), encode(labels, y_pred))
+
+
+def score_codes(labels: Sequence[str], yt: np.ndarray, yp: np.ndarray) -> dict[str, Any]:
+    """``score`` on integer codes (``encode``): callers that already hold them skip re-encoding."""
     k = len(labels)
-    yt, yp = encode(labels, y_true), encode(labels, y_pred)
     cm = confusion(yt, yp, k)
     m = _from_confusion(cm)
     per_class = {lab: {"precision": float(m["precision"][i]), "recall": float(m["recall"][i]),
@@ -78,25 +82,93 @@ def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | N
     }
 
 
-def bootstrap_weights(n: int, resamples: int = 1000, seed: int = 0) -> np.ndarray:
-    """Row counts for each bootstrap resample, shape (resamples, n): row b draws n rows with replacement."""
+# Resample-rows held at once while bootstrapping: 2^21 counts (16 MB of float64 weights, the same again
+# for the drawn row indices). The resamples come from one seeded stream drawn resample after resample,
+# so any chunking gives the same weights, bit for bit, as drawing the whole matrix at once.
+BOOTSTRAP_CHUNK_ELEMENTS = 1 << 21
+_MAX_CHUNK_RESAMPLES = 32  # counting a few resamples at a time keeps the bins in cache
+
+
+def _resample_rows(n: int, resamples: int, seed: int, max_elements: int | None) -> Iterator[tuple[int, np.ndarray]]:
+    """The drawn row indices, a few resamples at a time: ``(first resample, rows (m, n))``.
+
+    One seeded stream drawn in resample order; numpy's generator continues its stream across calls of
+    any size, so every chunking draws the same rows.
+    """
     rng = np.random.default_rng(seed)
-    weights = np.empty((resamples, n), dtype=np.float64)
-    chunk = 32  # counting a few rows at a time keeps the bins in cache: ~6x faster than one big bincount
-    offsets = (np.arange(chunk, dtype=np.int64) * n)[:, None]
-    for start in range(0, resamples, chunk):
-        m = min(chunk, resamples - start)
-        idx = rng.integers(0, n, size=(m, n)) + offsets[:m]
-        weights[start:start + m] = np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
-    # returned as the transpose of a C-contiguous (n, resamples) array: the sparse product in
-    # bootstrap_metrics reads weights.T without copying 8·n·resamples bytes per candidate
-    return np.ascontiguousarray(weights.T).T
+    budget = BOOTSTRAP_CHUNK_ELEMENTS if max_elements is None else max_elements
+    per = max(1, min(_MAX_CHUNK_RESAMPLES, budget // max(n, 1)))
+    for start in range(0, resamples, per):
+        yield start, rng.integers(0, n, size=(min(per, resamples - start), n))
+
+
+def bootstrap_chunks(n: int, resamples: int = 1000, seed: int = 0,
+                     max_elements: int | None = None) -> Iterator[tuple[int, np.ndarray]]:
+    """Bootstrap row counts a few resamples at a time: yields ``(first resample, weights (m, n))``.
+
+    Memory is ``max_elements`` counts (default ``BOOTSTRAP_CHUNK_ELEMENTS``) whatever resamples × n; the
+    counts equal the rows of ``bootstrap_weights(n, resamples, seed)`` for any chunking.
+    """
+    for start, idx in _resample_rows(n, resamples, seed, max_elements):
+        m = idx.shape[0]
+        idx += (np.arange(m, dtype=np.int64) * n)[:, None]
+        w = np.bincount(idx.ravel(), minlength=m * n).reshape(m, n)
+        del idx
+        # the transpose of a C-contiguous (n, m) array: the sparse product in bootstrap_metrics reads
+        # weights.T without a copy
+        yield start, np.ascontiguousarray(w.T, dtype=np.float64).T
+
+
+def _pattern_counts(inv: np.ndarray, patterns: int, resamples: int, seed: int,
+                    max_elements: int | None) -> Iterator[tuple[int, np.ndarray]]:
+    """Per resample, how many drawn rows fall in each row pattern: ``(first resample, counts (m, patterns))``.
+
+    The same draws as ``bootstrap_chunks``, summed over rows that share a pattern (their truth and every
+    candidate's answer), so each resample costs one gather and one small count instead of n weights.
+    """
+    for start, idx in _resample_rows(len(inv), resamples, seed, max_elements):
+        out = np.empty((idx.shape[0], patterns), dtype=np.float64)
+        for j in range(idx.shape[0]):
+            out[j] = np.bincount(np.take(inv, idx[j]), minlength=patterns)
+        yield start, out
+
+
+def _row_patterns(cells: list[np.ndarray], width: int) -> tuple[np.ndarray, int, list[np.ndarray]]:
+    """Rows grouped by their confusion cell under every candidate: (pattern of each row, patterns, cells)."""
+    key = cells[0].astype(np.int64)
+    for c in cells[1:]:
+        if (int(key.max(initial=0)) + 1) * width >= 2**62:  # renumber before the key could overflow
+            key = np.unique(key, return_inverse=True)[1].astype(np.int64)
+        key = key * width + c
+    _, first, inv = np.unique(key, return_index=True, return_inverse=True)
+    inv = inv.reshape(-1).astype(np.int32 if len(first) < 2**31 else np.int64)
+    return inv, len(first), [c[first] for c in cells]
+
+
+def bootstrap_weights(n: int, resamples: int = 1000, seed: int = 0) -> np.ndarray:
+    """Row counts for each bootstrap resample, shape (resamples, n): row b draws n rows with replacement.
+
+    The whole matrix (8·n·resamples bytes): for tests and small data; ``evaluate`` works through
+    ``bootstrap_chunks`` and never holds it.
+    """
+    weights = np.empty((n, resamples), dtype=np.float64)
+    for start, w in bootstrap_chunks(n, resamples, seed):
+        weights[:, start:start + w.shape[0]] = w.T
+    return weights.T
 
 
 def bootstrap_metrics(yt: np.ndarray, yp: np.ndarray, k: int, weights: np.ndarray) -> dict[str, np.ndarray]:
     """Headline metrics on every resample at once: one sparse product gives all confusion matrices."""
+    return _bootstrap_cells(_cells(yt, yp, k), k, weights)
+
+
+def _cells(yt: np.ndarray, yp: np.ndarray, k: int) -> sparse.csr_matrix:
+    """One-hot (confusion cell × row) matrix: times resample weights it gives the confusion matrices."""
     n = len(yt)
-    onehot_t = sparse.csr_matrix((np.ones(n), (yt * (k + 1) + yp, np.arange(n))), shape=(k * (k + 1), n))
+    return sparse.csr_matrix((np.ones(n), (yt * (k + 1) + yp, np.arange(n))), shape=(k * (k + 1), n))
+
+
+def _bootstrap_cells(onehot_t: sparse.csr_matrix, k: int, weights: np.ndarray) -> dict[str, np.ndarray]:
     cms = np.asarray(onehot_t @ weights.T).T.reshape(-1, k, k + 1)
     m = _from_confusion(cms)
     return {name: m[name] for name in HEADLINE}
@@ -147,25 +219,45 @@ def _paired(diff: np.ndarray, point: float, ca: np.ndarray, cb: np.ndarray, leve
 
 
 def evaluate(labels: Sequence[str], y_true: Sequence[str], predictions: dict[str, Sequence[str | None]],
-             headline: str = "macro_f1", resamples: int = 1000, seed: int = 0, level: float = 0.95) -> Evaluation:
-    """Score every candidate, bootstrap CIs on the headline metrics, compare every pair on the same resamples."""
+             headline: str = "macro_f1", resamples: int = 1000, seed: int = 0, level: float = 0.95,
+             chunk_elements: int | None = None) -> Evaluation:
+    """Score every candidate, bootstrap CIs on the headline metrics, compare every pair on the same resamples.
+
+    The resamples are worked through in chunks (``bootstrap_chunks``): memory holds one chunk of row
+    counts and, per candidate, resamples × 3 metric values, never resamples × rows; every chunking gives
+    the same figures for the same seed.
+    """
     if headline not in HEADLINE:
         raise ValueError(f"headline metric must be one of {HEADLINE}")
     k = len(labels)
     yt = encode(labels, y_true)
-    weights = bootstrap_weights(len(yt), resamples, seed)
+    n = len(yt)
     metrics: dict[str, dict[str, Any]] = {}
-    boots: dict[str, np.ndarray] = {}
+    codes: dict[str, np.ndarray] = {}
     correct: dict[str, np.ndarray] = {}
     for name, pred in predictions.items():
         yp = encode(labels, pred)
-        m = score(labels, y_true, pred)
-        b = bootstrap_metrics(yt, yp, k, weights)
-        m["ci"] = {met: percentile_ci(b[met], level) for met in HEADLINE}
-        m["ci_level"] = level
-        metrics[name] = m
-        boots[name] = b[headline]
+        metrics[name] = score_codes(labels, yt, yp)
+        codes[name] = yt * (k + 1) + yp
         correct[name] = yp == yt
+    samples = {name: {met: np.empty(resamples) for met in HEADLINE} for name in metrics}
+    if metrics and n:
+        # resampling rows is resampling row patterns: the same integer counts per confusion cell, so the
+        # same figures as weighting every row, at a cost that does not grow with candidates × rows
+        inv, p, pattern_cells = _row_patterns(list(codes.values()), k * (k + 1))
+        del codes
+        onehots = {name: sparse.csr_matrix((np.ones(p), (c, np.arange(p))), shape=(k * (k + 1), p))
+                   for name, c in zip(metrics, pattern_cells, strict=True)}
+        for start, w in _pattern_counts(inv, p, resamples, seed, chunk_elements):
+            for name, onehot in onehots.items():
+                b = _bootstrap_cells(onehot, k, w)
+                for met in HEADLINE:
+                    samples[name][met][start:start + w.shape[0]] = b[met]
+    boots: dict[str, np.ndarray] = {}
+    for name, m in metrics.items():
+        m["ci"] = {met: percentile_ci(samples[name][met], level) for met in HEADLINE}
+        m["ci_level"] = level
+        boots[name] = samples[name][headline]
     best = max(metrics, key=lambda n: (metrics[n][headline], metrics[n]["accuracy"])) if metrics else None
     pairwise: dict[str, dict[str, dict[str, Any]]] = {a: {} for a in metrics}
     names = list(metrics)

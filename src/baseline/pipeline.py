@@ -145,6 +145,12 @@ def score_results(split: Split, results: list[AdapterResult], metric: str, resam
     return evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples, seed=seed)
 
 
+def _phase(progress: Progress, name: str) -> None:
+    phase = getattr(progress, "phase", None)  # progress renderers written before phases existed lack it
+    if phase is not None:
+        phase(name)
+
+
 def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar, store: Store | None = None,
             progress: Progress | None = None) -> tuple[dict[str, Any], Path]:
     """Run the whole comparison and write the run folder. Returns (results, run_dir)."""
@@ -157,9 +163,12 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     started = datetime.now(UTC).isoformat(timespec="milliseconds")
     t_start = time.perf_counter()
     path = req.data or str(demo_dataset_path())
+    _phase(progress, f"loading {path}")
     ds: Dataset = load_dataset(path, req.text_col, req.label_col, req.split_col)
+    _phase(progress, f"splitting and profiling {len(ds.frame):,} rows")
     split = make_split(ds, req.test_size, opts.seed)
     prof = profile(ds, split)
+    ds.frame = ds.frame.iloc[:0]  # the split holds every row now: a second copy of a large file is not kept
     names, paid_listed = registry.select(req.adapters)
     if req.adapters not in (None, "default", "all"):  # named explicitly: its required settings must be given
         for n in names:
@@ -222,14 +231,22 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
             save_result(reused[n], run_dir)
             progress.message(f"{n}: reused from run {reused[n].reused_from['run_id']} (same split and identity)")
             progress.done(reused[n])
-    ran = run_all(registry, [n for n in names if n not in reused], split, opts, run_dir, progress,
-                  resume=req.resume is not None, ledger=ledger)
+    to_run = [n for n in names if n not in reused]
+    _phase(progress, f"running {len(to_run)} adapter(s) on {len(split.train):,} train / {len(split.test):,} test rows")
+    if opts.executor == "ray":
+        from baseline.executors.ray import run_all_ray
+
+        ran = run_all_ray(registry, to_run, split, opts, run_dir, progress, resume=req.resume is not None,
+                          ledger=ledger, address=opts.ray_address)
+    else:
+        ran = run_all(registry, to_run, split, opts, run_dir, progress, resume=req.resume is not None, ledger=ledger)
     by_name = {r.name: r for r in ran} | reused
     results = [by_name[n] for n in names]
     for n, ident in identities.items():
         save_identity(run_dir, n, ident)
     adapter_time = sum(adapter_seconds(r) for r in ran)
     t_score = time.perf_counter()
+    _phase(progress, f"scoring: {req.resamples} bootstrap resamples × {len(split.test):,} test rows")
     ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
     score_s = time.perf_counter() - t_score
 
@@ -314,6 +331,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
     t_render = time.perf_counter()
+    _phase(progress, f"writing the report to {run_dir}")
     render(run_dir)
     results_json["timing"]["render_s"] = time.perf_counter() - t_render
     results_json["timing"]["total_s"] = time.perf_counter() - t_start

@@ -74,13 +74,24 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
 def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
     """``redact`` applied to every string (keys and values) in nested dicts, lists and tuples."""
     secrets = _secrets() if secrets is None else secrets
-    if isinstance(obj, str):
-        return redact(obj, secrets)
-    if isinstance(obj, dict):
-        return {redact(k, secrets) if isinstance(k, str) else k: redact_tree(v, secrets) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return type(obj)(redact_tree(v, secrets) for v in obj)
-    return obj
+    memo: dict[str, str] = {}  # per-item labels and score keys repeat: each distinct string is redacted once
+
+    def one(s: str) -> str:
+        r = memo.get(s)
+        if r is None:
+            r = memo[s] = redact(s, secrets)
+        return r
+
+    def walk(o: Any) -> Any:
+        if isinstance(o, str):
+            return one(o)
+        if isinstance(o, dict):
+            return {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
+        if isinstance(o, list | tuple):
+            return type(o)(walk(v) for v in o)
+        return o
+
+    return walk(obj)
 
 
 def one_line(exc: BaseException, limit: int = 300) -> str:

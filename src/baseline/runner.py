@@ -75,6 +75,8 @@ class RunOptions:
     cache: ResponseCache | None = None
     cache_dir: Path = Path(".baseline-cache")
     run_id: str = ""  # the run folder's name; adapters derive resource names, tokens and tags from it
+    executor: str = "local"           # "ray": free adapters as Ray tasks (baseline.executors.ray)
+    ray_address: str | None = None    # an existing Ray cluster; None starts a local instance for the run
 
 
 @dataclass
@@ -114,6 +116,7 @@ class Progress:
     """Callbacks the runner emits; the CLI renders them with rich. Default: silent."""
 
     def stage(self, adapter: str, stage: str, total: int | None = None) -> None: ...
+    def phase(self, name: str) -> None: ...  # a stage outside the adapters (load, profile, scoring, report)
     def advance(self, adapter: str, n: int) -> None: ...
     def message(self, text: str) -> None: ...
     def done(self, result: AdapterResult) -> None: ...

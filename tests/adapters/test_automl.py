@@ -52,7 +52,9 @@ def test_short_budget_beats_majority_and_keeps_search_log(sst2_slice: Path, tmp_
 
     fit = flaml["fit"]
     assert fit["time_budget_s"] == 4.0
-    assert fit["budget_used_s"] <= 4.0 * 1.5          # budget honoured (small budgets carry fixed overhead)
+    # budget honoured (small budgets carry fixed overhead): budget_used_s now counts featurising too, which a
+    # 4 s budget on a loaded machine can spend alone; the search keeps to what is left of it
+    assert fit["budget_used_s"] - fit["seconds"]["featurise"] <= 4.0 * 1.5
     assert fit["winner"] in DEFAULT_ESTIMATORS
     assert fit["featurisation"]["chosen"] in fit["featurisation"]["cv"]
     assert set(fit["featurisation"]["cv"]) >= {"word", "word+char"}

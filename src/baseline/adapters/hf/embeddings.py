@@ -41,7 +41,9 @@ class HFEmbeddings(_HFAdapter):
     (texts per runner request, sorted by length within it; 1024), ``max_length`` (tokens; default the
     model's), ``embedding_cache`` (true: embeddings kept on disk by model fingerprint + text hash, so a
     rerun does not re-encode), ``C`` ("cv" or a number), ``Cs`` (grid for "cv"; [0.01, 0.1, 1, 10, 100]),
-    ``cv`` (folds, 5), ``class_weight`` (none or "balanced").
+    ``cv`` (folds; default by size: 5 below 4,000 train rows, 3 below 20,000, else one 20% holdout),
+    ``class_weight`` (none or "balanced"). "cv" walks the grid as a warm-started regularisation path on
+    each fold (each C starts from the previous solution) and the final fit starts from the chosen one.
 
     The cache serves what earlier runs stored to ``fit`` only (train texts; also the learning
     curve's refits). Prediction always runs the model, so throughput, latency and the cost per
@@ -154,30 +156,78 @@ class HFEmbeddings(_HFAdapter):
         rows = [hits.get(k) or fresh[k] for k in keys]
         return np.vstack([r[0] for r in rows]), sum(r[1] for r in rows)
 
+    def _folds(self, n: int, smallest_class: int) -> int:
+        """Folds for choosing C: the ``cv`` option when given; else 5 below 4,000 rows, 3 below 20,000, then one
+        stratified 20% holdout (1): on large data one split already measures C well, and each fold costs a fit."""
+        if "cv" in self.ctx.options:
+            folds = int(self.folds)
+        else:
+            folds = 5 if n < 4000 else 3 if n < 20000 else 1
+        return min(folds, smallest_class) if folds > 1 else (1 if smallest_class >= 2 else 0)
+
+    def _choose_C(self, X: np.ndarray, y: np.ndarray, folds: int) -> tuple[float, float, np.ndarray, np.ndarray]:
+        """C by a warm-started regularisation path on each fold: C rising through ``Cs``, each fit starting from
+        the last solution, so the whole path costs little more than one fit at the largest C.
+
+        Returns (C, mean validation score, coef, intercept), the last two from the first fold at the chosen C:
+        the final fit on all rows starts from them.
+        """
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.metrics import accuracy_score, f1_score
+        from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
+
+        if folds == 1:
+            splitter = StratifiedShuffleSplit(1, test_size=0.2, random_state=self.ctx.seed)
+        else:
+            splitter = StratifiedKFold(folds, shuffle=True, random_state=self.ctx.seed)
+        metric = self.ctx.metric
+
+        def scorer(yt: np.ndarray, yp: np.ndarray) -> float:
+            if metric == "accuracy":
+                return float(accuracy_score(yt, yp))
+            return float(f1_score(yt, yp, average="weighted" if metric == "weighted_f1" else "macro"))
+
+        cs = sorted(self.Cs)
+        scores = np.zeros((len(cs),))
+        start: dict[float, tuple[np.ndarray, np.ndarray]] = {}
+        for f, (tr, va) in enumerate(splitter.split(X, y)):
+            clf = LogisticRegression(max_iter=2000, class_weight=self.class_weight, random_state=self.ctx.seed,
+                                     warm_start=True)
+            for j, c in enumerate(cs):
+                clf.set_params(C=c).fit(X[tr], y[tr])
+                scores[j] += scorer(y[va], clf.predict(X[va]))
+                if f == 0:
+                    start[c] = (clf.coef_.copy(), clf.intercept_.copy())
+        n_folds = f + 1
+        best = int(np.argmax(scores))  # ties: the smallest C (the strongest regularisation) wins
+        return cs[best], float(scores[best] / n_folds), *start[cs[best]]
+
     def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
         from collections import Counter
 
         from sklearn.linear_model import LogisticRegression
-        from sklearn.model_selection import GridSearchCV, StratifiedKFold
 
         self._phase = "train"
         X, truncated = self.embed(texts)
         self._phase = "test"
         y = np.asarray(labels)
-        base = LogisticRegression(max_iter=2000, class_weight=self.class_weight, random_state=self.ctx.seed)
-        folds = min(int(self.folds or 5), min(Counter(labels).values()))
+        folds = self._folds(len(y), min(Counter(labels).values()))
         details: dict[str, Any] = {"model": self.model_name, "source": self.source.kind if self.source else None,
                                    "embedding_dim": int(X.shape[1]), "train_truncated": int(truncated)}
-        if self.C == "cv" and folds >= 2:
-            search = GridSearchCV(base, {"C": self.Cs}, scoring=_CV_SCORING.get(self.ctx.metric, "f1_macro"),
-                                  cv=StratifiedKFold(folds, shuffle=True, random_state=self.ctx.seed), refit=True)
-            search.fit(X, y)
-            self.clf = search.best_estimator_
-            details.update(C=float(search.best_params_["C"]), cv_folds=folds,
-                           cv_score=round(float(search.best_score_), 4), cv_metric=search.scoring)
+        if self.C == "cv" and folds >= 1:
+            c, cv_score, coef, intercept = self._choose_C(X, y, folds)
+            clf = LogisticRegression(C=c, max_iter=2000, class_weight=self.class_weight,
+                                     random_state=self.ctx.seed, warm_start=True)
+            clf.coef_, clf.intercept_, clf.classes_ = coef, intercept, np.unique(y)  # start from the fold's solution
+            self.clf = clf.fit(X, y)
+            details.update(C=float(c), cv_folds=folds, cv_score=round(cv_score, 4),
+                           cv_metric=_CV_SCORING.get(self.ctx.metric, "f1_macro"),
+                           cv_method=("warm-started regularisation path, "
+                                      + ("one stratified 20% holdout" if folds == 1 else f"{folds} stratified folds")))
         else:
             c = 1.0 if self.C == "cv" else float(self.C)
-            self.clf = base.set_params(C=c).fit(X, y)
+            self.clf = LogisticRegression(C=c, max_iter=2000, class_weight=self.class_weight,
+                                          random_state=self.ctx.seed).fit(X, y)
             details.update(C=c, cv_folds=None)
             if self.C == "cv":
                 self.notes.append("too few examples per class for cross-validation: C = 1")
