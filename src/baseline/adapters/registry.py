@@ -30,6 +30,8 @@ BUILTIN: dict[str, str] = {
     "bedrock-llm": "baseline.adapters.aws.bedrock:BedrockLLM",
     "azure-language-sentiment": "baseline.adapters.azure.sentiment:AzureSentiment",
     "azure-language-custom": "baseline.adapters.azure.custom:AzureCustom",
+    "gcp-language-sentiment": "baseline.adapters.gcp.sentiment:GoogleSentiment",
+    "gcp-language-classify": "baseline.adapters.gcp.classify:GoogleClassify",
 }
 
 
