@@ -32,6 +32,8 @@ BUILTIN: dict[str, str] = {
     "azure-language-custom": "baseline.adapters.azure.custom:AzureCustom",
     "gcp-language-sentiment": "baseline.adapters.gcp.sentiment:GoogleSentiment",
     "gcp-language-classify": "baseline.adapters.gcp.classify:GoogleClassify",
+    "setfit-8": "baseline.adapters.setfit.adapter:SetFit8",
+    "setfit-64": "baseline.adapters.setfit.adapter:SetFit64",
 }
 
 
