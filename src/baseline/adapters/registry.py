@@ -31,6 +31,10 @@ BUILTIN: dict[str, str] = {
     "azure-language-sentiment": "baseline.adapters.azure.sentiment:AzureSentiment",
     "azure-language-custom": "baseline.adapters.azure.custom:AzureCustom",
     "openai-llm": "baseline.adapters.openai.chat:OpenAIChat",
+    "gcp-language-sentiment": "baseline.adapters.gcp.sentiment:GoogleSentiment",
+    "gcp-language-classify": "baseline.adapters.gcp.classify:GoogleClassify",
+    "setfit-8": "baseline.adapters.setfit.adapter:SetFit8",
+    "setfit-64": "baseline.adapters.setfit.adapter:SetFit64",
 }
 
 
