@@ -412,7 +412,8 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
     for n in results.get("not_run") or []:
         est = n.get("total_usd")
         priced = est is not None and (est > 0 or not n.get("note"))
-        console.print(f"  [dim]{n['name']}[/]: paid, not run (name it in --adapters); estimate "
+        why = "paid" if n.get("paid") else f"not run by default: {n.get('not_by_default') or 'slow'}"
+        console.print(f"  [dim]{n['name']}[/]: {escape(why)}, not run (name it in --adapters); estimate "
                       + (f"${est:.4f}" if priced else escape(f"n/a ({n.get('note') or 'no estimate'})"))
                       + ("" if n["available"] else f"; unavailable: {escape(n['reason'])}"))
     sp = results.get("spend") or {}

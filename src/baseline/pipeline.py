@@ -84,7 +84,8 @@ def estimate_adapters(registry: Registry, names: list[str], split: Split, opts: 
     test_t = split.test["text"].tolist()
     for name in names:
         e = registry.get(name)
-        row: dict[str, Any] = {"name": name, "family": e.family, "paid": bool(e.cls and e.cls.paid)}
+        row: dict[str, Any] = {"name": name, "family": e.family, "paid": bool(e.cls and e.cls.paid),
+                               "not_by_default": e.cls.not_by_default_reason if e.cls else ""}
         av = e.availability(opts.task, opts.adapter_options.get(name, {}))
         row.update(available=av.ok, reason=av.reason)
         if e.cls is not None:

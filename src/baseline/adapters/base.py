@@ -219,6 +219,8 @@ class Adapter:
         family: one of ``trivial``, ``cloud``, ``pretrained``, ``automl``.
         simplicity: rank used by the decision rule (lower is simpler).
         paid: calls a billed service; runs only when named (or ``--adapters all``).
+        by_default: False for a free adapter that runs only when named (or ``--adapters all``), because
+            it takes minutes on a CPU (``not_by_default_reason`` says why).
         learns: has a ``fit`` step on the train split.
         extra: the pip extra that installs its dependencies.
         requires: import names that must be importable for it to be available.
@@ -236,6 +238,8 @@ class Adapter:
     simplicity: ClassVar[int] = RANK_FLOOR
     description: ClassVar[str] = ""
     paid: ClassVar[bool] = False
+    by_default: ClassVar[bool] = True   # False: a free adapter too slow on a CPU to run unless named
+    not_by_default_reason: ClassVar[str] = ""
     learns: ClassVar[bool] = False
     extra: ClassVar[str | None] = None
     requires: ClassVar[tuple[str, ...]] = ()

@@ -115,15 +115,17 @@ class Registry:
         return self.entries[name]
 
     def select(self, spec: str | list[str] | None) -> tuple[list[str], list[str]]:
-        """Resolve ``--adapters``: returns (names to run, paid names listed but not run).
+        """Resolve ``--adapters``: returns (names to run, names listed but not run).
 
-        ``None`` or ``"default"`` means every free adapter; ``"all"`` means everything;
+        ``None`` or ``"default"`` means every free adapter that runs by default (paid ones and slow
+        ones such as SetFit are listed with their estimates instead); ``"all"`` means everything;
         otherwise a comma-separated list of names.
         """
         if spec is None or spec == "default":
-            run = [n for n in self.names() if not (self.entries[n].cls and self.entries[n].cls.paid)]
-            paid = [n for n in self.names() if self.entries[n].cls and self.entries[n].cls.paid]
-            return run, paid
+            def opt_in(n: str) -> bool:
+                c = self.entries[n].cls
+                return bool(c and (c.paid or not c.by_default))
+            return [n for n in self.names() if not opt_in(n)], [n for n in self.names() if opt_in(n)]
         if spec == "all":
             return self.names(), []
         names = spec if isinstance(spec, list) else [s.strip() for s in spec.split(",") if s.strip()]

@@ -76,7 +76,7 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
         L += ["Not scored:", ""]
         L += [f"- `{a['name']}` ({a['family']}): **{a['status']}** — {a['reason']}" for a in v["excluded"]] + [""]
     if v["not_run"]:
-        L += ["Paid candidates not run (name them in `--adapters` to run them):", "",
+        L += ["Candidates not run — paid, or too slow on a CPU to run by default (name them in `--adapters` to run them):", "",
               table(["candidate", "available", "estimate", "billed units", "note"], v["not_run"]), ""]
 
     # -- unanswered items and spend

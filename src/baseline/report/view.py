@@ -587,7 +587,8 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
         "metric": metric, "metric_name": metric_name(metric), "sections": SECTIONS,
         "verdict": _verdict(r, by), "bars": _bars(r), "excluded": others, "answers": _answers(r),
         "not_run": [[n["name"], "yes" if n.get("available") else f"no: {n.get('reason', '')}", usd(n.get("total_usd")),
-                     ", ".join(f"{k} {v:,.0f}" for k, v in (n.get("units") or {}).items()), n.get("note", "")]
+                     ", ".join(f"{k} {v:,.0f}" for k, v in (n.get("units") or {}).items()),
+                     n.get("note", "") if n.get("paid", True) else f"free; {n.get('not_by_default', '')}"]
                     for n in r.get("not_run") or []],
         "leaderboard": {"headers": [h.format(metric=metric_name(metric)) for h in LEADERBOARD_HEADERS],
                         "rows": leaderboard_rows(r) if names else [],

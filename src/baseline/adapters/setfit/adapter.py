@@ -78,6 +78,8 @@ class SetFitAdapter(_HFAdapter):
     default_model = DEFAULT_EMBEDDING_MODEL
     package_fallback = True
     default_examples: ClassVar[int] = 8
+    by_default = False   # fine-tunes a transformer: 0.5-7 minutes on the 711-row demo on 2 CPU cores
+    not_by_default_reason = "fine-tunes a transformer (minutes on a CPU)"
     options_known = _HFAdapter.options_known + ("examples_per_class", "num_iterations", "epochs",
                                                 "train_batch_size", "max_steps", "body_learning_rate", "head_C",
                                                 "Cs")
