@@ -305,7 +305,9 @@ def test_compare_end_to_end_caches_and_keeps_secrets_out(double, feedback_csv, t
     assert first["cost"]["billed_now_usd"] == pytest.approx(0.03) and double.meter == {"sentiment_units": 30}
 
     double.requests.clear()
-    assert _compare(feedback_csv, out, cfg) == 0
+    assert _compare(feedback_csv, out, cfg) == 0          # a plain rerun copies the unchanged result
+    assert double.requests == [] and _result(out)["reused_from"] is not None
+    assert _compare(feedback_csv, out, cfg, "--fresh") == 0   # --fresh runs it: the response cache answers
     second = _result(out)
     assert double.requests == [] and second["cost"]["billed_now_usd"] == 0.0
     assert second["counts"]["cached_items"] == 30 and second["metrics"]["accuracy"] == 1.0
