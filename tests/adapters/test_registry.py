@@ -19,3 +19,21 @@ def test_every_builtin_adapter_imports_under_its_name():
         e = reg.get(name)
         assert e.cls is not None, e.import_error
         assert e.cls.name == name
+
+
+def test_credentials_in_baseline_toml_are_refused_by_every_paid_adapter_that_declares_its_source():
+    """One rule in the adapter contract: a key written into baseline.toml is unavailable / bad input."""
+    import pytest
+
+    from baseline.adapters.registry import Registry
+    from baseline.errors import BadInput
+
+    reg = Registry.discover()
+    declaring = [n for n in reg.names() if reg.get(n).cls is not None and reg.get(n).cls.credentials_from]
+    assert {"azure-language-sentiment", "gcp-language-sentiment"} <= set(declaring)
+    for n in declaring:
+        cls = reg.get(n).cls
+        with pytest.raises(BadInput, match=r"option 'api_key' in baseline.toml is not used"):
+            cls.check_options({"api_key": "abc123"})
+        av = cls.availability("text-classification", {"token": "abc123"})
+        assert not av.ok and "'token' in baseline.toml is not used" in av.reason, (n, av.reason)

@@ -32,6 +32,10 @@ RANK_PROBE = 50           # trained head on a self-hosted transformer
 RANK_AUTOML = 60          # a search, then training, then self-hosting
 
 
+CREDENTIAL_OPTION_KEYS = frozenset({"key", "api_key", "subscription_key", "credential", "credentials", "secret",
+                                    "private_key", "token"})
+
+
 @dataclass
 class Availability:
     """Whether an adapter can run here, and if not, why (one line)."""
@@ -238,6 +242,9 @@ class Adapter:
     simplicity: ClassVar[int] = RANK_FLOOR
     description: ClassVar[str] = ""
     paid: ClassVar[bool] = False
+    # how a paid adapter gets its credentials, as a clause ("keys are read only from …"); when set,
+    # credential-like option keys in baseline.toml are refused with it
+    credentials_from: ClassVar[str] = ""
     by_default: ClassVar[bool] = True   # False: a free adapter too slow on a CPU to run unless named
     not_by_default_reason: ClassVar[str] = ""
     learns: ClassVar[bool] = False
@@ -269,11 +276,25 @@ class Adapter:
         if missing:
             hint = f'extra "{cls.extra}" not installed (pip install "baseline[{cls.extra}]")' if cls.extra else f"missing {missing}"
             return Availability.no(hint)
-        return Availability.yes()
+        problem = cls.credential_option_problem(options)
+        return Availability.no(problem) if problem else Availability.yes()
+
+    @classmethod
+    def credential_option_problem(cls, options: dict[str, Any] | None) -> str | None:
+        """A key or token written into baseline.toml: refused, so secrets never sit in a config file."""
+        if not cls.credentials_from:
+            return None
+        bad = [k for k in options or {} if k.lower() in CREDENTIAL_OPTION_KEYS]
+        if not bad:
+            return None
+        return f"option {bad[0]!r} in baseline.toml is not used: {cls.credentials_from}; remove it"
 
     @classmethod
     def check_options(cls, options: dict[str, Any]) -> None:
         """Unknown keys and bad values under ``[adapters.<name>]`` are bad input (``BadInput``, one line)."""
+        problem = cls.credential_option_problem(options)
+        if problem:
+            raise BadInput(f"[adapters.{cls.name}] {problem}")
         validate_options(cls.name, cls.option_schema, options or {})
 
     @classmethod

@@ -61,7 +61,6 @@ MAX_DOC_CHARS = 5120          # per document, sync and async (data-limits.md)
 MAX_SYNC_DOCS = 10            # sentiment documents per request
 MAX_JOB_DOCS = 25             # documents per analyze-text job
 MAX_JOB_CHARS = 125_000       # characters per analyze-text job, all documents together
-SECRET_OPTIONS = ("key", "api_key", "subscription_key", "credential", "secret")
 UNIT = "azure_text_records"
 
 
@@ -158,6 +157,7 @@ class _AzureLanguage(Adapter):
 
     family = "cloud"
     paid = True
+    credentials_from = "keys are read only from the AZURE_LANGUAGE_KEY environment variable (or DefaultAzureCredential)"
     extra = "azure"
     requires = ("azure.ai.textanalytics",)
     local_compute = False
@@ -174,14 +174,6 @@ class _AzureLanguage(Adapter):
         "retry_backoff_max": Opt("float", lo=0), "read_timeout": Opt("float", lo=0, lo_open=True),
         "disable_service_logs": Opt("bool"),
         "answer_attempts": Opt("int", lo=1), "max_consecutive_failures": Opt("int", lo=1)}
-
-    @classmethod
-    def check_options(cls, options: dict[str, Any]) -> None:
-        bad = [k for k in options or {} if k.lower() in SECRET_OPTIONS]
-        if bad:
-            raise BadInput(f"[adapters.{cls.name}] option {bad[0]!r} is not used: keys are read only from the "
-                           f"{ENV_KEY} environment variable (or DefaultAzureCredential); remove it from baseline.toml")
-        super().check_options(options)
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -244,10 +236,6 @@ class _AzureLanguage(Adapter):
         if not base.ok:
             return base
         options = options or {}
-        bad = [k for k in options if k.lower() in SECRET_OPTIONS]
-        if bad:
-            return Availability.no(f"option {bad[0]!r} in baseline.toml is not used: keys are read only from "
-                                   f"the {ENV_KEY} environment variable (or DefaultAzureCredential); remove it")
         if not _endpoint(options):
             return Availability.no(f"no Azure AI Language endpoint: set {ENV_ENDPOINT} or the 'endpoint' option")
         if not os.environ.get(ENV_KEY):

@@ -71,7 +71,6 @@ ENV_CREDENTIALS = "GOOGLE_APPLICATION_CREDENTIALS"
 SCOPES = ("https://www.googleapis.com/auth/cloud-language", "https://www.googleapis.com/auth/cloud-platform")
 DEFAULT_HOST = "language.googleapis.com"
 MAX_CONTENT_BYTES = 1_000_000   # document content limit per request
-SECRET_OPTIONS = ("key", "api_key", "credentials", "credential", "secret", "private_key", "token")
 NO_CREDENTIALS = ("no Google credentials found: set GOOGLE_APPLICATION_CREDENTIALS to a key file, or run "
                   "`gcloud auth application-default login`")
 UNIT = "gcp_language_units"
@@ -162,6 +161,8 @@ class _GoogleLanguage(Adapter):
 
     family = "cloud"
     paid = True
+    credentials_from = ("Google credentials come only from Application Default Credentials "
+                        "(GOOGLE_APPLICATION_CREDENTIALS or gcloud)")
     extra = "gcp"
     requires = ("google.cloud.language_v2", "google.cloud.language_v1")
     local_compute = False
@@ -177,14 +178,6 @@ class _GoogleLanguage(Adapter):
         "max_attempts": Opt("int", lo=1), "backoff_base": Opt("float", lo=0), "backoff_max": Opt("float", lo=0),
         "timeout": Opt("float", lo=0, lo_open=True), "answer_attempts": Opt("int", lo=1),
         "max_consecutive_failures": Opt("int", lo=1), "units_used_this_month": Opt("int", lo=0, nullable=True)}
-
-    @classmethod
-    def check_options(cls, options: dict[str, Any]) -> None:
-        bad = [k for k in options or {} if k.lower() in SECRET_OPTIONS]
-        if bad:
-            raise BadInput(f"[adapters.{cls.name}] option {bad[0]!r} is not used: Google credentials come only from "
-                           f"Application Default Credentials ({ENV_CREDENTIALS} or gcloud); remove it")
-        super().check_options(options)
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
@@ -220,10 +213,6 @@ class _GoogleLanguage(Adapter):
         base = super().availability(task, options)
         if not base.ok:
             return base
-        bad = [k for k in options or {} if k.lower() in SECRET_OPTIONS]
-        if bad:
-            return Availability.no(f"option {bad[0]!r} in baseline.toml is not used: Google credentials come only "
-                                   f"from Application Default Credentials ({ENV_CREDENTIALS}); remove it")
         problem = credentials_problem()
         return Availability.no(problem) if problem else Availability.yes()
 
