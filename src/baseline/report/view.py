@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import Any
 
-from baseline.decide import curve_trend, metric_name
+from baseline.decide import WITHIN, WORSE, curve_trend, metric_name
 from baseline.report.plan_view import business_view, data_plan_view, verdict_tiles
 
 SECTIONS = [
@@ -190,16 +190,16 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
         elif v:
             lo, hi = v["ci"]
             st = v.get("standing")
-            if st == "shown within the margin":
+            if st == WITHIN:
                 tag = f"shown within {margin:g}"
-            elif st == "shown worse":
+            elif st == WORSE:
                 tag = f"shown worse by more than {margin:g}"
             else:
                 need = v.get("rows_to_settle")
                 tag = "too close to call" + (f" (~{need:,} test rows to settle)" if need else "")
             if c.get("dominated_by"):
                 tag += f"; worse, dearer and slower than {c['dominated_by']}"
-            elif st == "shown within the margin" and chosen is not None and c is not chosen \
+            elif st == WITHIN and chosen is not None and c is not chosen \
                     and c["simplicity"] > chosen["simplicity"]:
                 tag += ", but less simple than the choice"
             vs = f"{diff_ci(v['difference'], [lo, hi])}: {tag}"
@@ -461,7 +461,7 @@ def _release(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
         if bar.get("min_metric") is not None:
             return True
         v = c.get("vs_best_passing")
-        return c["name"] == d.get("best_passing") or bool(v and v.get("standing") == "shown within the margin")
+        return c["name"] == d.get("best_passing") or bool(v and v.get("standing") == WITHIN)
 
     ch = next((c for c in cands if c["name"] == choice), None)
     pool = [c for c in cands if c["name"] != choice and ok(c)]
