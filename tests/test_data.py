@@ -178,3 +178,56 @@ def test_split_recorded_in_run_folder(tiny_csv, tmp_path):
     expected = make_split(load_dataset(tiny_csv), 0.25, 3)
     assert meta["hash"] == expected.hash
     assert sorted(split[split.split == "test"]["id"]) == sorted(expected.test["id"])
+
+
+def _big_quoted_csv(path: Path, rows: int = 45_000) -> pd.DataFrame:
+    """Over 4 MB (several of the reader's blocks), with quoted commas, quotes and newlines in the texts."""
+    texts = [f'row {i}, "quoted"\nsecond line {"x" * (i % 200)}' if i % 7 == 0 else f"plain row {i} {'y' * (i % 150)}"
+             for i in range(rows)]
+    df = pd.DataFrame({"text": texts, "label": [f"c{i % 5}" for i in range(rows)]})
+    df.to_csv(path, index=False)
+    assert path.stat().st_size > 4 << 20
+    return df
+
+
+def test_large_quoted_file_reads_like_pandas_c_parser(tmp_path):
+    """Arrow's streaming reader (in 4 MB blocks) gives every row the C parser gives, newlines inside quotes too."""
+    p = tmp_path / "big.csv"
+    _big_quoted_csv(p)
+    ds = load_dataset(p)
+    ref = pd.read_csv(p, dtype=str, keep_default_na=False)
+    assert len(ds.frame) == len(ref)
+    assert ds.frame["text"].tolist() == ref["text"].tolist()
+    assert ds.frame["label"].tolist() == ref["label"].tolist()
+
+
+def test_split_keeps_file_order_and_takes_rows_chunk_by_chunk(tmp_path):
+    """Each part keeps the file's row order; the split moves the rows out of the dataset (no second copy)."""
+    from baseline.data import TextColumn, take_rows
+
+    p = tmp_path / "big.csv"
+    df = _big_quoted_csv(p)
+    ds = load_dataset(p)
+    assert ds.frame["text"].array._pa_array.num_chunks > 1  # the chunked path is what is tested
+    split = make_split(ds, 0.25, seed=3)
+    assert len(ds.frame) == 0 and ds.labels == sorted(df["label"].unique())
+    for part in (split.train, split.test):
+        ids = part["id"].astype(int).to_numpy()
+        assert (ids[1:] > ids[:-1]).all()  # file order
+        assert part["text"].tolist() == df["text"].iloc[ids].tolist()
+        assert part["label"].tolist() == df["label"].iloc[ids].tolist()
+    assert len(split.train) + len(split.test) == len(df)
+    assert set(split.train["id"]).isdisjoint(split.test["id"])
+    # stratified: every class's share of test is within one row of the whole file's
+    for lab, n in df["label"].value_counts().items():
+        assert abs((split.test["label"] == lab).sum() - n * 0.25) <= 1
+    # rows at arbitrary positions (across chunks, repeated, unordered) read as pandas would read them
+    rows = [len(split.train) - 1, 0, 7, 7, 12_345, 3]
+    col = split.train["text"]
+    assert take_rows(col, rows).tolist() == col.iloc[rows].tolist()
+    tc = TextColumn(col)
+    assert tc.take(rows) == col.iloc[rows].tolist() and tc.take(range(100, 140)) == col.iloc[100:140].tolist()
+    assert list(tc) == col.tolist() and tc[5] == col.iloc[5] and len(tc) == len(col)
+    # the same seed and file give the same split and hash
+    again = make_split(load_dataset(p), 0.25, seed=3)
+    assert again.hash == split.hash and again.test["id"].tolist() == split.test["id"].tolist()

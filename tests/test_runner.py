@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pandas as pd
@@ -148,3 +149,20 @@ def test_latency_percentiles_carry_a_p95_interval_and_flag_noise():
     spiky = percentiles(np.r_[rng.normal(20, 1, 190), rng.uniform(500, 1500, 10)])
     assert spiky["unstable"] and spiky["p95_ci"][1] > 400
     assert "p95_ci" not in percentiles([5.0] * 10)   # too few items for an interval
+
+
+def test_result_file_is_the_same_json_when_written_in_pieces(tmp_path):
+    """save_result writes long per-item lists a slice at a time: the file must read back exactly as one dump."""
+    from baseline.runner import AdapterResult, load_result, save_result
+
+    n = 45_001  # more than two slices, and not a multiple of the slice size
+    res = AdapterResult(name="pieces", family="trivial", simplicity=0, paid=False, status="ok", reason="")
+    res.predictions = ["a" if i % 3 else "b" for i in range(n)]
+    res.scores = [{"a": i / n, "b": 1 - i / n} for i in range(n)]
+    res.raw = [None] * n
+    res.item_errors = [None if i % 1000 else "boom" for i in range(n)]
+    p = save_result(res, tmp_path)
+    assert json.loads(p.read_text()) == json.loads(json.dumps(res.to_json()))
+    back = load_result(tmp_path, "pieces")
+    assert back.predictions == res.predictions and back.scores[-1] == res.scores[-1]
+    assert back.item_errors[1000] == "boom"

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 import pandas as pd
@@ -45,8 +46,9 @@ class Dataset:
     split_col: str | None = None
     notes: list[str] = field(default_factory=list)
 
-    @property
+    @cached_property
     def labels(self) -> list[str]:
+        """The distinct labels, sorted (read once: ``make_split`` moves the rows out of ``frame``)."""
         return sorted(self.frame["label"].unique().tolist())
 
 
@@ -62,6 +64,14 @@ class Split:
     test_size: float | None
     hash: str
     labels: list[str]
+    _keys: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+
+    def text_keys(self, part: str) -> tuple[np.ndarray, np.ndarray]:
+        """(exact, normalised) 64-bit hashes of one part's texts, computed once per split: the profile and the
+        leakage check both read them, and at 1M rows each pass over the texts costs seconds."""
+        if part not in self._keys:
+            self._keys[part] = text_keys(getattr(self, part)["text"])
+        return self._keys[part]
 
     def assignment(self) -> pd.DataFrame:
         """Row id → split name, the table that is saved with every run."""
@@ -69,6 +79,74 @@ class Split:
         if self.validation is not None:
             parts.append(self.validation.assign(split="validation"))
         return pd.concat(parts)[["id", "split"]].reset_index(drop=True)
+
+
+class TextColumn(Sequence[str]):
+    """A split's text column as a read-only sequence of strings, made a piece at a time as a caller iterates: a
+    large train split never exists as one Python list (adapters that declare ``streams_texts`` get one)."""
+
+    def __init__(self, values: pd.Series) -> None:
+        self._values = values.reset_index(drop=True)
+
+    def __len__(self) -> int:
+        return len(self._values)
+
+    def __iter__(self) -> Iterator[str]:
+        for piece in _pieces(self._values):
+            yield from piece
+
+    @overload
+    def __getitem__(self, i: int) -> str: ...
+
+    @overload
+    def __getitem__(self, i: slice) -> list[str]: ...
+
+    def __getitem__(self, i: int | slice) -> str | list[str]:
+        if isinstance(i, slice):
+            return self._values.iloc[i].tolist()
+        return str(self._values.iloc[i])
+
+    def take(self, rows: Sequence[int] | np.ndarray) -> list[str]:
+        """The texts at these positions, as a list: a slice when they are consecutive (batches usually are), else
+        one Arrow take per chunk they touch."""
+        if not len(rows):
+            return []
+        idx = np.asarray(rows, dtype=np.int64)
+        if idx[-1] - idx[0] == len(idx) - 1 and (len(idx) < 2 or bool((np.diff(idx) == 1).all())):
+            return self._values.iloc[int(idx[0]):int(idx[-1]) + 1].tolist()
+        return take_rows(self._values, idx).tolist()
+
+
+def take_rows(values: pd.Series | pd.DataFrame, rows: np.ndarray) -> Any:
+    """``values.iloc[rows]`` (index reset), with Arrow-backed string columns taken chunk by chunk: Arrow's take on a
+    chunked column first joins every chunk into one copy of the whole column."""
+    if isinstance(values, pd.DataFrame):
+        return pd.DataFrame({c: take_rows(values[c], rows) for c in values.columns})
+    rows = np.asarray(rows, dtype=np.int64)
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is None or arr.num_chunks <= 1 or not isinstance(values.dtype, pd.StringDtype):
+        return values.iloc[rows].reset_index(drop=True)
+    import pyarrow as pa
+
+    starts = np.cumsum([0] + [len(c) for c in arr.chunks])
+    which = np.searchsorted(starts, rows, side="right") - 1
+    order = np.argsort(which, kind="stable")
+    pieces = []
+    for j in np.unique(which):
+        sel = order[which[order] == j]
+        pieces.append((sel, arr.chunk(int(j)).take(pa.array(rows[sel] - starts[j]))))
+    if not pieces:
+        return values.iloc[:0].reset_index(drop=True)
+    joined = pa.concat_arrays([p for _, p in pieces])
+    back = np.empty(len(rows), dtype=np.int64)
+    back[np.concatenate([sel for sel, _ in pieces])] = np.arange(len(rows))
+    return pd.Series(type(values.array)(pa.chunked_array([joined.take(pa.array(back))])), dtype=values.dtype)
+
+
+def shared_strings(values: pd.Series) -> list[str]:
+    """A column of few distinct values (labels) as a list whose equal values are one string object each."""
+    codes, uniques = pd.factorize(values)
+    return np.asarray([str(u) for u in uniques], dtype=object)[codes].tolist()
 
 
 def _sha256(data: bytes) -> str:
@@ -80,11 +158,13 @@ def text_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
-_SCAN_BYTES = 1 << 24
+_SCAN_BYTES = 1 << 20
 
 
-def _scan_file(path: Path, check_utf8: bool) -> tuple[str, int]:
-    """SHA-256 and size of a file read in 16 MB pieces (never the whole file at once), and UTF-8 validity.
+def _scan_file(path: Path, check_utf8: bool) -> tuple[str, int, bool]:
+    """SHA-256 and size of a file read in 1 MB pieces (never the whole file at once), UTF-8 validity, and whether
+    it holds a double quote at all (without one, no quoted value can hold a newline: Arrow may cut the file
+    into blocks at any newline).
 
     A file holding only whitespace counts as empty (size 0).
     """
@@ -95,11 +175,13 @@ def _scan_file(path: Path, check_utf8: bool) -> tuple[str, int]:
     size = 0
     lines = 0
     blank = True
+    quotes = False
     with open(path, "rb") as f:
         while chunk := f.read(_SCAN_BYTES):
             h.update(chunk)
             size += len(chunk)
             blank = blank and not chunk.strip()
+            quotes = quotes or b'"' in chunk
             if check_utf8:
                 try:
                     dec.decode(chunk)
@@ -114,20 +196,48 @@ def _scan_file(path: Path, check_utf8: bool) -> tuple[str, int]:
             except UnicodeDecodeError as e:
                 raise BadInput(f"{path}: not valid UTF-8 (first bad byte on line {lines + 1}); "
                                "re-save the file as UTF-8") from e
-    return h.hexdigest(), 0 if blank else size
+    return h.hexdigest(), 0 if blank else size, quotes
 
 
-def _read_frame(path: Path, fmt: str) -> pd.DataFrame:
+_ARROW_BLOCK = 4 << 20  # Arrow's streaming reader parses the file a block this size at a time (larger blocks
+# leave more over-allocated builder memory behind: 16 MB blocks held 1.3× the strings, 4 MB ones 1.0×)
+
+
+def _read_arrow_csv(path: Path, sep: str, quotes: bool) -> pd.DataFrame | None:
+    """Every column as Arrow-backed pandas strings (empty cells missing), in 4 MB chunks; None when Arrow is not
+    installed or the header has repeated names (pandas' own reader renames those). The streaming reader holds one
+    block beside what it has parsed: the whole-file reader holds about twice the file at its peak."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:
+        return None
+    import csv
+
+    with open(path, encoding="utf-8", newline="") as f:
+        header = next(csv.reader(f, delimiter=sep), [])
+    if not header or len(set(header)) != len(header):
+        return None
+    with pcsv.open_csv(
+            path, read_options=pcsv.ReadOptions(block_size=_ARROW_BLOCK),
+            parse_options=pcsv.ParseOptions(delimiter=sep, newlines_in_values=quotes),
+            convert_options=pcsv.ConvertOptions(column_types=dict.fromkeys(header, pa.large_string()), null_values=[""],
+                                                strings_can_be_null=True)) as reader:
+        table = reader.read_all()
+    pa.default_memory_pool().release_unused()  # the parser's block buffers: back to the system now, not later
+    return pd.DataFrame({name: pd.Series(pd.arrays.ArrowStringArray(table.column(name)), dtype="str")
+                         for name in table.column_names})
+
+
+def _read_frame(path: Path, fmt: str, quotes: bool = True) -> pd.DataFrame:
     opts: dict[str, Any] = {"keep_default_na": False, "na_values": [""], "dtype": str}
     try:
         if fmt in ("csv", "tsv"):
             sep = "\t" if fmt == "tsv" else ","
             try:  # Arrow's reader: straight into Arrow strings, no per-row Python objects, several threads
-                import pyarrow  # noqa: F401
-
-                return pd.read_csv(path, sep=sep, engine="pyarrow", **opts)
-            except ImportError:
-                pass
+                df = _read_arrow_csv(path, sep, quotes)
+                if df is not None:
+                    return df
             except Exception:  # anything Arrow cannot parse gets the C parser (and its error messages)
                 pass
             return pd.read_csv(path, sep=sep, encoding="utf-8", **opts)
@@ -150,7 +260,7 @@ def _one_chunk(values: pd.Series) -> pd.Series:
         import pyarrow as pa
 
         arr = values.array._pa_array  # pandas' ArrowStringArray
-        if arr.num_chunks <= 1:
+        if arr.num_chunks <= 64:  # the streaming reader's 4 MB blocks: 55 chunks for a 220 MB file
             return values
         return pd.Series(type(values.array)(pa.chunked_array([arr.combine_chunks()])), index=values.index,
                          dtype=values.dtype)
@@ -158,10 +268,29 @@ def _one_chunk(values: pd.Series) -> pd.Series:
         return values
 
 
+def _row_ids(n: int) -> pd.Series:
+    """"0" … "n-1" as strings (Arrow's cast when it is there: no Python string per row)."""
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        return pd.Series(pd.arrays.ArrowStringArray(pc.cast(pa.array(np.arange(n)), pa.large_string())), dtype="str")
+    except ImportError:
+        return pd.Series(np.arange(n).astype(str), dtype="str")
+
+
 def _blank(values: pd.Series) -> pd.Series:
-    """Missing or whitespace only (``str.strip``), one string at a time: no stripped copy of the column."""
+    """Missing or whitespace only, one Arrow chunk (or one piece of Python strings) at a time: no stripped copy of
+    the whole column."""
     missing = values.isna().to_numpy()
-    blank = np.fromiter((not str(v).strip() for v in _strings(values)), dtype=bool, count=len(values))
+    arr = getattr(values.array, "_pa_array", None)
+    if arr is not None:
+        import pyarrow.compute as pc
+
+        blank = np.concatenate([pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(c)), 0).fill_null(True)
+                                .to_numpy(zero_copy_only=False) for c in arr.chunks] or [np.zeros(0, dtype=bool)])
+    else:
+        blank = np.fromiter((not str(v).strip() for v in _strings(values)), dtype=bool, count=len(values))
     return pd.Series(missing | blank, index=values.index)
 
 
@@ -192,10 +321,10 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BadInput(f"{path}: unknown file type {path.suffix!r}; use .csv, .tsv, .jsonl, .json or .parquet")
-    digest, size = _scan_file(path, check_utf8=fmt != "parquet")
+    digest, size, quotes = _scan_file(path, check_utf8=fmt != "parquet")
     if size == 0:
         raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows")
-    df = _read_frame(path, fmt)
+    df = _read_frame(path, fmt, quotes)
     if len(df) == 0:
         raise BadInput(f"{path}: the file has a header but no rows; add labeled rows")
     df.columns = [str(c) for c in df.columns]
@@ -221,12 +350,12 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
 
     # columns stay pandas strings (Arrow-backed): no per-row Python objects, so the frame costs about the
     # file's own size; labels are stripped once per distinct value, not once per row
-    lab_str = labels.astype(str)
-    stripped = {v: v.strip() for v in lab_str.unique()}
+    codes, uniques = pd.factorize(labels.astype(str))
+    stripped = np.asarray([str(v).strip() for v in uniques], dtype=object)
     out = pd.DataFrame({
-        "id": pd.Series(np.arange(len(df)).astype(str), dtype="str"),
+        "id": _row_ids(len(df)),
         "text": _one_chunk(texts.astype("str").reset_index(drop=True)),
-        "label": _one_chunk(lab_str.map(stripped).astype("str").reset_index(drop=True)),
+        "label": pd.Series(stripped[codes], dtype="str"),
     })
     notes: list[str] = []
     if s is not None:
@@ -266,19 +395,64 @@ def split_hash(train: pd.DataFrame, test: pd.DataFrame, validation: pd.DataFrame
     return h.hexdigest()
 
 
+def _take_parts(frame: pd.DataFrame, parts: list[np.ndarray]) -> list[pd.DataFrame]:
+    """Rows of ``frame`` for each part (ascending row numbers; a row in at most one part), one Arrow chunk of each
+    column at a time: the chunk read is released as soon as its rows are copied, so a large file is held about
+    once, not twice, while it is split. ``frame`` is emptied."""
+    n = len(frame)
+    which = np.full(n, -1, dtype=np.int8)
+    for k, rows in enumerate(parts):
+        which[rows] = k
+    columns: list[dict[str, pd.Series]] = [{} for _ in parts]
+    for name in list(frame.columns):
+        col = frame.pop(name)
+        arr = getattr(col.array, "_pa_array", None)
+        if arr is None or not isinstance(col.dtype, pd.StringDtype):
+            for k, rows in enumerate(parts):
+                columns[k][name] = col.iloc[rows].reset_index(drop=True)
+            continue
+        import pyarrow as pa
+
+        chunks, kind = list(arr.chunks), type(col.array)
+        del col, arr
+        pieces: list[list[Any]] = [[] for _ in parts]
+        start = 0
+        for j in range(len(chunks)):
+            chunk, chunks[j] = chunks[j], None
+            w = which[start:start + len(chunk)]
+            for k in range(len(parts)):
+                pieces[k].append(chunk.filter(pa.array(w == k)))
+            start += len(chunk)
+            del chunk
+        for k in range(len(parts)):
+            columns[k][name] = pd.Series(kind(pa.chunked_array(pieces[k], type=pa.large_string()
+                                                               if not pieces[k] else pieces[k][0].type)),
+                                         dtype="str")
+    return [pd.DataFrame(c) for c in columns]
+
+
+def _emptied(df: pd.DataFrame) -> pd.DataFrame:
+    """A new empty frame with ``df``'s columns and types; ``df.iloc[:0]`` would keep its buffers alive."""
+    return pd.DataFrame({c: pd.Series([], dtype=df[c].dtype) for c in df.columns})
+
+
 def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42) -> Split:
-    """Keep the file's own train/test split when present; else a seeded stratified split."""
+    """Keep the file's own train/test split when present; else a seeded stratified split. Either way each part keeps
+    the file's row order. The rows move from ``ds.frame`` into the split (``ds.frame`` is left empty)."""
     df = ds.frame
     labels = ds.labels
     if "split" in df.columns:
         present = set(df["split"])
         if "train" in present and ("test" in present or "validation" in present):
-            train = df[df["split"] == "train"].drop(columns="split").reset_index(drop=True)
             test_name = "test" if "test" in present else "validation"
-            test = df[df["split"] == test_name].drop(columns="split").reset_index(drop=True)
-            val = None
-            if test_name == "test" and "validation" in present:
-                val = df[df["split"] == "validation"].drop(columns="split").reset_index(drop=True)
+            has_val = test_name == "test" and "validation" in present
+            names = ["train", test_name] + (["validation"] if has_val else [])
+            ds.frame = _emptied(df)
+            where = df.pop("split").to_numpy()
+            parts = _take_parts(df, [np.flatnonzero(where == k) for k in names])
+            del df, where
+            train, test = parts[0], parts[1]
+            val = parts[2] if has_val else None
             if test_name == "validation":
                 ds.notes.append("no test split in the file: its validation split is used as test")
             _check_train(train, ds)
@@ -302,10 +476,14 @@ def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42) -> Split:
     # split row numbers, then take the rows: the same split as splitting the frame, without sklearn's
     # generic indexing of a wide object frame
     # labels as codes in sorted order: the classes np.unique would find, without sorting 1M strings
-    strata = pd.Categorical(df["label"], categories=sorted(counts.index)).codes
+    codes, uniques = pd.factorize(df["label"])  # Arrow's dictionary encoding: no Python string per row
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(np.asarray([str(u) for u in uniques], dtype=object))] = np.arange(len(uniques))
+    strata = rank[codes]
     tr, te = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed, stratify=strata)
-    train = df.iloc[tr].reset_index(drop=True)
-    test = df.iloc[te].reset_index(drop=True)
+    ds.frame = _emptied(df)
+    train, test = _take_parts(df, [np.sort(tr), np.sort(te)])
+    del df
     return Split(train=train, test=test, validation=None, source="stratified", seed=seed,
                  test_size=test_size, hash=split_hash(train, test, None), labels=labels)
 
@@ -323,6 +501,24 @@ def normalize_texts(texts: pd.Series) -> pd.Series:
 def normalized_keys(texts: pd.Series) -> np.ndarray:
     """``normalize_texts`` as one 64-bit hash per text (equal normalised texts, equal keys)."""
     return np.fromiter((hash(" ".join(t.lower().split())) for t in _strings(texts)), dtype=np.int64, count=len(texts))
+
+
+def text_keys(texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Exact and normalised (``normalized_keys``) 64-bit hashes of texts in one pass, one piece of the column
+    turned into Python strings at a time."""
+    exact = np.empty(len(texts), dtype=np.int64)
+    norm = np.empty(len(texts), dtype=np.int64)
+    i = 0
+    for piece in _pieces(texts):
+        exact[i:i + len(piece)] = [hash(t) for t in piece]
+        norm[i:i + len(piece)] = [hash(" ".join(t.lower().split())) for t in piece]
+        i += len(piece)
+    return exact, norm
+
+
+def _pieces(values: pd.Series, rows: int = 50_000) -> Iterator[list[str]]:
+    for start in range(0, len(values), rows):
+        yield values.iloc[start:start + rows].tolist()
 
 
 def _strings(values: pd.Series, rows: int = 50_000) -> Iterator[str]:
@@ -345,14 +541,14 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     # every text as 64-bit hashes (exact and normalised), one Python string alive at a time: a joined copy
     # of every text would double the memory a large file needs (a collision at 1M rows has odds ~1e-7)
     frames = list(parts.values())
-    exact = np.concatenate([np.fromiter((hash(t) for t in _strings(f["text"])), dtype=np.int64, count=len(f))
-                            for f in frames])
-    norm = np.concatenate([normalized_keys(f["text"]) for f in frames])
+    exact = np.concatenate([split.text_keys(k)[0] for k in parts])
+    norm = np.concatenate([split.text_keys(k)[1] for k in parts])
     dup_mask = pd.Series(exact).duplicated(keep=False).to_numpy()
     near_dup = int(pd.Series(norm).duplicated(keep=False).sum())
     # only texts that occur more than once can carry conflicting labels
     bounds = np.cumsum([0] + [len(f) for f in frames])
-    dup_rows = pd.concat([f.loc[dup_mask[bounds[i]:bounds[i + 1]], ["text", "label"]] for i, f in enumerate(frames)])
+    dup_rows = pd.concat([take_rows(f[["text", "label"]], np.flatnonzero(dup_mask[bounds[i]:bounds[i + 1]]))
+                          for i, f in enumerate(frames)])
     by_text = dup_rows.groupby("text")["label"].nunique()
     conflicting = by_text[by_text > 1]
     # leakage after the same normalisation as the duplicate count: test rows whose text is in train
@@ -360,7 +556,7 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     leaked = np.isin(norm[n_train:n_train + n_test], norm[:n_train])
     exact_leak = int(np.isin(exact[n_train:n_train + n_test], exact[:n_train]).sum())
     del norm, exact
-    leak = list(dict.fromkeys(split.test["text"][leaked]))
+    leak = list(dict.fromkeys(take_rows(split.test["text"], np.flatnonzero(leaked)[:1000])))
     train_labels = set(split.train["label"])
     test_only = sorted(set(split.test["label"]) - train_labels, key=str)
     declared_unused = [lab for lab in split.labels if lab not in set(split.test["label"])]

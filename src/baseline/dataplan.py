@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from baseline.data import normalize_texts
+from baseline.data import normalize_texts, normalized_keys, take_rows
 from baseline.redact import redact
 
 NEAR_DUP_THRESHOLD = 0.9     # char 3-5-gram tf cosine; see tests/test_dataplan.py for the constructed pairs
@@ -77,6 +77,21 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     return probs
 
 
+def _stratified_sample(labels: pd.Series, size: int, seed: int) -> np.ndarray:
+    """Row positions of a seeded sample of ``size`` rows with every label's share kept (rounded), in file order;
+    only the sampled rows are ever copied."""
+    codes, _ = pd.factorize(labels)
+    rng = np.random.default_rng(seed)
+    frac = size / len(labels)
+    picked = []
+    for c in range(int(codes.max()) + 1):
+        rows = np.flatnonzero(codes == c)
+        k = int(round(len(rows) * frac))
+        if k:
+            picked.append(rng.choice(rows, size=k, replace=False))
+    return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
+
+
 def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None = None,
                 examples: int = EXAMPLES) -> dict[str, Any]:
     """cleanlab label issues on the train split; writes ``label_issues.csv`` into ``run_dir``."""
@@ -90,8 +105,7 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     sampled_from = None
     if len(train) > MAX_CHECK_ROWS:
         sampled_from = len(train)
-        train = train.groupby(train["label"].astype(str), group_keys=False).sample(
-            frac=MAX_CHECK_ROWS / len(train), random_state=seed)
+        train = take_rows(train, _stratified_sample(train["label"], MAX_CHECK_ROWS, seed))
     counts = train["label"].astype(str).value_counts()
     usable = counts[counts >= 2].index
     rows = train[train["label"].astype(str).isin(usable)].reset_index(drop=True)
@@ -101,7 +115,9 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     classes = sorted(usable)
     code = {c: i for i, c in enumerate(classes)}
     y = rows["label"].astype(str).map(code).to_numpy()
-    folds = int(min(MAX_FOLDS, counts[usable].min()))
+    # a sample of a large train split: 3 folds (each model still sees 2/3 of 20,000 rows), as the check's cost is
+    # harness time on every run
+    folds = int(min(MAX_FOLDS if sampled_from is None else 3, counts[usable].min()))
     probs = oof_probabilities(rows["text"].astype(str).tolist(), y, len(classes), seed, folds)
     # n_jobs=1: cleanlab otherwise forks a process pool, which can deadlock beside threads (HTTP servers, BLAS)
     ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
@@ -175,13 +191,16 @@ def nearest_train(train_texts: pd.Series, test_texts: pd.Series) -> tuple[np.nda
 
 
 def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = NEAR_DUP_THRESHOLD,
-                    examples: int = 5) -> dict[str, Any]:
-    """Test rows that leak from train: exact, normalised, and near-duplicates beyond those."""
+                    examples: int = 5, keys: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+    """Test rows that leak from train: exact, normalised, and near-duplicates beyond those.
+
+    ``keys``: the normalised text hashes of train and test (``Split.text_keys``) when already computed.
+    """
     t0 = time.perf_counter()
     if train.empty or test.empty:
         return {"status": "skipped", "reason": "empty split"}
-    norm_train = set(normalize_texts(train["text"].astype(str)))
-    normalised = normalize_texts(test["text"].astype(str)).isin(norm_train).to_numpy()
+    k_train, k_test = keys if keys is not None else (normalized_keys(train["text"]), normalized_keys(test["text"]))
+    normalised = np.isin(k_test, k_train)
     scanned = len(train) * len(test) <= MAX_PAIRS
     if scanned:
         sim, arg = nearest_train(train["text"], test["text"])
@@ -189,22 +208,25 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
         sim, arg = np.zeros(len(test)), np.zeros(len(test), dtype=np.int64)
     near = (sim >= threshold) & ~normalised
     leaked = near | normalised
-    tr_text, tr_lab = train["text"].astype(str).to_numpy(), train["label"].astype(str).to_numpy()
+    tr_text, tr_lab = train["text"], train["label"]  # read at the few rows shown, not copied whole
     order = np.flatnonzero(near)[np.argsort(-sim[near], kind="stable")]
     # spread the examples over the similarity range: the closest and the ones nearest the threshold
     pick = order if len(order) <= examples else order[np.unique(np.linspace(0, len(order) - 1, examples).round().astype(int))]
-    ex = [{"test": redact(str(test["text"].iloc[i]))[:200], "train": redact(tr_text[arg[i]])[:200],
+    ex = [{"test": redact(str(test["text"].iloc[i]))[:200], "train": redact(str(tr_text.iloc[arg[i]]))[:200],
            "similarity": round(float(sim[i]), 3), "test_label": str(test["label"].iloc[i]),
-           "train_label": str(tr_lab[arg[i]])} for i in pick]
+           "train_label": str(tr_lab.iloc[arg[i]])} for i in pick]
     n = len(test)
-    same = [str(test["label"].iloc[i]) == tr_lab[arg[i]] for i in np.flatnonzero(leaked)]
+    leaked_rows = np.flatnonzero(leaked)
+    same = (test["label"].iloc[leaked_rows].to_numpy(dtype=object)
+            == tr_lab.iloc[arg[leaked_rows]].to_numpy(dtype=object)).tolist()
     method = (f"cosine of character 3-5-gram term frequencies after lower-casing, punctuation and spacing ≥ {threshold:g}"
               if scanned else f"near-duplicate scan skipped: {len(test):,} × {len(train):,} pairs is over "
                               f"{MAX_PAIRS:,}; exact and normalised matches only")
     return {"status": "ok", "method": method, "scanned": scanned,
             "threshold": threshold, "test_rows": n, "normalised": int(normalised.sum()), "near": int(near.sum()),
             "leaked": int(leaked.sum()), "share": float(leaked.mean()), "near_share": float(near.mean()),
-            "same_label_share": float(np.mean(same)) if same else None,
+            # without the scan the matching train row of a normalised match is not looked up
+            "same_label_share": float(np.mean(same)) if same and scanned else None,
             "material": bool(leaked.mean() >= MATERIAL_SHARE), "material_share": MATERIAL_SHARE,
             "examples": ex, "leaked_mask": leaked, "seconds": time.perf_counter() - t0}
 
@@ -312,7 +334,8 @@ def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: in
     else:
         out["label_quality"] = {"status": "skipped", "reason": "--no-label-check"}
     try:
-        nd = near_duplicates(split.train, split.test)
+        nd = near_duplicates(split.train, split.test,
+                             keys=(split.text_keys("train")[1], split.text_keys("test")[1]))
         mask = nd.pop("leaked_mask", None)
         if nd.get("material") and mask is not None:
             nd["without_leaked"] = without_leaked(results, run_dir, mask)

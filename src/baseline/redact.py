@@ -82,11 +82,21 @@ def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
             r = memo[s] = redact(s, secrets)
         return r
 
+    seen: dict[int, Any] = {}  # a dict shared by many items (one score dict for every row) is copied once
+
     def walk(o: Any) -> Any:
+        t = type(o)
+        if t is float or t is int or o is None or t is bool:  # most of a large tree: per-item figures
+            return o
         if isinstance(o, str):
             return one(o)
         if isinstance(o, dict):
-            return {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
+            r = seen.get(id(o))
+            if r is None:
+                r = seen[id(o)] = {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
+            return r
+        if t is list:
+            return [walk(v) for v in o]
         if isinstance(o, list | tuple):
             return type(o)(walk(v) for v in o)
         return o

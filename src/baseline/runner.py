@@ -17,7 +17,7 @@ import json
 import math
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field, fields
@@ -29,7 +29,7 @@ import numpy as np
 from baseline.adapters.base import Adapter, AdapterContext, AdapterGaveUp, BatchResult, Cost
 from baseline.adapters.registry import Registry
 from baseline.costs import PriceTable, compute_usd, local_instance_price, per_1k
-from baseline.data import Split
+from baseline.data import Split, TextColumn, shared_strings
 from baseline.errors import AdapterUnavailable, BadInput
 from baseline.interrupts import shielded
 from baseline.ledger import SpendLedger
@@ -226,9 +226,12 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
                          device=device, threads=opts.threads, metric=opts.metric, run_id=opts.run_id,
                          log=progress.message)
     res = _empty_result(cls, name, STATUS_OK, "")
-    train_texts = split.train["text"].tolist()
-    train_labels = split.train["label"].tolist()
-    test_texts = split.test["text"].tolist()
+    # texts a piece at a time: a 1M-row split is never copied whole into Python strings, unless the adapter
+    # needs a list to fit on
+    train_texts: Sequence[str] = (TextColumn(split.train["text"]) if cls.streams_texts
+                                  else split.train["text"].tolist())
+    train_labels = shared_strings(split.train["label"])
+    test_texts = TextColumn(split.test["text"])
     n = len(test_texts)
     res.predictions = [None] * n
     res.scores = [None] * n
@@ -278,7 +281,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             todo = still
 
         # ---- estimate and budget gate --------------------------------------------------------
-        est_pred = adapter.estimate_predict([test_texts[i] for i in todo])
+        est_pred = adapter.estimate_predict(test_texts.take(todo))
         estimate = est_fit + est_pred
         res.cost["estimate_usd"] = estimate.usd
         res.cost["estimate_units"] = estimate.units
@@ -320,7 +323,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
         # ---- warm-up (untimed), batched predict ------------------------------------------------
         if cls.warmup and not cls.paid and todo:
             t0 = time.perf_counter()
-            adapter.predict_batch([test_texts[i] for i in todo[: min(8, len(todo))]])
+            adapter.predict_batch(test_texts.take(todo[: min(8, len(todo))]))
             timing["warmup_s"] = time.perf_counter() - t0
             timing["warmup_excluded"] = True
         progress.stage(name, "predict", len(todo))
@@ -337,7 +340,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             def call() -> tuple[BatchResult, float]:
                 t = time.perf_counter()
                 try:
-                    r = adapter.predict_batch([test_texts[i] for i in b])
+                    r = adapter.predict_batch(test_texts.take(b))
                 except AdapterGaveUp as e:
                     e.ms = (time.perf_counter() - t) * 1000  # type: ignore[attr-defined]
                     raise
@@ -384,7 +387,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
                     b = queue[0]
                     c = 0.0
                     if cls.paid:  # the larger of the estimate and what the bill has run at so far
-                        c = adapter.estimate_predict([test_texts[i] for i in b]).usd
+                        c = adapter.estimate_predict(test_texts.take(b)).usd
                         if answered:
                             c = max(c, (billed.usd + unconfirmed.usd) / answered * len(b))
                     if budget.spent + reserved + c > (budget.max_usd if budget.max_usd is not None else float("inf")):
@@ -539,11 +542,29 @@ def unanswered_summary(results: list[AdapterResult], first: int = 3) -> list[dic
     return out
 
 
+def _write_json(d: dict[str, Any], f: Any, rows: int = 20_000) -> None:
+    """``json.dump(d, f)`` for a dict whose long lists (per-item answers) are written ``rows`` items at a time: the
+    same text, without one string of a large run's whole result in memory (and at ``json.dumps`` speed, which
+    ``json.dump``'s many small writes are far from)."""
+    f.write("{")
+    for k, (key, value) in enumerate(d.items()):
+        f.write(("" if k == 0 else ", ") + json.dumps(key) + ": ")
+        if isinstance(value, list) and len(value) > rows:
+            f.write("[")
+            for start in range(0, len(value), rows):
+                f.write(("" if start == 0 else ", ") + json.dumps(value[start:start + rows], default=float)[1:-1])
+            f.write("]")
+        else:
+            f.write(json.dumps(value, default=float))
+    f.write("}")
+
+
 def save_result(res: AdapterResult, workdir: Path) -> Path:
     p = workdir / "adapters" / res.name / "result.json"
     p.parent.mkdir(parents=True, exist_ok=True)
     tmp = p.with_suffix(".tmp")
-    tmp.write_text(json.dumps(redact_tree(res.to_json()), default=float), encoding="utf-8")
+    with open(tmp, "w", encoding="utf-8") as f:
+        _write_json(redact_tree(res.to_json()), f)
     tmp.replace(p)
     return p
 

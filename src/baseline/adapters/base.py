@@ -232,6 +232,7 @@ class Adapter:
         local_compute: priced from measured compute seconds × instance price.
         warmup: the runner may make an untimed warm-up call (never for paid adapters).
         uses_device: the runner resolves ``--device auto`` (cuda, mps, cpu) for it; others get ``cpu``.
+        streams_texts: ``fit`` accepts any ``Sequence[str]``; the runner streams the train texts to it.
         version: bump it when a change to the adapter changes its answers: a rerun on the same split
             reuses an earlier result only when name, version, options, model identity and packages match.
     """
@@ -252,6 +253,9 @@ class Adapter:
     requires: ClassVar[tuple[str, ...]] = ()
     local_compute: ClassVar[bool] = True
     uses_device: ClassVar[bool] = False  # runs on an accelerator when one is there (torch models)
+    # fit takes any Sequence[str] it iterates (or indexes), not only a list: the runner then streams the train
+    # texts from the split instead of copying them all into Python strings first (see data.TextColumn)
+    streams_texts: ClassVar[bool] = False
     warmup: ClassVar[bool] = True
     batch_size: int = 256
     max_concurrency: int = 1

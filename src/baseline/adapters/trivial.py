@@ -18,6 +18,7 @@ class Majority(Adapter):
     simplicity = RANK_FLOOR
     description = "most frequent train label (floor)"
     learns = True
+    streams_texts = True  # reads the labels only
     batch_size = 4096
     option_schema = {}
 
@@ -29,7 +30,7 @@ class Majority(Adapter):
         return FitInfo(details={"label": self.label_, "share": round(counts[self.label_] / len(labels), 4)})
 
     def predict_batch(self, texts: list[str]) -> BatchResult:
-        return BatchResult(labels=[self.label_] * len(texts), scores=[dict(self.prior_) for _ in texts])
+        return BatchResult(labels=[self.label_] * len(texts), scores=[self.prior_] * len(texts))  # one shared dict
 
     def explain(self) -> dict[str, Any]:
         return {"kind": "rule", "text": f"always answers {self.label_!r}, the most frequent train label"}
@@ -47,6 +48,7 @@ class TfidfLogReg(Adapter):
     simplicity = RANK_LINEAR
     description = "word 1-2-gram TF-IDF + logistic regression (scikit-learn)"
     learns = True
+    streams_texts = True  # the vectorizer iterates the texts once
     requires = ("sklearn",)
     batch_size = 1024
     option_schema = {"ngram_max": Opt("int", lo=1), "min_df": Opt("float", lo=0, lo_open=True),

@@ -35,7 +35,10 @@ def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
     p = Path(run_dir) / "predictions.csv"
     if not p.exists():
         return None
-    return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
+    try:  # Arrow strings: a large run's predictions without a Python string per cell
+        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""], engine="pyarrow")
+    except Exception:  # no pyarrow, or a file Arrow cannot parse: the C parser
+        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""])
 
 
 def scored_names(results: dict[str, Any]) -> list[str]:
