@@ -10,22 +10,32 @@
 * The run folder, the cache and the history stay with the driver: a task works in a scratch folder of its
   own and returns its result; the driver saves it (``adapters/<name>/result.json``) as the local executor does.
 * Same seed, same code, same data: the same predictions and metrics as the local executor (timings differ).
+* Large test sets (``RunOptions.ray_data_min_rows``, 20,000 rows; ``--ray-data-min-rows``): a free local-compute
+  adapter goes through the same ``run_adapter`` as with the local executor, on the driver, with a ``RayDataStream``:
+  load and fit run once in a Ray task (same resource request as above), which leaves the pickled, fitted adapter
+  in the object store; the predict stage streams the test texts through ``ray.data`` batch inference, an
+  autoscaling pool of actors each holding one copy of that adapter, each call one of the runner's own batches
+  (blocks are cut on batch boundaries, so every request holds the same texts as locally). Answers come back keyed
+  by row and go through the runner's own bookkeeping (progress, item errors, request latency); the warm-up, the
+  single-item latency probe and the teardown run on the driver with a copy of the fitted adapter, as locally.
+  While it waits the driver holds no Ray resources, so the actors never wait on a CPU it keeps.
 
-``--ray-address`` connects to an existing cluster (``ray://host:10001`` or ``auto``); without it a local
-Ray instance is started for the run and stopped after it. The worker processes need ``baseline`` importable:
-on a local instance they inherit this process's ``PYTHONPATH``; on a cluster install it there (or use a
-runtime environment).
 """
 
 from __future__ import annotations
 
+import copy
+import logging
 import os
+import pickle
 import tempfile
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+from baseline.adapters.base import Adapter, BatchResult
 from baseline.adapters.registry import Registry
 from baseline.data import Split
 from baseline.errors import BadInput
@@ -34,6 +44,7 @@ from baseline.runner import (
     STATUS_OK,
     STATUS_UNAVAILABLE,
     AdapterResult,
+    BatchStream,
     Budget,
     Progress,
     RunOptions,
@@ -59,6 +70,215 @@ def _resources(cls: type, opts: RunOptions) -> dict[str, float]:
     cpus = float(opts.threads or getattr(cls, "ray_num_cpus", 1) or 1)
     gpus = 1.0 if getattr(cls, "uses_device", False) and opts.device == "cuda" else 0.0
     return {"num_cpus": cpus, "num_gpus": gpus}
+
+
+RAY_DATA_MIN_TEST_ROWS = 20_000  # the default of RunOptions.ray_data_min_rows, for the docs
+BLOCK_ROWS = 16_384              # rows per ray.data block, rounded down to whole batches (at least one)
+
+
+def uses_ray_data(cls: type[Adapter], test_rows: int, opts: RunOptions) -> bool:
+    """A free local-compute adapter on a test set of at least ``opts.ray_data_min_rows`` rows."""
+    least = opts.ray_data_min_rows
+    return (least is not None and test_rows >= least and bool(cls.local_compute) and not cls.paid
+            and test_rows > 0)
+
+
+def _log(msg: str) -> None:
+    logging.getLogger("baseline").info(msg)
+
+
+def _shippable(adapter: Adapter) -> Adapter:
+    """A shallow copy for the object store: the driver's progress callback stays behind (it may hold a terminal)."""
+    a = copy.copy(adapter)
+    a.ctx = replace(adapter.ctx, log=_log)
+    return a
+
+
+class _RemoteError(RuntimeError):
+    """An exception from an actor that could not be sent back as itself; its text is the original one line."""
+
+
+class _Predictor:
+    """A ray.data actor: one copy of the fitted adapter (resolved from the object store), one request per batch.
+
+    Returns one row per call: the pickled ``(rows, BatchResult, ms, warm-up s, pid)``, or the pickled exception the
+    adapter raised (the driver raises it, so the adapter fails with the same reason as locally).
+    """
+
+    def __init__(self, blob_ref: list[Any], threads: int | None, warm: list[str]) -> None:
+        import ray
+
+        adapter: Adapter = ray.cloudpickle.loads(ray.get(blob_ref[0]))  # one copy per actor, from the object store
+        if threads:
+            from threadpoolctl import threadpool_limits
+
+            threadpool_limits(limits=threads)  # this actor's process only, for its whole life
+        self.adapter = adapter
+        self.pid = os.getpid()
+        self.warmup_s = 0.0
+        if warm:  # untimed, as the runner's own warm-up: not part of any request's latency
+            t = time.perf_counter()
+            adapter.predict_batch(list(warm))
+            self.warmup_s = time.perf_counter() - t
+
+    def __call__(self, batch: dict[str, Any]) -> dict[str, Any]:
+        import numpy as np
+
+        rows = [int(i) for i in batch["row"]]
+        texts = [str(t) for t in batch["text"]]
+        t = time.perf_counter()
+        try:
+            r = self.adapter.predict_batch(texts)
+            out = ("ok", rows, r, (time.perf_counter() - t) * 1000, self.warmup_s, self.pid)
+        except Exception as e:
+            try:
+                blob = pickle.dumps(e)
+                pickle.loads(blob)
+            except Exception:
+                from baseline.redact import one_line
+
+                blob = pickle.dumps(_RemoteError(one_line(e)))
+            out = ("error", rows, blob, 0.0, self.warmup_s, self.pid)
+        return {"payload": np.array([pickle.dumps(out)], dtype=object)}
+
+
+def _load_fit_remote(adapter: Adapter, split: Split, threads: int | None, scratch: bool) -> tuple[Any, tuple]:
+    """Ray task: load and fit the adapter, then pickle it for the actors (two returns: the bytes, the figures)."""
+    import ray
+
+    from baseline.redact import one_line
+
+    with tempfile.TemporaryDirectory(prefix=f"baseline-{adapter.name}-") as tmp, _thread_cap(threads):
+        if scratch:  # a cluster node: the driver's run folder is not there
+            adapter.ctx = replace(adapter.ctx, workdir=Path(tmp))
+        t0 = time.perf_counter()
+        adapter.load()
+        cold, fit_s, info = time.perf_counter() - t0, 0.0, None
+        if type(adapter).learns:
+            t0 = time.perf_counter()
+            info = adapter.fit(split.train["text"].tolist(), split.train["label"].tolist())
+            fit_s = time.perf_counter() - t0
+        try:
+            blob, why = ray.cloudpickle.dumps(adapter), ""
+        except Exception as e:
+            blob, why = None, one_line(e)
+    return blob, (cold, fit_s, info, why)
+
+
+class RayDataStream(BatchStream):
+    """The runner's predict stage through ``ray.data``: test texts with their row ids, ``map_batches`` over an
+    actor pool holding the fitted adapter, answers streamed back as each request finishes (keyed by row).
+
+    Actors request ``num_cpus`` = ``--threads`` (or the adapter's ``ray_num_cpus``, 1) and one GPU when the adapter
+    uses a device and ``--device cuda`` is given; the pool grows from 1 to as many as the cluster's CPUs hold at that
+    size, or is ``ray_data_actors`` strong (``--ray-data-actors``). The driver holds no Ray resources while it waits, so the actors can never
+    wait on a CPU the driver keeps.
+    """
+
+    def __init__(self, ray: Any, cls: type[Adapter], opts: RunOptions, split_ref: Any,
+                 block_rows: int = BLOCK_ROWS) -> None:
+        super().__init__()
+        self.ray = ray
+        self.cls = cls
+        self.threads = opts.threads
+        self.split_ref = split_ref
+        self.scratch = bool(opts.ray_address)
+        self.blob_ref: Any = None
+        self.resources = _resources(cls, opts)
+        self.num_cpus, self.num_gpus = self.resources["num_cpus"], self.resources["num_gpus"]
+        fits = max(1, int(float(ray.cluster_resources().get("CPU", 1.0)) // max(self.num_cpus, 1e-9)))
+        # ray_data_actors: a fixed pool of that many (no more than the cluster holds, or it would wait forever);
+        # unset: a pool that grows from 1 to as many as the cluster's CPUs hold
+        self.fixed = min(opts.ray_data_actors, fits) if opts.ray_data_actors else None
+        self.max_actors = self.fixed or fits
+        self.block_rows = block_rows
+
+    def load_fit(self, adapter: Adapter, texts: list[str], labels: list[str]) -> tuple[Adapter, float, float, Any]:
+        """Load and fit once, in a Ray task with the adapter's resource request; the pickled, fitted adapter stays
+        in the object store for the actors, and one copy comes back for the driver's warm-up, probe and teardown."""
+        from ray.exceptions import RayTaskError
+
+        task = self.ray.remote(_load_fit_remote).options(name=f"baseline:{self.cls.name}:fit", max_retries=0,
+                                                         num_returns=2, **self.resources)
+        blob_ref, meta_ref = task.remote(_shippable(adapter), self.split_ref, self.threads, self.scratch)
+        try:
+            cold, fit_s, info, why = self.ray.get(meta_ref)
+        except RayTaskError as e:  # the adapter's own error, as the local executor reports it
+            cause = getattr(e, "cause", None)
+            raise cause if isinstance(cause, Exception) else e from None
+        if why:  # fitted, but it does not pickle: fit and predict here instead (the one case that fits twice)
+            self.timing["ray_data"] = {"used": False, "reason": f"the fitted adapter does not pickle: {why}"}
+            adapter.notes.append(f"ray.data: the fitted adapter could not be sent to the workers ({why}); "
+                                 "fitted and predicted on the driver instead")
+            return super().load_fit(adapter, texts, labels)
+        fitted: Adapter = self.ray.cloudpickle.loads(self.ray.get(blob_ref))
+        fitted.ctx = adapter.ctx  # the driver's log (progress) and run folder again
+        self.blob_ref = blob_ref
+        return fitted, cold, fit_s, info
+
+    def __call__(self, adapter: Adapter, batches: list[list[int]],
+                 texts: list[str]) -> Iterator[tuple[list[int], BatchResult, float]]:
+        if not batches:
+            return
+        import pyarrow as pa
+        from ray.data import ActorPoolStrategy, DataContext
+
+        t0 = time.perf_counter()
+        ref = self.blob_ref
+        if ref is None:  # not fitted in a task (it does not pickle): its requests run here, as locally
+            for b in batches:
+                t = time.perf_counter()
+                r = adapter.predict_batch([texts[i] for i in b])
+                yield b, r, (time.perf_counter() - t) * 1000
+            return
+        per_block = max(1, self.block_rows // max(1, len(batches[0])))
+        tables = []
+        for s in range(0, len(batches), per_block):  # whole batches per block: Ray's batches are the runner's
+            rows = [i for b in batches[s:s + per_block] for i in b]
+            tables.append(pa.table({"row": pa.array(rows, pa.int64()),
+                                    "text": pa.array([texts[i] for i in rows], pa.string())}))
+        first = batches[0]
+        warm = [texts[i] for i in first[: min(8, len(first))]] if type(adapter).warmup else []
+        ctx = DataContext.get_current()
+        ctx.print_on_execution_start = False
+        quiet = logging.getLogger("ray.data")  # the run's own progress reports the items, not Ray's bars and lines
+        level, bars = quiet.level, ctx.enable_progress_bars
+        quiet.setLevel(logging.ERROR)
+        ctx.enable_progress_bars = False
+        ds = self.ray.data.from_arrow(tables).map_batches(
+            _Predictor, batch_size=adapter.batch_size, batch_format="numpy",
+            compute=(ActorPoolStrategy(size=min(self.fixed, len(tables))) if self.fixed
+                     else ActorPoolStrategy(min_size=1, max_size=min(self.max_actors, len(tables)))),
+            num_cpus=self.num_cpus, num_gpus=self.num_gpus or None,
+            fn_constructor_args=([ref], self.threads, warm))  # nested: each actor fetches it itself
+        expected = {b[0]: b for b in batches}
+        pids: set[int] = set()
+        warmups: dict[int, float] = {}
+        split = 0
+        first_s = None
+        try:
+            for row in ds.iter_rows():
+                kind, rows, r, ms, warm_s, pid = pickle.loads(row["payload"])
+                if first_s is None:
+                    first_s = time.perf_counter() - t0
+                pids.add(pid)
+                warmups[pid] = warm_s
+                if kind == "error":
+                    raise pickle.loads(r)
+                if expected.get(rows[0]) != rows:
+                    split += 1  # Ray cut a request differently from the runner: same rows, other company
+                yield rows, r, ms
+        finally:
+            quiet.setLevel(level)
+            ctx.enable_progress_bars = bars
+        self.concurrency = len(pids)
+        self.timing["ray_data"] = {
+            "used": True, "blocks": len(tables), "batch_size": adapter.batch_size, "max_actors": self.max_actors,
+            "actors": len(pids), "num_cpus_per_actor": self.num_cpus, "num_gpus_per_actor": self.num_gpus,
+            "first_answer_s": first_s, "actor_warmup_s": max(warmups.values()) if warmups else None,
+            "requests_not_as_batched": split,
+            "predict_s_is": "wall from the dataset's start to the last answer back, actor start-up (fetching "
+                            "the fitted adapter) and warm-up included"}
 
 
 def _run_remote(cls: type, split: Split, opts: RunOptions) -> AdapterResult:
@@ -101,8 +321,9 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
                 progress: Progress | None = None, resume: bool = False,
                 on_result: Callable[[AdapterResult], None] | None = None,
                 ledger: SpendLedger | None = None, address: str | None = None,
-                num_cpus: int | None = None) -> list[AdapterResult]:
-    """``run_all`` with free adapters as Ray tasks; results in the order of ``names``."""
+                num_cpus: int | None = None, block_rows: int = BLOCK_ROWS) -> list[AdapterResult]:
+    """``run_all`` with free adapters as Ray tasks (or, on a large test set, ray.data batch inference);
+    results in the order of ``names``. ``block_rows``: rows per ray.data block (whole batches)."""
     why = ray_available()
     if why:
         raise BadInput(f"--executor ray: {why}")
@@ -115,6 +336,9 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
             driver_names.append(name)  # paid (one budget, cache, ledger, rate limit), unimportable, or resumed
         else:
             remote_names.append(name)
+    n_test = len(split.test)
+    stream_names = [n for n in remote_names if uses_ray_data(registry.get(n).cls, n_test, opts)]
+    remote_names = [n for n in remote_names if n not in stream_names]
     results: dict[str, AdapterResult] = {}
     with _Session(address, num_cpus) as ray:
         task_opts = replace(opts, cache=None)  # the response cache is the driver's (and paid answers only)
@@ -134,6 +358,18 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
             results[res.name] = res
             if on_result:
                 on_result(res)
+        # large test sets: load, fit, warm-up, probe and teardown here, the predict stage through ray.data
+        for name in stream_names:
+            cls = registry.get(name).cls
+            with _thread_cap(opts.threads):
+                res = run_adapter(cls, split, task_opts, Budget(None), workdir, progress,
+                                  stream=RayDataStream(ray, cls, opts, split_ref, block_rows))
+            res.timing["executor"] = "ray"
+            save_result(res, workdir)
+            results[name] = res
+            if on_result:
+                on_result(res)
+            progress.done(res)
         while pending:
             done, _ = ray.wait(list(pending), num_returns=1)
             name = pending.pop(done[0])
