@@ -170,9 +170,9 @@ class RayDataStream(BatchStream):
     actor pool holding the fitted adapter, answers streamed back as each request finishes (keyed by row).
 
     Actors request ``num_cpus`` = ``--threads`` (or the adapter's ``ray_num_cpus``, 1) and one GPU when the adapter
-    uses a device and ``--device cuda`` is given; the pool grows from 1 to as many as the cluster's CPUs hold at that
-    size, or is ``ray_data_actors`` strong (``--ray-data-actors``). The driver holds no Ray resources while it waits, so the actors can never
-    wait on a CPU the driver keeps.
+    uses a device and ``--device cuda`` is given. The pool starts as many actors as the cluster's CPUs hold at that
+    size (no more than there are blocks) and may shrink to 1; ``ray_data_actors`` (``--ray-data-actors``) fixes
+    its size. The driver holds no Ray resources while it waits, so the actors can never wait on a CPU it keeps.
     """
 
     def __init__(self, ray: Any, cls: type[Adapter], opts: RunOptions, split_ref: Any,
@@ -245,10 +245,13 @@ class RayDataStream(BatchStream):
         level, bars = quiet.level, ctx.enable_progress_bars
         quiet.setLevel(logging.ERROR)
         ctx.enable_progress_bars = False
+        most = min(self.max_actors, len(tables))
+        # all actors asked for at once and started asynchronously: requests go to whichever is up first, and one
+        # that never gets a CPU (another job holds them) delays nothing
         ds = self.ray.data.from_arrow(tables).map_batches(
             _Predictor, batch_size=adapter.batch_size, batch_format="numpy",
-            compute=(ActorPoolStrategy(size=min(self.fixed, len(tables))) if self.fixed
-                     else ActorPoolStrategy(min_size=1, max_size=min(self.max_actors, len(tables)))),
+            compute=(ActorPoolStrategy(size=most) if self.fixed
+                     else ActorPoolStrategy(min_size=1, max_size=most, initial_size=most)),
             num_cpus=self.num_cpus, num_gpus=self.num_gpus or None,
             fn_constructor_args=([ref], self.threads, warm))  # nested: each actor fetches it itself
         expected = {b[0]: b for b in batches}
