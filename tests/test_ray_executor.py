@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+import time
 import zlib
 from dataclasses import replace
 from pathlib import Path
@@ -123,6 +124,7 @@ class Positional(Adapter):
     warmup = False
 
     def predict_batch(self, texts):
+        time.sleep(self.ctx.option("delay_s", 0.0))
         labels, scores, errors = [], [], []
         for j, t in enumerate(texts):
             key = zlib.crc32(f"{texts[0]}|{t}|{j}|{len(texts)}".encode())
@@ -186,12 +188,17 @@ def test_ray_data_batch_inference_gives_the_local_executors_answers_row_by_row(l
 
     split = _split()
     n = len(split.test)
-    names = ["majority", "tfidf-logreg", "tfidf-small-batches", "positional"]
-    opts = RunOptions(latency_probe=5, threads=1, ray_data_min_rows=0, ray_data_actors=2)
-    local = run_all(_registry(), names, split, opts, tmp_path / "local")
-    rec = Recorder()
-    remote = run_all_ray(_registry(), names, split, opts, tmp_path / "ray", progress=rec, block_rows=40)
     y = split.test["label"].tolist()
+    # three adapters side by side (each fitted in a task, each with its own actor pool), then the order-sensitive
+    # double alone on a pool of two actors (slowed a little, so that both take requests)
+    opts = RunOptions(latency_probe=5, threads=1, ray_data_min_rows=0,
+                      adapter_options={"positional": {"delay_s": 0.08}})
+    runs = [(["majority", "tfidf-logreg", "tfidf-small-batches"], opts),
+            (["positional"], replace(opts, ray_data_actors=2))]
+    local, remote, rec = [], [], Recorder()
+    for i, (names, o) in enumerate(runs):
+        local += run_all(_registry(), names, split, o, tmp_path / f"local{i}")
+        remote += run_all_ray(_registry(), names, split, o, tmp_path / f"ray{i}", progress=rec, block_rows=40)
     for a, b in zip(local, remote, strict=True):
         _same(a, b)
         rd = b.timing["ray_data"]
@@ -199,21 +206,19 @@ def test_ray_data_batch_inference_gives_the_local_executors_answers_row_by_row(l
         assert b.timing["predict_s"] > 0 and b.timing["item_latency_ms"]["n"] == 5
         assert rec.totals[b.name] == n and rec.done_items[b.name] == n  # progress saw every item come back
     by = {r.name: r for r in remote}
-    # several blocks over two actors: row order and each request's texts survived the trip
+    # several blocks (two actors for the double): row order and each request's texts survived the trip
     for name, size in (("positional", 7), ("tfidf-small-batches", 16)):
-        rd = by[name].timing["ray_data"]
-        assert rd["blocks"] == -(-n // (40 // size * size)) > 2 and rd["actors"] == 2
+        assert by[name].timing["ray_data"]["blocks"] == -(-n // (40 // size * size)) > 2
         assert by[name].counts["requests"] == -(-n // size)
+    assert by["positional"].timing["ray_data"]["actors"] == 2
     assert by["tfidf-logreg"].fit == local[1].fit and by["tfidf-logreg"].timing["fit_s"] > 0  # fitted once, in a task
     assert by["positional"].status == "incomplete" and any(by["positional"].item_errors)
-    scored = [r for r in remote if r.status == STATUS_OK]
-    ev_l = evaluate(split.labels, y, {r.name: r.predictions for r in local if r.status == STATUS_OK}, resamples=200, seed=42)
-    ev_r = evaluate(split.labels, y, {r.name: r.predictions for r in scored}, resamples=200, seed=42)
+    ev_l = evaluate(split.labels, y, {r.name: r.predictions for r in local}, resamples=200, seed=42)
+    ev_r = evaluate(split.labels, y, {r.name: r.predictions for r in remote}, resamples=200, seed=42)
     assert ev_l.metrics == ev_r.metrics and ev_l.pairwise == ev_r.pairwise
-    # reversing the rows within each request would change the answers: the comparison above could fail
-    p = by["positional"]
+    # reversing the rows within a request would change the answers: the comparison above could fail
     flipped = Positional(_ctx(split)).predict_batch(list(reversed(split.test["text"].tolist()[:7])))
-    assert list(reversed(flipped.labels)) != p.predictions[:7]
+    assert list(reversed(flipped.labels)) != by["positional"].predictions[:7]
 
 
 def _ctx(split):

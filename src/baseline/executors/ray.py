@@ -18,7 +18,8 @@
   (blocks are cut on batch boundaries, so every request holds the same texts as locally). Answers come back keyed
   by row and go through the runner's own bookkeeping (progress, item errors, request latency); the warm-up, the
   single-item latency probe and the teardown run on the driver with a copy of the fitted adapter, as locally.
-  While it waits the driver holds no Ray resources, so the actors never wait on a CPU it keeps.
+  Such adapters run side by side, each on a driver thread that holds no Ray resources while it waits, so the
+  actors never wait on a CPU the driver keeps.
 
 """
 
@@ -29,8 +30,11 @@ import logging
 import os
 import pickle
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, as_completed
+from contextlib import contextmanager
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -221,7 +225,7 @@ class RayDataStream(BatchStream):
         if not batches:
             return
         import pyarrow as pa
-        from ray.data import ActorPoolStrategy, DataContext
+        from ray.data import ActorPoolStrategy
 
         t0 = time.perf_counter()
         ref = self.blob_ref
@@ -239,12 +243,6 @@ class RayDataStream(BatchStream):
                                     "text": pa.array([texts[i] for i in rows], pa.string())}))
         first = batches[0]
         warm = [texts[i] for i in first[: min(8, len(first))]] if type(adapter).warmup else []
-        ctx = DataContext.get_current()
-        ctx.print_on_execution_start = False
-        quiet = logging.getLogger("ray.data")  # the run's own progress reports the items, not Ray's bars and lines
-        level, bars = quiet.level, ctx.enable_progress_bars
-        quiet.setLevel(logging.ERROR)
-        ctx.enable_progress_bars = False
         most = min(self.max_actors, len(tables))
         # all actors asked for at once and started asynchronously: requests go to whichever is up first, and one
         # that never gets a CPU (another job holds them) delays nothing
@@ -259,21 +257,17 @@ class RayDataStream(BatchStream):
         warmups: dict[int, float] = {}
         split = 0
         first_s = None
-        try:
-            for row in ds.iter_rows():
-                kind, rows, r, ms, warm_s, pid = pickle.loads(row["payload"])
-                if first_s is None:
-                    first_s = time.perf_counter() - t0
-                pids.add(pid)
-                warmups[pid] = warm_s
-                if kind == "error":
-                    raise pickle.loads(r)
-                if expected.get(rows[0]) != rows:
-                    split += 1  # Ray cut a request differently from the runner: same rows, other company
-                yield rows, r, ms
-        finally:
-            quiet.setLevel(level)
-            ctx.enable_progress_bars = bars
+        for row in ds.iter_rows():
+            kind, rows, r, ms, warm_s, pid = pickle.loads(row["payload"])
+            if first_s is None:
+                first_s = time.perf_counter() - t0
+            pids.add(pid)
+            warmups[pid] = warm_s
+            if kind == "error":
+                raise pickle.loads(r)
+            if expected.get(rows[0]) != rows:
+                split += 1  # Ray cut a request differently from the runner: same rows, other company
+            yield rows, r, ms
         self.concurrency = len(pids)
         self.timing["ray_data"] = {
             "used": True, "blocks": len(tables), "batch_size": adapter.batch_size, "max_actors": self.max_actors,
@@ -282,6 +276,45 @@ class RayDataStream(BatchStream):
             "requests_not_as_batched": split,
             "predict_s_is": "wall from the dataset's start to the last answer back, actor start-up (fetching "
                             "the fitted adapter) and warm-up included"}
+
+
+@contextmanager
+def _quiet_ray_data() -> Iterator[None]:
+    """The run's own progress reports items as they come back: no ray.data bars or per-dataset lines meanwhile."""
+    from ray.data import DataContext
+
+    ctx = DataContext.get_current()
+    log = logging.getLogger("ray.data")
+    saved = (log.level, ctx.enable_progress_bars, ctx.print_on_execution_start)
+    log.setLevel(logging.ERROR)
+    ctx.enable_progress_bars = ctx.print_on_execution_start = False
+    try:
+        yield
+    finally:
+        log.setLevel(saved[0])
+        ctx.enable_progress_bars, ctx.print_on_execution_start = saved[1], saved[2]
+
+
+def _in_thread(fn: Callable[..., Any], *args: Any) -> Future:
+    """``fn(*args)`` on a daemon thread: a Ctrl-C on the driver ends the run without waiting for it."""
+    f: Future = Future()
+
+    def body() -> None:
+        try:
+            f.set_result(fn(*args))
+        except BaseException as e:
+            f.set_exception(e)
+
+    threading.Thread(target=body, name="baseline-ray-data", daemon=True).start()
+    return f
+
+
+def _run_streamed(stream: RayDataStream, split: Split, opts: RunOptions, workdir: Path,
+                  progress: Progress) -> AdapterResult:
+    """One adapter above the ray.data threshold, on a driver thread: it mostly waits on its fit task and its actors."""
+    res = run_adapter(stream.cls, split, opts, Budget(None), workdir, progress, stream=stream)
+    res.timing["executor"] = "ray"
+    return res
 
 
 def _run_remote(cls: type, split: Split, opts: RunOptions) -> AdapterResult:
@@ -343,7 +376,8 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
     stream_names = [n for n in remote_names if uses_ray_data(registry.get(n).cls, n_test, opts)]
     remote_names = [n for n in remote_names if n not in stream_names]
     results: dict[str, AdapterResult] = {}
-    with _Session(address, num_cpus) as ray:
+    # one --threads cap for the driver's threads together (per-thread caps would restore each other's limits)
+    with _Session(address, num_cpus) as ray, _quiet_ray_data(), _thread_cap(opts.threads):
         task_opts = replace(opts, cache=None)  # the response cache is the driver's (and paid answers only)
         split_ref = ray.put(split)
         pending: dict[Any, str] = {}
@@ -356,18 +390,25 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
             task = ray.remote(_run_remote).options(name=f"baseline:{name}", max_retries=0, **_resources(cls, opts))
             pending[task.remote(cls, split_ref, task_opts)] = name
             progress.stage(name, "ray task")
+        # large test sets: each adapter on a driver thread (fit in a Ray task, predict through ray.data), side
+        # by side as the Ray tasks above; the driver threads hold no Ray resources, so they cannot starve the actors
+        streamed = {_in_thread(_run_streamed, RayDataStream(ray, registry.get(name).cls, opts, split_ref, block_rows),
+                               split, task_opts, workdir, progress): name for name in stream_names}
         # paid adapters meanwhile, on the driver, under the run's one budget and ledger
         for res in run_all(registry, driver_names, split, opts, workdir, progress, resume=resume, ledger=ledger):
             results[res.name] = res
             if on_result:
                 on_result(res)
-        # large test sets: load, fit, warm-up, probe and teardown here, the predict stage through ray.data
-        for name in stream_names:
-            cls = registry.get(name).cls
-            with _thread_cap(opts.threads):
-                res = run_adapter(cls, split, task_opts, Budget(None), workdir, progress,
-                                  stream=RayDataStream(ray, cls, opts, split_ref, block_rows))
-            res.timing["executor"] = "ray"
+        for f in as_completed(streamed):
+            name = streamed[f]
+            try:
+                res = f.result()
+            except BadInput:
+                raise
+            except Exception as e:  # run_adapter reports adapter errors itself: this is Ray's or ours
+                from baseline.redact import one_line
+
+                res = _empty_result(registry.get(name).cls, name, "failed", f"ray.data: {one_line(e)}")
             save_result(res, workdir)
             results[name] = res
             if on_result:
