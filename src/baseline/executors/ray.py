@@ -253,6 +253,7 @@ class RayDataStream(BatchStream):
             num_cpus=self.num_cpus, num_gpus=self.num_gpus or None,
             fn_constructor_args=([ref], self.threads, warm))  # nested: each actor fetches it itself
         expected = {b[0]: b for b in batches}
+        want, got = sum(len(b) for b in batches), 0
         pids: set[int] = set()
         warmups: dict[int, float] = {}
         split = 0
@@ -267,7 +268,10 @@ class RayDataStream(BatchStream):
                 raise pickle.loads(r)
             if expected.get(rows[0]) != rows:
                 split += 1  # Ray cut a request differently from the runner: same rows, other company
+            got += len(rows)
             yield rows, r, ms
+        if got != want:  # a stream that ended early (Ray shut down, a lost connection) is a failure, never abstentions
+            raise RuntimeError(f"ray.data returned answers for {got} of {want} texts")
         self.concurrency = len(pids)
         self.timing["ray_data"] = {
             "used": True, "blocks": len(tables), "batch_size": adapter.batch_size, "max_actors": self.max_actors,
