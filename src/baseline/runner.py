@@ -421,60 +421,59 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             progress.advance(name, len(b))
 
         t_pred = time.perf_counter()
-        if stream is not None:  # answers keyed by their rows, in whatever order they come back
+        workers = max(1, int(adapter.max_concurrency))
+        if stream is not None:  # predicted elsewhere: answers keyed by their rows, in whatever order they come back
             for b, r, ms in stream(adapter, batches, test_texts):
                 answered += len(b)
                 take(b, r, ms)
             workers = stream.concurrency
             timing.update(stream.timing)
-        else:
-            workers = max(1, int(adapter.max_concurrency))
-            with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _InlineExecutor() as pool:
-                pending: dict[Future, tuple[list[int], float, str | None]] = {}
-                queue = list(batches)
-                while queue or pending:
-                    while queue and len(pending) < workers and not stopped_reason and failure is None:
-                        b = queue[0]
-                        c = 0.0
-                        if cls.paid:  # the larger of the estimate and what the bill has run at so far
-                            c = adapter.estimate_predict([test_texts[i] for i in b]).usd
-                            if answered:
-                                c = max(c, (billed.usd + unconfirmed.usd) / answered * len(b))
-                        if budget.spent + reserved + c > (budget.max_usd if budget.max_usd is not None else float("inf")):
-                            left = [i for q in queue for i in q]
-                            stopped_reason = (f"stopped by --max-cost {budget.max_usd}: the next request would cross it; "
-                                              f"{len(left)} texts left unanswered")
-                            for i in left:
-                                res.item_errors[i] = NOT_SENT_BUDGET
-                            queue.clear()
-                            break
-                        queue.pop(0)
-                        reserved += c
-                        rid = ledger.sent(name, c) if ledger is not None and cls.paid else None
-                        pending[submit(pool, b)] = (b, c, rid)
-                    if not pending:
-                        break
-                    finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                    for f in finished:
-                        b, c, rid = pending.pop(f)
-                        reserved -= c
-                        try:
-                            r, ms = f.result()
-                        except AdapterGaveUp as e:  # keep what the failing call saw, finish the calls in flight
-                            r, ms = e.partial, float(getattr(e, "ms", 0.0))
-                            failure = failure or e
-                        except Exception as e:  # the calls in flight still finish and are counted; this one's
-                            failure = failure or e  # spend stays in the ledger at its expected cost
-                            continue
-                        billed = billed + r.cost
-                        unconfirmed = unconfirmed + r.unconfirmed
-                        answered += len(b)
-                        budget.spent += r.cost.usd + r.unconfirmed.usd
-                        if rid is not None:
-                            ledger.record(name, "predict", r.cost.usd, r.unconfirmed.usd, req=rid)
-                        take(b, r, ms)
-                    if failure is not None:
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 and stream is None else _InlineExecutor() as pool:
+            pending: dict[Future, tuple[list[int], float, str | None]] = {}
+            queue = list(batches) if stream is None else []  # a stream has answered every batch already
+            while queue or pending:
+                while queue and len(pending) < workers and not stopped_reason and failure is None:
+                    b = queue[0]
+                    c = 0.0
+                    if cls.paid:  # the larger of the estimate and what the bill has run at so far
+                        c = adapter.estimate_predict([test_texts[i] for i in b]).usd
+                        if answered:
+                            c = max(c, (billed.usd + unconfirmed.usd) / answered * len(b))
+                    if budget.spent + reserved + c > (budget.max_usd if budget.max_usd is not None else float("inf")):
+                        left = [i for q in queue for i in q]
+                        stopped_reason = (f"stopped by --max-cost {budget.max_usd}: the next request would cross it; "
+                                          f"{len(left)} texts left unanswered")
+                        for i in left:
+                            res.item_errors[i] = NOT_SENT_BUDGET
                         queue.clear()
+                        break
+                    queue.pop(0)
+                    reserved += c
+                    rid = ledger.sent(name, c) if ledger is not None and cls.paid else None
+                    pending[submit(pool, b)] = (b, c, rid)
+                if not pending:
+                    break
+                finished, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+                for f in finished:
+                    b, c, rid = pending.pop(f)
+                    reserved -= c
+                    try:
+                        r, ms = f.result()
+                    except AdapterGaveUp as e:  # keep what the failing call saw, finish the calls in flight
+                        r, ms = e.partial, float(getattr(e, "ms", 0.0))
+                        failure = failure or e
+                    except Exception as e:  # the calls in flight still finish and are counted; this one's
+                        failure = failure or e  # spend stays in the ledger at its expected cost
+                        continue
+                    billed = billed + r.cost
+                    unconfirmed = unconfirmed + r.unconfirmed
+                    answered += len(b)
+                    budget.spent += r.cost.usd + r.unconfirmed.usd
+                    if rid is not None:
+                        ledger.record(name, "predict", r.cost.usd, r.unconfirmed.usd, req=rid)
+                    take(b, r, ms)
+                if failure is not None:
+                    queue.clear()
         if failure is not None:
             raise failure
         timing["predict_s"] = time.perf_counter() - t_pred
