@@ -148,6 +148,22 @@ class Failing(Positional):
         return super().predict_batch(texts)
 
 
+class OddError(Exception):
+    """An exception that does not survive a pickle round trip (its __init__ takes two arguments)."""
+
+    def __init__(self, what, code):
+        super().__init__(f"{what} (code {code})")
+
+
+class FailingOddly(Positional):
+    name = "failing-oddly"
+
+    def predict_batch(self, texts):
+        if texts and texts[0] == self.ctx.options["third_first"]:
+            raise OddError("model blew up", 3)
+        return super().predict_batch(texts)
+
+
 class FailingFit(Positional):
     """Learns, and fails while fitting (in the Ray task on the ray.data path)."""
 
@@ -172,7 +188,7 @@ class Recorder(Progress):
 
 def _registry():
     reg = Registry.discover()
-    for cls in (SmallBatchTfidf, Positional, Failing, FailingFit):
+    for cls in (SmallBatchTfidf, Positional, Failing, FailingOddly, FailingFit):
         reg.add(cls)
     return reg
 
@@ -233,13 +249,14 @@ def test_ray_data_failure_and_threshold_match_the_local_executor(local_ray, tmp_
     split = _split()
     third = split.test["text"].tolist()[14]
     opts = RunOptions(latency_probe=0, threads=1, ray_data_min_rows=0,
-                      adapter_options={"failing": {"third_first": third}})
-    names = ["failing", "failing-fit"]
+                      adapter_options={"failing": {"third_first": third}, "failing-oddly": {"third_first": third}})
+    names = ["failing", "failing-oddly", "failing-fit"]
     local = run_all(_registry(), names, split, opts, tmp_path / "local")
     remote = run_all_ray(_registry(), names, split, opts, tmp_path / "ray", block_rows=7)
-    assert [r.status for r in remote] == [r.status for r in local] == ["failed", "failed"]
+    assert [r.status for r in remote] == [r.status for r in local] == ["failed", "failed", "failed"]
     assert [r.reason for r in remote] == [r.reason for r in local] == [
-        "ValueError: model blew up on request 3", f"ValueError: no usable rows among {len(split.train)}"]
+        "ValueError: model blew up on request 3", "OddError: model blew up (code 3)",
+        f"ValueError: no usable rows among {len(split.train)}"]
     # below the threshold the adapter runs as one Ray task, without ray.data
     small = run_all_ray(_registry(), ["majority"], split, replace(opts, ray_data_min_rows=len(split.test) + 1),
                         tmp_path / "task")

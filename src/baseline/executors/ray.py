@@ -98,15 +98,11 @@ def _shippable(adapter: Adapter) -> Adapter:
     return a
 
 
-class _RemoteError(RuntimeError):
-    """An exception from an actor that could not be sent back as itself; its text is the original one line."""
-
-
 class _Predictor:
     """A ray.data actor: one copy of the fitted adapter (resolved from the object store), one request per batch.
 
-    Returns one row per call: the pickled ``(rows, BatchResult, ms, warm-up s, pid)``, or the pickled exception the
-    adapter raised (the driver raises it, so the adapter fails with the same reason as locally).
+    Returns one row per call: the pickled ``(rows, BatchResult, ms, warm-up s, pid)``, or the exception the adapter
+    raised (pickled, or its type's name and text), which the driver raises: the adapter fails with the local reason.
     """
 
     def __init__(self, blob_ref: list[Any], threads: int | None, warm: list[str]) -> None:
@@ -138,10 +134,8 @@ class _Predictor:
             try:
                 blob = pickle.dumps(e)
                 pickle.loads(blob)
-            except Exception:
-                from baseline.redact import one_line
-
-                blob = pickle.dumps(_RemoteError(one_line(e)))
+            except Exception:  # sent as its type's name and its text instead
+                blob = pickle.dumps((type(e).__name__, str(e)))
             out = ("error", rows, blob, 0.0, self.warmup_s, self.pid)
         return {"payload": np.array([pickle.dumps(out)], dtype=object)}
 
@@ -265,7 +259,9 @@ class RayDataStream(BatchStream):
             pids.add(pid)
             warmups[pid] = warm_s
             if kind == "error":
-                raise pickle.loads(r)
+                e = pickle.loads(r)
+                # an exception that does not pickle: one of the same name and text, so the reason reads as locally
+                raise e if isinstance(e, BaseException) else type(e[0], (RuntimeError,), {})(e[1])
             if expected.get(rows[0]) != rows:
                 split += 1  # Ray cut a request differently from the runner: same rows, other company
             got += len(rows)
