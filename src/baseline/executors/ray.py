@@ -185,8 +185,8 @@ class RayDataStream(BatchStream):
         self.resources = _resources(cls, opts)
         self.num_cpus, self.num_gpus = self.resources["num_cpus"], self.resources["num_gpus"]
         fits = max(1, int(float(ray.cluster_resources().get("CPU", 1.0)) // max(self.num_cpus, 1e-9)))
-        # ray_data_actors: a fixed pool of that many (no more than the cluster holds, or it would wait forever);
-        # unset: a pool that grows from 1 to as many as the cluster's CPUs hold
+        # ray_data_actors: a fixed pool of that many (no more than the cluster's CPUs hold); unset: up to as many as
+        # they hold, all asked for at once, the pool free to shrink to 1
         self.fixed = min(opts.ray_data_actors, fits) if opts.ray_data_actors else None
         self.max_actors = self.fixed or fits
         self.block_rows = block_rows
