@@ -7,6 +7,9 @@ predict, latency probe), harness overhead (wall − adapters) and its share, the
 timings, peak RSS of the child and its ratio to the input file.
 
 Run: python bench/bench_scale.py --rows 10000 100000 1000000 [--executor local ray] [--repeats 1]
+
+With ``--executor ray`` and a test set of at least 20,000 rows (``--ray-data-min-rows``; 100k rows and up here),
+the free adapters predict through ray.data batch inference; ``adapter_timing`` says where (actors, blocks).
 """
 
 from __future__ import annotations
@@ -87,7 +90,14 @@ def run_once(data: Path, executor: str, extra: list[str], adapters: str) -> dict
             # so each configuration is best run in its own bench process (the default loop below does)
             "peak_rss_mb": round(peak_kb / 1024, 1), "peak_rss_mb_before": round(before / 1024, 1),
             "file_mb": round(size / 1e6, 1), "peak_over_file": round(peak_kb * 1024 / size, 2),
-            "macro_f1": {a["name"]: (a.get("metrics") or {}).get("macro_f1") for a in r["adapters"]}}
+            "macro_f1": {a["name"]: (a.get("metrics") or {}).get("macro_f1") for a in r["adapters"]},
+            # per adapter: where its predict ran (ray.data on --executor ray above --ray-data-min-rows) and its times
+            "adapter_timing": {a["name"]: {k: (round(v, 3) if isinstance(v, float) else v)
+                                           for k, v in {**{k: a["timing"].get(k) for k in (*keys, "throughput_per_s")},
+                                                        "ray_data_actors": (a["timing"].get("ray_data") or {}).get("actors"),
+                                                        "ray_data_blocks": (a["timing"].get("ray_data") or {}).get("blocks"),
+                                                        }.items()}
+                               for a in r["adapters"]}}
 
 
 def main() -> None:

@@ -140,3 +140,15 @@ def test_adapters_lists_families_and_reasons(capsys):
     assert rows["majority"]["family"] == "trivial" and rows["majority"]["available"]
     assert rows["tfidf-logreg"]["available"]
     assert all(r["available"] or r["reason"] for r in rows.values())
+
+
+def test_ray_data_options_are_checked_before_anything_runs(tiny_csv, tmp_path, capsys):
+    from baseline.cli import _ray_data_min_rows
+
+    assert _ray_data_min_rows("off") is None and _ray_data_min_rows("0") == 0 and _ray_data_min_rows(20_000) == 20_000
+    for bad, what in ((["--ray-data-min-rows", "-5"], "ray_data_min_rows"), (["--ray-data-min-rows", "lots"], "ray_data_min_rows"),
+                      (["--ray-data-actors", "0"], "ray_data_actors")):
+        rc = main(["compare", "--data", str(tiny_csv), "--adapters", "majority", "--out", str(tmp_path / "o"),
+                   "--no-progress", "--executor", "ray", *bad])
+        assert rc == 2 and what in capsys.readouterr().err
+        assert not (tmp_path / "o").exists() or not any(p.is_dir() for p in (tmp_path / "o").iterdir())

@@ -3,15 +3,20 @@
 from __future__ import annotations
 
 import os
+import sys
+import time
+import zlib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from baseline.adapters.base import RANK_PREBUILT_API, Adapter, BatchResult, Cost
 from baseline.adapters.registry import Registry
+from baseline.adapters.trivial import TfidfLogReg
 from baseline.data import demo_dataset_path, load_dataset, make_split
 from baseline.metrics import evaluate
-from baseline.runner import STATUS_OK, STATUS_SKIPPED, RunOptions, run_all
+from baseline.runner import STATUS_OK, STATUS_SKIPPED, Progress, RunOptions, run_all
 
 ray = pytest.importorskip("ray")
 pytestmark = pytest.mark.slow
@@ -23,6 +28,8 @@ SRC = str(Path(__file__).resolve().parents[1] / "src")
 def local_ray():
     env = {"PYTHONPATH": os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)}
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, runtime_env={"env_vars": env})
+    # the test doubles below travel to ray.data's actors by value (this file is not importable there)
+    ray.cloudpickle.register_pickle_by_value(sys.modules[__name__])
     yield ray
     ray.shutdown()
 
@@ -96,3 +103,161 @@ def test_one_budget_for_the_whole_run_and_paid_calls_on_the_driver(local_ray, tm
     assert billed <= cap + 1e-9
     # every paid request ran in this (the driver's) process, under its rate limiter, ledger and cache
     assert Metered.calls and {pid for _, pid, _ in Metered.calls} == {os.getpid()}
+
+
+# ---- ray.data batch inference (large test sets; forced here with ray_data_min_rows=0) ---------------------
+
+class SmallBatchTfidf(TfidfLogReg):
+    """tfidf-logreg in requests of 16 texts: the demo's test rows become 12 requests over several blocks."""
+
+    name = "tfidf-small-batches"
+    batch_size = 16
+
+
+class Positional(Adapter):
+    """Answers that depend on each text's place in its request and on the request's first text, so a lost row
+    order or a request cut differently changes them; every 13th-ish text gets an item error (no answer)."""
+
+    name = "positional"
+    family = "trivial"
+    batch_size = 7
+    warmup = False
+
+    def predict_batch(self, texts):
+        time.sleep(self.ctx.option("delay_s", 0.0))
+        labels, scores, errors = [], [], []
+        for j, t in enumerate(texts):
+            key = zlib.crc32(f"{texts[0]}|{t}|{j}|{len(texts)}".encode())
+            if zlib.crc32(t.encode()) % 13 == 0:
+                labels.append(None), scores.append(None), errors.append(f"no answer for text {j}")
+                continue
+            labels.append(self.ctx.labels[key % len(self.ctx.labels)])
+            scores.append({lab: (key >> (4 * k)) % 997 / 997 for k, lab in enumerate(self.ctx.labels)})
+            errors.append(None)
+        return BatchResult(labels=labels, scores=scores, errors=errors)
+
+
+class Failing(Positional):
+    """Fails on its third request, as a broken local model would."""
+
+    name = "failing"
+
+    def predict_batch(self, texts):
+        if texts and texts[0] == self.ctx.options["third_first"]:
+            raise ValueError("model blew up on request 3")
+        return super().predict_batch(texts)
+
+
+class OddError(Exception):
+    """An exception that does not survive a pickle round trip (its __init__ takes two arguments)."""
+
+    def __init__(self, what, code):
+        super().__init__(f"{what} (code {code})")
+
+
+class FailingOddly(Positional):
+    name = "failing-oddly"
+
+    def predict_batch(self, texts):
+        if texts and texts[0] == self.ctx.options["third_first"]:
+            raise OddError("model blew up", 3)
+        return super().predict_batch(texts)
+
+
+class FailingFit(Positional):
+    """Learns, and fails while fitting (in the Ray task on the ray.data path)."""
+
+    name = "failing-fit"
+    learns = True
+
+    def fit(self, texts, labels):
+        raise ValueError(f"no usable rows among {len(texts)}")
+
+
+class Recorder(Progress):
+    def __init__(self):
+        self.totals, self.done_items = {}, {}
+
+    def stage(self, adapter, stage, total=None):
+        if stage == "predict":
+            self.totals[adapter] = total
+
+    def advance(self, adapter, n):
+        self.done_items[adapter] = self.done_items.get(adapter, 0) + n
+
+
+def _registry():
+    reg = Registry.discover()
+    for cls in (SmallBatchTfidf, Positional, Failing, FailingOddly, FailingFit):
+        reg.add(cls)
+    return reg
+
+
+def _same(a, b):
+    assert (a.name, a.status, a.reason) == (b.name, b.status, b.reason)
+    assert a.predictions == b.predictions and a.scores == b.scores and a.item_errors == b.item_errors
+    assert a.counts == b.counts
+
+
+def test_ray_data_batch_inference_gives_the_local_executors_answers_row_by_row(local_ray, tmp_path):
+    from baseline.executors.ray import run_all_ray
+
+    split = _split()
+    n = len(split.test)
+    y = split.test["label"].tolist()
+    # three adapters side by side (each fitted in a task, each with its own actor pool), then the order-sensitive
+    # double alone on a pool of two actors (slowed a little, so that both take requests)
+    opts = RunOptions(latency_probe=5, threads=1, ray_data_min_rows=0,
+                      adapter_options={"positional": {"delay_s": 0.08}})
+    runs = [(["majority", "tfidf-logreg", "tfidf-small-batches"], opts),
+            (["positional"], replace(opts, ray_data_actors=2))]
+    local, remote, rec = [], [], Recorder()
+    for i, (names, o) in enumerate(runs):
+        local += run_all(_registry(), names, split, o, tmp_path / f"local{i}")
+        remote += run_all_ray(_registry(), names, split, o, tmp_path / f"ray{i}", progress=rec, block_rows=40)
+    for a, b in zip(local, remote, strict=True):
+        _same(a, b)
+        rd = b.timing["ray_data"]
+        assert rd["used"] and rd["requests_not_as_batched"] == 0 and b.timing["executor"] == "ray"
+        assert b.timing["predict_s"] > 0 and b.timing["item_latency_ms"]["n"] == 5
+        assert rec.totals[b.name] == n and rec.done_items[b.name] == n  # progress saw every item come back
+    by = {r.name: r for r in remote}
+    # several blocks (two actors for the double): row order and each request's texts survived the trip
+    for name, size in (("positional", 7), ("tfidf-small-batches", 16)):
+        assert by[name].timing["ray_data"]["blocks"] == -(-n // (40 // size * size)) > 2
+        assert by[name].counts["requests"] == -(-n // size)
+    assert by["positional"].timing["ray_data"]["actors"] == 2
+    assert by["tfidf-logreg"].fit == local[1].fit and by["tfidf-logreg"].timing["fit_s"] > 0  # fitted once, in a task
+    assert by["positional"].status == "incomplete" and any(by["positional"].item_errors)
+    ev_l = evaluate(split.labels, y, {r.name: r.predictions for r in local}, resamples=200, seed=42)
+    ev_r = evaluate(split.labels, y, {r.name: r.predictions for r in remote}, resamples=200, seed=42)
+    assert ev_l.metrics == ev_r.metrics and ev_l.pairwise == ev_r.pairwise
+    # reversing the rows within a request would change the answers: the comparison above could fail
+    flipped = Positional(_ctx(split)).predict_batch(list(reversed(split.test["text"].tolist()[:7])))
+    assert list(reversed(flipped.labels)) != by["positional"].predictions[:7]
+
+
+def _ctx(split):
+    from baseline.adapters.base import AdapterContext
+
+    return AdapterContext(labels=split.labels)
+
+
+def test_ray_data_failure_and_threshold_match_the_local_executor(local_ray, tmp_path):
+    from baseline.executors.ray import run_all_ray
+
+    split = _split()
+    third = split.test["text"].tolist()[14]
+    opts = RunOptions(latency_probe=0, threads=1, ray_data_min_rows=0,
+                      adapter_options={"failing": {"third_first": third}, "failing-oddly": {"third_first": third}})
+    names = ["failing", "failing-oddly", "failing-fit"]
+    local = run_all(_registry(), names, split, opts, tmp_path / "local")
+    remote = run_all_ray(_registry(), names, split, opts, tmp_path / "ray", block_rows=7)
+    assert [r.status for r in remote] == [r.status for r in local] == ["failed", "failed", "failed"]
+    assert [r.reason for r in remote] == [r.reason for r in local] == [
+        "ValueError: model blew up on request 3", "OddError: model blew up (code 3)",
+        f"ValueError: no usable rows among {len(split.train)}"]
+    # below the threshold the adapter runs as one Ray task, without ray.data
+    small = run_all_ray(_registry(), ["majority"], split, replace(opts, ray_data_min_rows=len(split.test) + 1),
+                        tmp_path / "task")
+    assert small[0].status == STATUS_OK and "ray_data" not in small[0].timing

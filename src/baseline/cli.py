@@ -61,6 +61,19 @@ HOME_HELP = ("per-user folder for the response cache and run history (default: $
              "~/.cache/baseline + ~/.local/share/baseline on Linux, ~/Library/... on macOS, %%LOCALAPPDATA%% on Windows)")
 
 
+def _ray_data_min_rows(v: object) -> int | None:
+    """``--ray-data-min-rows`` / ``ray_data_min_rows``: a whole number >= 0, or "off" (never)."""
+    if isinstance(v, str) and v.strip().lower() == "off":
+        return None
+    try:
+        n = int(v)  # type: ignore[call-overload]
+        if isinstance(v, bool) or isinstance(v, float) or n < 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise BadInput(f'ray_data_min_rows must be a whole number >= 0 or "off" (got {v!r})') from None
+    return n
+
+
 def _float(name: str):
     def conv(s: str) -> float:
         try:
@@ -138,6 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "default) or Ray tasks (extra [ray]; paid adapters stay on the driver under one budget)")
     c.add_argument("--ray-address", help="with --executor ray: an existing cluster (ray://host:10001 or auto); "
                    "default: a local Ray instance for the run")
+    c.add_argument("--ray-data-min-rows", help="with --executor ray: free local models predict through ray.data "
+                   "batch inference when the test set has at least this many rows (default 20000; 0: always; off: never)")
+    c.add_argument("--ray-data-actors", type=int, help="with --executor ray: a fixed pool of this many ray.data "
+                   "actors per adapter (default: 1 up to as many as the cluster's CPUs hold)")
     c.add_argument("--time-budget", type=_float("--time-budget"), help="FLAML search budget in seconds (default 60)")
     c.add_argument("--learning-curve", action="store_true", help="refit trainable adapters on 10/25/50/100%% of train")
     c.add_argument("--resamples", type=int, help="bootstrap resamples (default 1000)")
@@ -252,7 +269,13 @@ def _build_options(args: argparse.Namespace, cfg: dict[str, Any], with_cache: bo
         prices=PriceTable.default().with_overrides(cfg.get("prices")),
         cache=ResponseCache(home.response_cache_path) if with_cache else None, cache_dir=home.models_dir,
         executor=str(pick(getattr(args, "executor", None), cc, "executor", "local")),
-        ray_address=pick(getattr(args, "ray_address", None), cc, "ray_address"))
+        ray_address=pick(getattr(args, "ray_address", None), cc, "ray_address"),
+        ray_data_min_rows=_ray_data_min_rows(pick(getattr(args, "ray_data_min_rows", None), cc, "ray_data_min_rows",
+                                                  20_000)),
+        ray_data_actors=pick(getattr(args, "ray_data_actors", None), cc, "ray_data_actors"))
+    if opts.ray_data_actors is not None and (isinstance(opts.ray_data_actors, bool)
+                                             or not isinstance(opts.ray_data_actors, int) or opts.ray_data_actors < 1):
+        raise BadInput(f"ray_data_actors must be a whole number >= 1 (got {opts.ray_data_actors!r})")
     if opts.executor not in ("local", "ray"):
         raise BadInput(f'executor must be "local" or "ray" (got {opts.executor!r})')
     if opts.ray_address and opts.executor != "ray":

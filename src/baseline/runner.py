@@ -77,6 +77,10 @@ class RunOptions:
     run_id: str = ""  # the run folder's name; adapters derive resource names, tokens and tags from it
     executor: str = "local"           # "ray": free adapters as Ray tasks (baseline.executors.ray)
     ray_address: str | None = None    # an existing Ray cluster; None starts a local instance for the run
+    # with --executor ray: free local-compute adapters predict through ray.data batch inference when the test
+    # set has at least this many rows (0: always; None: never); ray_data_actors caps the actor pool
+    ray_data_min_rows: int | None = 20_000
+    ray_data_actors: int | None = None
 
 
 @dataclass
@@ -120,6 +124,39 @@ class Progress:
     def advance(self, adapter: str, n: int) -> None: ...
     def message(self, text: str) -> None: ...
     def done(self, result: AdapterResult) -> None: ...
+
+
+class BatchStream:
+    """A free adapter's load, fit and batched predict done elsewhere (``--executor ray``: a Ray task fits,
+    ray.data predicts). The runner keeps everything else: estimate, warm-up, bookkeeping, probe, teardown.
+
+    ``run_adapter(..., stream=...)`` calls ``load_fit`` at the load stage (it returns the loaded, fitted
+    adapter the rest of the run uses, its cold-start and fit seconds and its ``FitInfo``), then the stream
+    itself at the predict stage with that adapter, warmed up, the runner's own batches (lists of test-row
+    indices) and the test texts. It yields ``(rows, answer, ms)`` per request as answers come back, in any
+    order: ``rows`` key them, and each goes through the same bookkeeping as a local request.
+    ``concurrency`` and ``timing`` are reported with the result.
+    """
+
+    concurrency: int = 1
+
+    def __init__(self) -> None:
+        self.timing: dict[str, Any] = {}
+
+    def load_fit(self, adapter: Adapter, texts: list[str], labels: list[str]) -> tuple[Adapter, float, float, Any]:
+        """Here, as the runner would: load (timed as cold start), then fit if the adapter learns."""
+        t0 = time.perf_counter()
+        adapter.load()
+        cold = time.perf_counter() - t0
+        if not type(adapter).learns:
+            return adapter, cold, 0.0, None
+        t0 = time.perf_counter()
+        info = adapter.fit(texts, labels)
+        return adapter, cold, time.perf_counter() - t0, info
+
+    def __call__(self, adapter: Adapter, batches: list[list[int]],
+                 texts: list[str]) -> Iterator[tuple[list[int], BatchResult, float]]:  # pragma: no cover
+        raise NotImplementedError
 
 
 class _InlineExecutor:
@@ -204,12 +241,13 @@ def _empty_result(cls: type[Adapter] | None, name: str, status: str, reason: str
 
 def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budget, workdir: Path,
                 progress: Progress | None = None, prior: AdapterResult | None = None,
-                ledger: SpendLedger | None = None) -> AdapterResult:
+                ledger: SpendLedger | None = None, stream: BatchStream | None = None) -> AdapterResult:
     """Run one adapter through its whole life cycle and measure it. Never raises for adapter errors.
 
     ``prior``: this adapter's saved result from an earlier attempt (``--resume`` of an incomplete or
     stopped adapter): its answered items are kept and only the unanswered ones are sent.
     ``ledger``: where each paid request's spend is appended as it happens.
+    ``stream``: free adapters only: where the batched predict runs instead of this process (see ``BatchStream``).
     """
     progress = progress or Progress()
     name = cls.name
@@ -244,6 +282,8 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
     cached_cost = Cost()
     fit_cost = Cost()
     adapter: Adapter | None = None
+    if stream is not None and cls.paid:
+        raise ValueError(f"{name}: a paid adapter predicts in this process, under the run's budget")
     try:
         adapter = cls(ctx)
         # estimate_fit sees the train split first, so an identity may depend on it (few-shot examples)
@@ -303,22 +343,28 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
 
         # ---- cold start, fit -----------------------------------------------------------------
         progress.stage(name, "load")
-        t0 = time.perf_counter()
-        adapter.load()
-        timing["cold_start_s"] = time.perf_counter() - t0
-        if cls.learns:
-            progress.stage(name, "fit")
-            t0 = time.perf_counter()
-            info = adapter.fit(train_texts, train_labels)
-            timing["fit_s"] = time.perf_counter() - t0
-            if info is not None:
-                res.fit = info.details
-                fit_cost = info.cost
-                budget.spent += info.cost.usd
-                if ledger is not None:
-                    ledger.record(name, "fit", info.cost.usd)
+        info = None
+        if stream is not None:  # loaded and fitted where the stream puts it: the fitted adapter comes back
+            if cls.learns:
+                progress.stage(name, "fit")
+            adapter, timing["cold_start_s"], timing["fit_s"], info = stream.load_fit(adapter, train_texts, train_labels)
         else:
-            timing["fit_s"] = 0.0
+            t0 = time.perf_counter()
+            adapter.load()
+            timing["cold_start_s"] = time.perf_counter() - t0
+            if cls.learns:
+                progress.stage(name, "fit")
+                t0 = time.perf_counter()
+                info = adapter.fit(train_texts, train_labels)
+                timing["fit_s"] = time.perf_counter() - t0
+            else:
+                timing["fit_s"] = 0.0
+        if info is not None:
+            res.fit = info.details
+            fit_cost = info.cost
+            budget.spent += info.cost.usd
+            if ledger is not None:
+                ledger.record(name, "fit", info.cost.usd)
 
         # ---- warm-up (untimed), batched predict ------------------------------------------------
         if cls.warmup and not cls.paid and todo:
@@ -379,9 +425,15 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
 
         t_pred = time.perf_counter()
         workers = max(1, int(adapter.max_concurrency))
-        with ThreadPoolExecutor(max_workers=workers) if workers > 1 else _InlineExecutor() as pool:
+        if stream is not None:  # predicted elsewhere: answers keyed by their rows, in whatever order they come back
+            for b, r, ms in stream(adapter, batches, test_texts):
+                answered += len(b)
+                take(b, r, ms)
+            workers = stream.concurrency
+            timing.update(stream.timing)
+        with ThreadPoolExecutor(max_workers=workers) if workers > 1 and stream is None else _InlineExecutor() as pool:
             pending: dict[Future, tuple[list[int], float, str | None]] = {}
-            queue = list(batches)
+            queue = list(batches) if stream is None else []  # a stream has answered every batch already
             while queue or pending:
                 while queue and len(pending) < workers and not stopped_reason and failure is None:
                     b = queue[0]
