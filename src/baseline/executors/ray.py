@@ -41,7 +41,7 @@ from typing import Any
 
 from baseline.adapters.base import Adapter, BatchResult
 from baseline.adapters.registry import Registry
-from baseline.data import Split
+from baseline.data import Split, TextColumn, shared_strings
 from baseline.errors import BadInput
 from baseline.ledger import SpendLedger
 from baseline.runner import (
@@ -154,7 +154,9 @@ def _load_fit_remote(adapter: Adapter, split: Split, threads: int | None, scratc
         cold, fit_s, info = time.perf_counter() - t0, 0.0, None
         if type(adapter).learns:
             t0 = time.perf_counter()
-            info = adapter.fit(split.train["text"].tolist(), split.train["label"].tolist())
+            train = split.train["text"]
+            info = adapter.fit(TextColumn(train) if type(adapter).streams_texts else train.tolist(),
+                               shared_strings(split.train["label"]))
             fit_s = time.perf_counter() - t0
         try:
             blob, why = ray.cloudpickle.dumps(adapter), ""
@@ -215,7 +217,7 @@ class RayDataStream(BatchStream):
         return fitted, cold, fit_s, info
 
     def __call__(self, adapter: Adapter, batches: list[list[int]],
-                 texts: list[str]) -> Iterator[tuple[list[int], BatchResult, float]]:
+                 texts: TextColumn) -> Iterator[tuple[list[int], BatchResult, float]]:
         if not batches:
             return
         import pyarrow as pa
@@ -226,7 +228,7 @@ class RayDataStream(BatchStream):
         if ref is None:  # not fitted in a task (it does not pickle): its requests run here, as locally
             for b in batches:
                 t = time.perf_counter()
-                r = adapter.predict_batch([texts[i] for i in b])
+                r = adapter.predict_batch(texts.take(b))
                 yield b, r, (time.perf_counter() - t) * 1000
             return
         per_block = max(1, self.block_rows // max(1, len(batches[0])))
@@ -234,9 +236,9 @@ class RayDataStream(BatchStream):
         for s in range(0, len(batches), per_block):  # whole batches per block: Ray's batches are the runner's
             rows = [i for b in batches[s:s + per_block] for i in b]
             tables.append(pa.table({"row": pa.array(rows, pa.int64()),
-                                    "text": pa.array([texts[i] for i in rows], pa.string())}))
+                                    "text": pa.array(texts.take(rows), pa.string())}))
         first = batches[0]
-        warm = [texts[i] for i in first[: min(8, len(first))]] if type(adapter).warmup else []
+        warm = texts.take(first[: min(8, len(first))]) if type(adapter).warmup else []
         most = min(self.max_actors, len(tables))
         # all actors asked for at once and started asynchronously: requests go to whichever is up first, and one
         # that never gets a CPU (another job holds them) delays nothing
