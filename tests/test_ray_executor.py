@@ -261,3 +261,58 @@ def test_ray_data_failure_and_threshold_match_the_local_executor(local_ray, tmp_
     small = run_all_ray(_registry(), ["majority"], split, replace(opts, ray_data_min_rows=len(split.test) + 1),
                         tmp_path / "task")
     assert small[0].status == STATUS_OK and "ray_data" not in small[0].timing
+
+
+SLOW_REMOTE = """
+import sys, time
+from pathlib import Path
+from baseline.adapters.base import Adapter, BatchResult
+from baseline.adapters.registry import Registry
+
+MARK = Path(sys.argv[1])
+
+class SlowRemote(Adapter):
+    name = "slow-remote"
+    option_schema = {}
+    def predict_batch(self, texts):
+        MARK.write_text("predicting")
+        time.sleep(0.5)
+        return BatchResult(labels=["positive"] * len(texts))
+
+real = Registry.discover
+def discover():
+    r = real()
+    r.add(SlowRemote)
+    return r
+Registry.discover = staticmethod(discover)
+from baseline.cli import main
+sys.exit(main(sys.argv[2:]))
+"""
+
+
+def test_sigterm_under_the_ray_executor_takes_the_interrupt_path(tmp_path):
+    """ray.init installs its own SIGTERM handler; the run's must stay: exit 130, run marked interrupted."""
+    import signal
+    import subprocess
+
+    from baseline.store import Store
+
+    mark, home = tmp_path / "mark", tmp_path / "home"
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (SRC, os.environ.get("PYTHONPATH")) if p)}
+    proc = subprocess.Popen([sys.executable, "-c", SLOW_REMOTE, str(mark), "compare", "--data",
+                             str(demo_dataset_path()), "--adapters", "slow-remote", "--executor", "ray",
+                             "--out", str(tmp_path / "r"), "--home", str(home), "--no-progress"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    t0 = time.monotonic()
+    while not mark.exists() and time.monotonic() - t0 < 120 and proc.poll() is None:
+        time.sleep(0.2)
+    assert mark.exists(), proc.communicate(timeout=30)
+    proc.send_signal(signal.SIGTERM)
+    out, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err[-2000:]
+    assert "interrupted" in out and "--resume" in out
+    s = Store(home / "history.sqlite3")
+    try:
+        assert [r["status"] for r in s.runs()] == ["interrupted"]
+    finally:
+        s.close()

@@ -341,10 +341,22 @@ class _Session:
             env = {k: os.environ[k] for k in ("PYTHONPATH", "HF_HUB_OFFLINE") if k in os.environ}
             kwargs: dict[str, Any] = {"include_dashboard": False, "log_to_driver": False,
                                       "runtime_env": {"env_vars": env} if env else None}
+            import signal
+            import threading
+
+            from baseline.interrupts import SIGNALS
+
+            main = threading.current_thread() is threading.main_thread()
+            handlers = {s: signal.getsignal(s) for s in SIGNALS} if main else {}
             if self.address:
                 ray.init(address=self.address, **kwargs)
             else:
                 ray.init(num_cpus=self.num_cpus, **kwargs)
+            # ray.init installs its own SIGTERM handler (exit at once): put back the run's, so SIGTERM / SIGHUP
+            # still end it like Ctrl-C (results kept, run marked interrupted, Ray shut down on the way out)
+            for sig, h in handlers.items():
+                if h is not None:
+                    signal.signal(sig, h)
             self.started = True
         return ray
 
