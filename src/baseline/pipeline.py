@@ -157,14 +157,20 @@ def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult])
         if r.item_errors and any(r.item_errors):
             df[f"{r.name}:error"] = r.item_errors
     p = run_dir / "predictions.csv"
-    try:  # Arrow's writer: ~15× pandas' on a large run's text column; the same cells read back
+    write_csv(df, p)
+    return p
+
+
+def write_csv(df: pd.DataFrame, path: Path) -> None:
+    """A frame as CSV without its index; Arrow's writer when installed (~15× pandas' on a large run's texts; the
+    same cells read back)."""
+    try:
         import pyarrow as pa
         import pyarrow.csv as pcsv
-
-        pcsv.write_csv(pa.Table.from_pandas(df, preserve_index=False), p)
     except ImportError:
-        df.to_csv(p, index=False)
-    return p
+        df.to_csv(path, index=False)
+        return
+    pcsv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path)
 
 
 def score_results(split: Split, results: list[AdapterResult], metric: str, resamples: int, seed: int):
@@ -192,9 +198,14 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     path = req.data or str(demo_dataset_path())
     _phase(progress, f"loading {path}")
     ds: Dataset = load_dataset(path, req.text_col, req.label_col, req.split_col)
+    stages = {"load_s": time.perf_counter() - t_start}
     _phase(progress, f"splitting and profiling {len(ds.frame):,} rows")
+    t = time.perf_counter()
     split = make_split(ds, req.test_size, opts.seed)
+    stages["split_s"] = time.perf_counter() - t
+    t = time.perf_counter()
     prof = profile(ds, split)
+    stages["profile_s"] = time.perf_counter() - t
     release_memory()
     names, paid_listed = registry.select(req.adapters)
     if req.adapters not in (None, "default", "all"):  # named explicitly: its required settings must be given
@@ -231,8 +242,10 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     (run_dir / "split.json").write_text(json.dumps(
         {"hash": split.hash, "source": split.source, "seed": split.seed, "test_size": split.test_size,
          "labels": split.labels, "rows": {k: int(v) for k, v in prof["rows"].items()}}, indent=2), encoding="utf-8")
-    split.assignment().to_csv(run_dir / "split.csv", index=False)
+    t = time.perf_counter()
+    write_csv(split.assignment(), run_dir / "split.csv")
     (run_dir / "profile.json").write_text(json.dumps(prof, indent=2, ensure_ascii=False), encoding="utf-8")
+    stages["split_files_s"] = time.perf_counter() - t
     if store is not None:
         store.record_run({"run_id": run_id, "started": started, "finished": None, "dataset": ds.name,
                           "data_sha256": ds.file_sha256, "split_hash": split.hash, "adapters": names,
@@ -260,6 +273,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
             progress.done(reused[n])
     to_run = [n for n in names if n not in reused]
     _phase(progress, f"running {len(to_run)} adapter(s) on {len(split.train):,} train / {len(split.test):,} test rows")
+    t_run = time.perf_counter()
     if opts.executor == "ray":
         from baseline.executors.ray import run_all_ray
 
@@ -273,6 +287,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     for n, ident in identities.items():
         save_identity(run_dir, n, ident)
     adapter_time = sum(adapter_seconds(r) for r in ran)
+    stages["run_wall_s"] = time.perf_counter() - t_run  # adapters plus the runner's bookkeeping around them
     t_score = time.perf_counter()
     _phase(progress, f"scoring: {req.resamples} bootstrap resamples × {len(split.test):,} test rows")
     ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
@@ -294,7 +309,9 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         d["comparison"] = ev.comparisons.get(r.name)
         adapters_json.append(d)
     decision = decide(adapters_json, ev.pairwise, bar, curve)
+    t = time.perf_counter()
     write_predictions(run_dir, split, results)
+    stages["predictions_csv_s"] = time.perf_counter() - t
 
     previous = None
     if store is not None:
@@ -348,13 +365,16 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         "spend": spend,
         "prices": {"effective_date": opts.prices.effective_date,
                    "source_note": opts.prices.data.get("source_note", "")},
-        "timing": {"total_s": time.perf_counter() - t_start, "adapters_s": adapter_time, "scoring_s": score_s},
+        "timing": {"total_s": time.perf_counter() - t_start, "adapters_s": adapter_time, "scoring_s": score_s,
+                   **stages},
         "provenance": provenance(),
         "files": {"predictions": "predictions.csv", "split": "split.csv", "profile": "profile.json",
                   "report_md": "report.md", "report_html": "report.html"},
     }
     release_memory()
+    t = time.perf_counter()
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
+    results_json["timing"]["analysis_s"] = time.perf_counter() - t
     add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress)
     results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
