@@ -230,17 +230,22 @@ def _read_arrow_csv(path: Path, sep: str, quotes: bool) -> pd.DataFrame | None:
 
 
 def _read_frame(path: Path, fmt: str, quotes: bool = True) -> pd.DataFrame:
+    """The file as a frame of strings. CSV/TSV go through Arrow's reader first (it checks UTF-8 itself); anything
+    it cannot parse, and every other format, is checked for UTF-8 here (naming the first bad line) and read by
+    pandas' readers (with their error messages)."""
     opts: dict[str, Any] = {"keep_default_na": False, "na_values": [""], "dtype": str}
+    if fmt in ("csv", "tsv"):
+        try:  # Arrow's reader: straight into Arrow strings, no per-row Python objects
+            df = _read_arrow_csv(path, "\t" if fmt == "tsv" else ",", quotes)
+            if df is not None:
+                return df
+        except Exception:  # anything Arrow cannot parse gets the C parser (and its error messages)
+            pass
+    if fmt != "parquet":
+        _scan_file(path, check_utf8=True)
     try:
         if fmt in ("csv", "tsv"):
-            sep = "\t" if fmt == "tsv" else ","
-            try:  # Arrow's reader: straight into Arrow strings, no per-row Python objects, several threads
-                df = _read_arrow_csv(path, sep, quotes)
-                if df is not None:
-                    return df
-            except Exception:  # anything Arrow cannot parse gets the C parser (and its error messages)
-                pass
-            return pd.read_csv(path, sep=sep, encoding="utf-8", **opts)
+            return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", encoding="utf-8", **opts)
         if fmt == "jsonl":
             return pd.read_json(path, lines=True, dtype=False, encoding="utf-8")
         if fmt == "json":
@@ -321,7 +326,7 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BadInput(f"{path}: unknown file type {path.suffix!r}; use .csv, .tsv, .jsonl, .json or .parquet")
-    digest, size, quotes = _scan_file(path, check_utf8=fmt != "parquet")
+    digest, size, quotes = _scan_file(path, check_utf8=False)  # UTF-8 is checked where the file is read
     if size == 0:
         raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows")
     df = _read_frame(path, fmt, quotes)
