@@ -60,6 +60,12 @@ OPTIONS = ("time_budget", "estimators", "features", "selection_share", "selectio
 SEARCH_LOG = "flaml_search.log"
 SELECTION_C = 0.5                     # linear SVM used to compare featurisations
 EMBED_CHARS_PER_S_2CPU = 20_000       # nominal sentence-embedding speed on 2 CPU threads (MiniLM)
+PILOT_ROWS = 1500                     # rows of the pilot fit that prices a CV fold when choosing the featurisation
+MIN_ROWS_PER_CLASS = 10               # the featurisation CV subsample keeps at least this many rows per class
+RETRAIN_MARGIN = 1.2                  # projected retrain seconds × this must fit what is left of the budget
+RESERVE_CAP = 0.4                     # at most this share of the budget is held back from the search for it
+RETRAIN_SLACK = 0.05                  # a retrain may end this share of the budget past it (the bar is ±10%)
+PLAN_SAFETY = 0.8                     # share of the box a planned subsampled CV may use
 EMBED_SHARE = 0.25                    # embeddings join "auto" when encoding train fits this share of the budget
 # Seconds of a trial relative to the selection SVM on the same work (non-zero entries × classes);
 # replaced by measured rates after each learner's first trial.
@@ -123,6 +129,20 @@ def weighted_f1_metric(X_val, y_val, estimator, labels, X_train, y_train, weight
     return 1.0 - score, {"weighted_f1": score, "pred_time": pred_time}
 
 
+def _stratified_subset(idx: np.ndarray, y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """About ``n`` of the rows ``idx``, each class keeping its share (at least one row), sorted."""
+    if n >= len(idx):
+        return idx
+    rng = np.random.default_rng(seed)
+    share = n / len(idx)
+    labels = y[idx]
+    parts = []
+    for c in np.unique(labels):
+        members = idx[labels == c]
+        parts.append(rng.choice(members, max(1, int(round(share * len(members)))), replace=False))
+    return np.sort(np.concatenate(parts))
+
+
 class _TrialClock:
     """Seconds per unit of work (non-zero entries × classes) per linear learner, to skip hopeless trials."""
 
@@ -130,6 +150,7 @@ class _TrialClock:
         self.binary = n_classes <= 2
         self.k = 1 if self.binary else n_classes
         self.base_rate: float | None = None
+        self.seed_work = 0.0
         self.rates: dict[str, float] = {}
         self.skipped: Counter[str] = Counter()
         self.fits: Counter[str] = Counter()
@@ -138,8 +159,16 @@ class _TrialClock:
         return float(nnz) * self.k
 
     def seed(self, seconds: float, nnz: int) -> None:
-        rate = seconds / max(1.0, self.work(nnz))
-        self.base_rate = rate if self.base_rate is None else max(self.base_rate, rate)
+        """The selection SVM's rate, from its largest fit so far.
+
+        Small fits carry a per-class overhead that inflates their rate (a 1,500-row pilot on 151 classes
+        projected every svc trial past the budget when the largest rate was kept), so the fit closest to
+        full size is the one to extrapolate from.
+        """
+        work = self.work(nnz)
+        if self.base_rate is None or work >= self.seed_work:
+            self.base_rate = seconds / max(1.0, work)
+            self.seed_work = work
 
     def project(self, learner: str, nnz: int) -> float | None:
         rate = self.rates.get(learner)
@@ -152,8 +181,48 @@ class _TrialClock:
         self.rates[learner] = seconds / max(1.0, self.work(nnz))
 
 
+class _SearchGuard:
+    """The search's end, moved earlier when svc's measured cost says its retrain needs more time.
+
+    ``reserve`` starts as the projected retrain (from the selection SVM's rate) and follows svc's measured
+    trials once there are some: seconds on the trial's rows scaled to all ``n_rows`` × ``RETRAIN_MARGIN``,
+    capped at ``cap``. When the reserve grows, FLAML's remaining search budget shrinks by as much: FLAML
+    offers no public way to end a running search, so its ``_state.time_budget`` (the number its loop
+    compares with the elapsed time after every trial) is lowered; without that attribute nothing changes
+    and the retrain step alone keeps the budget (by skipping the retrain).
+    """
+
+    def __init__(self, deadline: float, reserve: float, cap: float, slack: float, n_rows: int) -> None:
+        self.deadline, self.reserve, self.cap, self.slack, self.n_rows = deadline, reserve, cap, slack, n_rows
+        self.automl: Any = None
+        self.shifted = 0.0          # seconds the search's end moved (+ earlier, - later)
+        self.per_row = 0.0          # svc's slowest measured seconds per training row
+        self.released = False
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def observe_svc(self, seconds: float, rows: int) -> None:
+        self.per_row = max(self.per_row, seconds / max(1, rows))
+        want = self.per_row * self.n_rows * RETRAIN_MARGIN
+        if want > self.cap + self.slack:   # the retrain cannot fit: hold nothing back for it
+            want, self.released = 0.0, True
+        else:
+            want, self.released = min(want, self.cap), False
+        delta = want - self.reserve
+        if abs(delta) < 0.25:
+            return
+        self.reserve = want
+        state = getattr(self.automl, "_state", None)
+        if state is not None and getattr(state, "time_budget", -1) > 0:
+            state.time_budget = max(0.0, state.time_budget - delta)
+            self.deadline -= delta
+            self.shifted += delta
+
+
 def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: np.ndarray, n_total: int,
-                     clock: _TrialClock, starts: dict[str, float]) -> dict[str, type]:
+                     clock: _TrialClock, starts: dict[str, float], guard: _SearchGuard | None = None
+                     ) -> dict[str, type]:
     """FLAML learner classes that read only their own columns of the shared matrix.
 
     Linear learners get the sparse featurisation and skip a trial whose projected time exceeds what
@@ -196,6 +265,8 @@ def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: 
             Xs = self._preprocess(X_train)
             t = time.perf_counter()
             projected = clock.project(self.learner, Xs.nnz)
+            if budget is not None and guard is not None:
+                budget = min(budget, guard.left())
             if budget is not None and projected is not None and projected > budget:
                 # like FLAML's own timeout fallback: a constant model, so the trial cannot win
                 clock.skipped[self.learner] += 1
@@ -208,6 +279,8 @@ def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: 
             self._model = model
             elapsed = time.perf_counter() - t
             clock.observe(self.learner, elapsed, Xs.nnz)
+            if guard is not None and self.learner == "svc":
+                guard.observe_svc(elapsed, Xs.shape[0])
             return elapsed
 
         def _predict_input(self, X: Any) -> Any:
@@ -315,7 +388,13 @@ def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: 
         def search_space(cls: type, data_size: Any, task: Any = None, **params: Any) -> dict[str, Any]:
             return base.search_space(data_size=(data_size[0], len(dense_cols)), task=task, **params)
 
+        def fit(self: Any, X_train: Any, y_train: Any, budget: float | None = None, **kwargs: Any) -> float:
+            if budget is not None and guard is not None:   # trees stop on the clock: at the search's end
+                budget = max(0.01, min(budget, guard.left()))
+            return base.fit(self, X_train, y_train, budget=budget, **kwargs)
+
         return type(f"Dense{base.__name__}", (base,), {"_preprocess": _preprocess, "search_space": search_space,
+                                                       "fit": fit,
                                                        "__doc__": f"{name} on the dense block"})
 
     table: dict[str, type] = {"svc": SVC, "lrl2": LRL2, "lrl1": LRL1}
@@ -512,11 +591,16 @@ class FlamlAdapter(Adapter):
         """Fit the vectorisers on train; return the blocks (name → matrix)."""
         from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import TfidfVectorizer
+        from threadpoolctl import threadpool_limits
 
         blocks: dict[str, Any] = {}
+        took: dict[str, float] = {}
+        t = time.perf_counter()
         self.word_vec_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
         blocks["word"] = self.word_vec_.fit_transform(texts).tocsr()
+        took["word"] = time.perf_counter() - t
         self.char_vec_ = None
+        t = time.perf_counter()
         if any("char" in f for f in self.features):
             for min_df in (2, 1):
                 try:
@@ -527,25 +611,35 @@ class FlamlAdapter(Adapter):
                     break
                 except ValueError:  # too few texts for min_df=2
                     self.char_vec_ = None
+            took["char"] = time.perf_counter() - t
         self.use_embed_, why = self._embedding_plan(texts)
         self.embed_note_ = why
         if self.use_embed_:
+            t = time.perf_counter()
             self._load_embedder()
             blocks["embed"] = csr_matrix(self._embed(texts))
+            took["embed"] = time.perf_counter() - t
         self.svd_ = None
         if any(e in TREE_LEARNERS for e in self.estimators) and "embed" not in blocks:
             from sklearn.decomposition import TruncatedSVD
 
             k = min(self.svd_components, blocks["word"].shape[1] - 1, blocks["word"].shape[0] - 1)
             if k >= 2:
+                t = time.perf_counter()
                 self.svd_ = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=3,
                                          random_state=self.ctx.seed)
-                blocks["svd"] = csr_matrix(self.svd_.fit_transform(blocks["word"]))
+                # one BLAS thread: on 2 busy vCPUs a 2-thread OpenBLAS took 15.9 s for this SVD on 15k texts
+                # (151 classes) where one thread took 2.9 s
+                with threadpool_limits(limits=1, user_api="blas"):
+                    blocks["svd"] = csr_matrix(self.svd_.fit_transform(blocks["word"]))
+                took["svd"] = time.perf_counter() - t
+        self.featurise_seconds_ = {b: round(v, 2) for b, v in took.items()}
         return blocks
 
     def _transform(self, texts: Sequence[str], needed: set[str]) -> dict[str, Any]:
         """The blocks the winner needs for new texts; the others are empty (all-zero) columns."""
         from scipy.sparse import csr_matrix
+        from threadpoolctl import threadpool_limits
 
         n = len(texts)
         out: dict[str, Any] = {}
@@ -560,7 +654,8 @@ class FlamlAdapter(Adapter):
             elif name == "embed":
                 out[name] = csr_matrix(self._embed(texts))
             elif name == "svd":
-                out[name] = csr_matrix(self.svd_.transform(word))
+                with threadpool_limits(limits=1, user_api="blas"):
+                    out[name] = csr_matrix(self.svd_.transform(word))
         return out
 
     # featurisation choice ----------------------------------------------------------------------
@@ -600,7 +695,30 @@ class FlamlAdapter(Adapter):
         seconds: dict[str, float] = dict.fromkeys(cands, 0.0)
         rate: float | None = None
         stop = ""
-        for fi, (tr, va) in enumerate(splits):
+        # Plan: when two folds of every candidate would not fit the box (cost grows with rows × non-zeros ×
+        # classes: 151 classes and char n-grams make one full fold take tens of seconds), every candidate is
+        # scored on the same stratified subsample of each fold's training rows, sized from a pilot fit.
+        fraction, pilot_s = 1.0, None
+        n_tr = len(splits[0][0])
+        if len(cands) > 1 and n_tr > 2 * PILOT_ROWS:
+            pilot = _stratified_subset(splits[0][0], y, PILOT_ROWS, self.ctx.seed)
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                LinearSVC(C=SELECTION_C, max_iter=2000, random_state=self.ctx.seed).fit(mats[cands[0]][pilot], y[pilot])
+            pilot_s = time.perf_counter() - t
+            clock.seed(pilot_s, mats[cands[0]][pilot].nnz)
+            rate = clock.base_rate
+            per_fold = sum(rate * clock.work(mats[f][splits[0][0]].nnz) for f in cands)
+            left = box - (time.perf_counter() - t0)
+            need = min(2, len(splits)) * per_fold
+            if need > left:
+                floor = min(1.0, MIN_ROWS_PER_CLASS * len(counts[counts > 0]) / n_tr)
+                fraction = max(floor, PLAN_SAFETY * left / need)
+        subsets = [tr if fraction >= 1.0 else _stratified_subset(tr, y, int(round(fraction * len(tr))), self.ctx.seed + i)
+                   for i, (tr, _) in enumerate(splits)]
+        for fi, (_, va) in enumerate(splits):
+            tr = subsets[fi]
             for f in list(cands):
                 if len(cands) == 1 and fi > 0 and scores[f]:
                     break
@@ -635,7 +753,13 @@ class FlamlAdapter(Adapter):
         info = {"chosen": chosen, "metric": self.ctx.metric, "learner": f"LinearSVC(C={SELECTION_C})",
                 "folds_planned": len(splits), "folds_scored": done, "candidates": table,
                 "not_scored": skipped, "seconds": round(time.perf_counter() - t0, 2),
-                "time_box_s": round(box, 2), "embeddings": self.embed_note_}
+                "time_box_s": round(box, 2), "embeddings": self.embed_note_,
+                "train_rows_per_fold": len(subsets[0]), "train_fraction": round(fraction, 3),
+                "pilot_seconds": None if pilot_s is None else round(pilot_s, 2)}
+        if fraction < 1.0:
+            info["subsample"] = (f"each candidate scored on the same stratified {fraction:.0%} of each fold's "
+                                 f"training rows ({len(subsets[0])} of {n_tr}): full folds would not fit the "
+                                 f"{box:.1f} s box")
         if stop:
             info["stopped"] = stop
         if note:
@@ -692,14 +816,21 @@ class FlamlAdapter(Adapter):
         self.needs_ = {"linear": set(linear_parts), "tree": {dense_name} if dense_name else set()}
 
         # 4. search: the rest of the budget, less a reserve for retraining the winner on all rows
+        # (the measured svc cost on all rows, the likeliest winner's; the retrain happens only if it fits)
         nnz_lin = X[:, linear_cols].nnz if any(e in LINEAR_LEARNERS for e in estimators) else 0
-        reserve = (clock.project("svc", nnz_lin) or 0.0) * 1.5 if nnz_lin else 0.0
-        reserve = min(reserve, 0.2 * self.time_budget)
+        reserve = (clock.project("svc", nnz_lin) or 0.0) * RETRAIN_MARGIN if nnz_lin else 0.0
+        reserve = min(reserve, RESERVE_CAP * self.time_budget)
         # what featurising and choosing already took comes off the search, so the fit keeps to the budget
         search_budget = max(1.0, self.time_budget - (time.perf_counter() - t_start) - reserve)
         starts = {"svc": SELECTION_C, "lrl2": 10.0, "lrl1": 10.0}
-        learners = _learner_classes(estimators, linear_cols, dense_cols, n_total, clock, starts)
+        guard = None
+        if self.eval_method == "holdout":
+            guard = _SearchGuard(time.perf_counter() + search_budget, reserve, RESERVE_CAP * self.time_budget,
+                                 RETRAIN_SLACK * self.time_budget, len(y))
+        learners = _learner_classes(estimators, linear_cols, dense_cols, n_total, clock, starts, guard)
         automl = AutoML()
+        if guard is not None:
+            guard.automl = automl
         for name, klass in learners.items():
             automl.add_learner(name, klass)
         log_path = workdir / SEARCH_LOG
@@ -711,7 +842,10 @@ class FlamlAdapter(Adapter):
         settings: dict[str, Any] = dict(
             task="classification", metric=metric, estimator_list=estimators, time_budget=search_budget,
             eval_method=self.eval_method, split_ratio=self.split_ratio, seed=self.ctx.seed, n_jobs=self.n_jobs,
-            log_file_name=str(log_path), log_type="all", verbose=0, retrain_full=True, keep_search_state=False)
+            log_file_name=str(log_path), log_type="all", verbose=0, keep_search_state=False,
+            # holdout: FLAML's own final retrain ignores the clock (it resets its budget to -1 first), so the
+            # adapter retrains the winner itself, only when the projected time fits what is left
+            retrain_full=self.eval_method != "holdout")
         if self.max_iter is not None:
             settings["max_iter"] = self.max_iter
         t_search0 = time.perf_counter()
@@ -721,6 +855,8 @@ class FlamlAdapter(Adapter):
         t_search = time.perf_counter() - t_search0
         self.automl_ = automl
         self.model_ = automl.model
+        retrain = self._retrain(automl, learners, X, y, t_start) if self.eval_method == "holdout" else \
+            {"done": True, "by": "flaml", "seconds": getattr(automl, "best_config_train_time", None)}
         self.winner_ = str(automl.best_estimator)
         self.winner_config_ = {k: _plain(v) for k, v in (automl.best_config or {}).items()}
         self.winner_features_ = ("+".join(linear_parts) if self.winner_ in LINEAR_LEARNERS
@@ -739,18 +875,23 @@ class FlamlAdapter(Adapter):
                 d["best_val_score"] = s
         for name, n in clock.skipped.items():
             per_learner.setdefault(name, {"trials": 0, "best_val_score": None, "seconds": 0.0})["skipped_trials"] = n
-        retrain_s = getattr(automl, "best_config_train_time", None)
+        retrain_s = retrain.get("seconds") if retrain.get("done") else None
         used = time.perf_counter() - t_start
         best_score = None if automl.best_loss is None else round(1.0 - float(automl.best_loss), 4)
         self.details = {
             "time_budget_s": self.time_budget,
             "budget_used_s": round(used, 2),
             "search_budget_s": round(search_budget, 2),
-            "retrain_reserve_s": round(reserve, 2),
+            "retrain_reserve_s": round(reserve if guard is None else guard.reserve, 2),
+            "search_end_moved_s": None if guard is None else round(-guard.shifted, 2),
             "seconds": {"featurise": round(t_feat, 2), "choose_features": round(t_sel, 2),
-                        "search_and_retrain": round(t_search, 2),
+                        "search": round(t_search, 2) if self.eval_method == "holdout" else None,
+                        "search_and_retrain": round(t_search + (retrain.get("seconds") or 0.0)
+                                                    if self.eval_method == "holdout" else t_search, 2),
                         "retrain": round(float(retrain_s), 2) if retrain_s else None,
                         "total": round(time.perf_counter() - t_start, 2)},
+            "featurise_seconds": getattr(self, "featurise_seconds_", {}),
+            "retrain": retrain,
             "winner": self.winner_, "winner_config": self.winner_config_,
             "winner_features": self.winner_features_,
             "winner_val_score": best_score, "val_metric": self.ctx.metric,
@@ -777,6 +918,40 @@ class FlamlAdapter(Adapter):
         if self.use_embed_ and "embed" not in self.needed_:
             self._release_embedder()
         return FitInfo(details=self.details)
+
+    def _retrain(self, automl: Any, learners: dict[str, type], X: Any, y: np.ndarray, t_start: float) -> dict[str, Any]:
+        """Retrain the winner on all rows when its projected time fits what is left of the budget.
+
+        The projection is the winning configuration's measured training time on the holdout's training
+        part, scaled by rows and by ``RETRAIN_MARGIN``; when it does not fit, the model FLAML trained on that
+        part (``1 - split_ratio`` of the rows) is kept and a note says so.
+        """
+        winner = automl.best_estimator
+        trial_s = getattr(automl, "best_config_train_time", None)
+        n_fit = len(y) - int(math.ceil(self.split_ratio * len(y)))
+        left = self.time_budget - (time.perf_counter() - t_start)
+        out: dict[str, Any] = {"done": False, "by": "adapter", "rows": len(y), "trial_rows": n_fit,
+                               "trial_seconds": None if trial_s is None else round(float(trial_s), 2),
+                               "left_s": round(left, 2)}
+        if winner is None or automl.model is None or trial_s is None:
+            out["why"] = "no trained winner"
+            return out
+        projected = float(trial_s) * len(y) / max(1, n_fit) * RETRAIN_MARGIN
+        out["projected_s"] = round(projected, 2)
+        if projected > left + RETRAIN_SLACK * self.time_budget:
+            out["why"] = (f"kept the model trained on {n_fit} of {len(y)} rows: retraining {winner} would take "
+                          f"about {projected:.1f} s, {left:.1f} s of the budget left")
+            self.notes.append(f"flaml: {out['why']}")
+            return out
+        t = time.perf_counter()
+        est = learners[winner](task=automl.model._task, n_jobs=self.n_jobs, **(automl.best_config or {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # linear learners: the projection above already decided; trees stop on the clock by themselves
+            est.fit(X, y, budget=None if winner in LINEAR_LEARNERS else max(1.0, left))
+        self.model_ = est
+        out.update(done=True, seconds=round(time.perf_counter() - t, 2))
+        return out
 
     @staticmethod
     def _where(path: Path) -> str:
