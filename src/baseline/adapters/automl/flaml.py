@@ -65,6 +65,9 @@ MIN_ROWS_PER_CLASS = 10               # the featurisation CV subsample keeps at 
 RETRAIN_MARGIN = 1.2                  # projected retrain seconds × this must fit what is left of the budget
 RESERVE_CAP = 0.4                     # at most this share of the budget is held back from the search for it
 RETRAIN_SLACK = 0.05                  # a retrain may end this share of the budget past it (the bar is ±10%)
+FIRST_FOLD_STRETCH = 2.0              # a featurisation's first CV fold may run until this × the selection box
+TREE_PROBE_ROWS = 300                 # a one-round lgbm fit on this many rows prices the trees' first trial
+TREE_SHARE = 0.15                     # a tree learner joins the search when that trial fits this share of what is left
 PLAN_SAFETY = 0.8                     # share of the box a planned subsampled CV may use
 EMBED_SHARE = 0.25                    # embeddings join "auto" when encoding train fits this share of the budget
 # Seconds of a trial relative to the selection SVM on the same work (non-zero entries × classes);
@@ -154,6 +157,7 @@ class _TrialClock:
         self.rates: dict[str, float] = {}
         self.skipped: Counter[str] = Counter()
         self.fits: Counter[str] = Counter()
+        self.tree_min: float | None = None    # seconds of the quickest tree trial so far
 
     def work(self, nnz: int) -> float:
         return float(nnz) * self.k
@@ -221,8 +225,8 @@ class _SearchGuard:
 
 
 def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: np.ndarray, n_total: int,
-                     clock: _TrialClock, starts: dict[str, float], guard: _SearchGuard | None = None
-                     ) -> dict[str, type]:
+                     clock: _TrialClock, starts: dict[str, float], guard: _SearchGuard | None = None,
+                     tree_threads: int | None = None) -> dict[str, type]:
     """FLAML learner classes that read only their own columns of the shared matrix.
 
     Linear learners get the sparse featurisation and skip a trial whose projected time exceeds what
@@ -384,17 +388,49 @@ def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: 
         def _preprocess(self: Any, X: Any) -> Any:
             return base._preprocess(self, take(X, dense_cols, True))
 
+        def config2params(self: Any, config: dict) -> dict:
+            params = base.config2params(self, config)
+            for key in ("n_jobs", "nthread"):
+                if key in params and tree_threads is not None:
+                    params[key] = tree_threads
+            return params
+
         @classmethod  # type: ignore[misc]
         def search_space(cls: type, data_size: Any, task: Any = None, **params: Any) -> dict[str, Any]:
             return base.search_space(data_size=(data_size[0], len(dense_cols)), task=task, **params)
 
         def fit(self: Any, X_train: Any, y_train: Any, budget: float | None = None, **kwargs: Any) -> float:
             if budget is not None and guard is not None:   # trees stop on the clock: at the search's end
-                budget = max(0.01, min(budget, guard.left()))
-            return base.fit(self, X_train, y_train, budget=budget, **kwargs)
+                left = guard.left()
+                # but only between boosting rounds: with less left than the quickest tree trial so far took,
+                # a constant model stands in (an untried xgboost took 2.7 s of 0.7 s left on 80 classes)
+                if clock.tree_min is not None and left < clock.tree_min:
+                    t = time.perf_counter()
+                    clock.skipped[name] += 1
+                    Xd = self._preprocess(X_train)
+                    self._model = DummyClassifier().fit(np.zeros((Xd.shape[0], 1)), y_train)
+                    return time.perf_counter() - t
+                budget = max(0.01, min(budget, left))
+            t = time.perf_counter()
+            out = base.fit(self, X_train, y_train, budget=budget, **kwargs)
+            took = time.perf_counter() - t
+            clock.tree_min = took if clock.tree_min is None else min(clock.tree_min, took)
+            return out
+
+        def predict(self: Any, X: Any, **kwargs: Any) -> Any:
+            if isinstance(self._model, DummyClassifier):
+                return self._model.predict(np.zeros((X.shape[0], 1)))
+            return base.predict(self, X, **kwargs)
+
+        def predict_proba(self: Any, X: Any, **kwargs: Any) -> Any:
+            if isinstance(self._model, DummyClassifier):
+                return self._model.predict_proba(np.zeros((X.shape[0], 1)))
+            return base.predict_proba(self, X, **kwargs)
 
         return type(f"Dense{base.__name__}", (base,), {"_preprocess": _preprocess, "search_space": search_space,
-                                                       "fit": fit,
+                                                       "fit": fit, "predict": predict,
+                                                       "config2params": config2params,
+                                                       "predict_proba": predict_proba,
                                                        "__doc__": f"{name} on the dense block"})
 
     table: dict[str, type] = {"svc": SVC, "lrl2": LRL2, "lrl1": LRL1}
@@ -511,8 +547,21 @@ class FlamlAdapter(Adapter):
         OpenMP workers that spin while waiting collapse when the cores are shared (measured on 2 busy
         vCPUs: a 4-round, 77-class xgboost fit took 52 s with spinning workers, 1.8 s without), so
         unless the user set it, OMP_WAIT_POLICY=PASSIVE before lightgbm and xgboost load their runtimes.
+        The OpenMP runtime reads it once, when it loads: if another part of the process (scikit-learn,
+        loaded by an adapter that ran earlier) already loaded it, setting it here does nothing, so tree
+        learners then run on one thread (measured on 2 busy vCPUs: a 4-round, 80-class lgbm fit on
+        880 rows took 11 s with 2 spinning threads, 0.3 s with passive ones).
         """
+        from threadpoolctl import threadpool_info
+
+        preset = os.environ.get("OMP_WAIT_POLICY")
+        omp_loaded = any(i.get("user_api") == "openmp" for i in threadpool_info())
         self.omp_wait_policy = os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if preset is None and omp_loaded:
+            self.omp_wait_policy = "not applied (OpenMP already loaded): tree learners on 1 thread"
+            self.tree_threads = 1
+        else:
+            self.tree_threads = self.n_jobs
         import flaml  # noqa: F401
         import lightgbm  # noqa: F401
         import sklearn  # noqa: F401
@@ -729,8 +778,12 @@ class FlamlAdapter(Adapter):
                 if scores[f] and elapsed + projected > box:
                     stop = f"time box of {box:.1f} s reached after {fi} fold(s)"
                     break
-                if not scores[f] and elapsed + projected > box and any(scores[g] for g in cands if g != f):
-                    skipped[f] = f"not scored: a fold would take about {projected:.1f} s, past the {box:.1f} s box"
+                # a candidate's first fold may stretch the box (up to FIRST_FOLD_STRETCH ×): unscored, it could
+                # never be chosen (char n-grams on 151 classes were never tried that way)
+                if not scores[f] and elapsed + projected > FIRST_FOLD_STRETCH * box \
+                        and any(scores[g] for g in cands if g != f):
+                    skipped[f] = (f"not scored: a fold would take about {projected:.1f} s, past "
+                                  f"{FIRST_FOLD_STRETCH:g} × the {box:.1f} s box")
                     cands.remove(f)
                     continue
                 t = time.perf_counter()
@@ -811,6 +864,9 @@ class FlamlAdapter(Adapter):
         dense_cols = np.arange(*offsets[dense_name]) if dense_name in offsets else np.arange(0)
         X = hstack([blocks[b] for b in layout]).tocsr()
         estimators = [e for e in self.estimators if e in LINEAR_LEARNERS or (e in TREE_LEARNERS and len(dense_cols))]
+        self.tree_probe_: dict[str, Any] | None = None
+        if any(e in TREE_LEARNERS for e in estimators) and any(e in LINEAR_LEARNERS for e in estimators):
+            estimators = self._probe_trees(estimators, blocks[dense_name], y, t_start, clock)
         if not estimators:
             raise BadInput("[adapters.flaml] no estimator can run on this data: add a linear one (svc, lrl2, lrl1)")
         self.needs_ = {"linear": set(linear_parts), "tree": {dense_name} if dense_name else set()}
@@ -821,13 +877,18 @@ class FlamlAdapter(Adapter):
         reserve = (clock.project("svc", nnz_lin) or 0.0) * RETRAIN_MARGIN if nnz_lin else 0.0
         reserve = min(reserve, RESERVE_CAP * self.time_budget)
         # what featurising and choosing already took comes off the search, so the fit keeps to the budget
-        search_budget = max(1.0, self.time_budget - (time.perf_counter() - t_start) - reserve)
+        left = self.time_budget - (time.perf_counter() - t_start)
+        first_trial = (clock.project("svc", nnz_lin) or 0.0) * (1 - self.split_ratio) if nnz_lin else 0.0
+        if reserve and left - reserve < first_trial:
+            reserve = 0.0   # one svc trial would not fit beside the reserve: the trial's model beats a retrain of none
+        search_budget = max(1.0, left - reserve)
         starts = {"svc": SELECTION_C, "lrl2": 10.0, "lrl1": 10.0}
         guard = None
         if self.eval_method == "holdout":
             guard = _SearchGuard(time.perf_counter() + search_budget, reserve, RESERVE_CAP * self.time_budget,
                                  RETRAIN_SLACK * self.time_budget, len(y))
-        learners = _learner_classes(estimators, linear_cols, dense_cols, n_total, clock, starts, guard)
+        learners = _learner_classes(estimators, linear_cols, dense_cols, n_total, clock, starts, guard,
+                                    getattr(self, "tree_threads", self.n_jobs))
         automl = AutoML()
         if guard is not None:
             guard.automl = automl
@@ -855,7 +916,7 @@ class FlamlAdapter(Adapter):
         t_search = time.perf_counter() - t_search0
         self.automl_ = automl
         self.model_ = automl.model
-        retrain = self._retrain(automl, learners, X, y, t_start) if self.eval_method == "holdout" else \
+        retrain = self._retrain(automl, learners, X, y, t_start, clock, linear_cols) if self.eval_method == "holdout" else \
             {"done": True, "by": "flaml", "seconds": getattr(automl, "best_config_train_time", None)}
         self.winner_ = str(automl.best_estimator)
         self.winner_config_ = {k: _plain(v) for k, v in (automl.best_config or {}).items()}
@@ -900,8 +961,10 @@ class FlamlAdapter(Adapter):
                               "not_scored": selection["not_scored"], "folds": selection["folds_scored"],
                               "embeddings": self.embed_note_},
             "dense_block": dense_name,
+            "tree_probe": self.tree_probe_,
             "estimators": estimators, "n_jobs": self.n_jobs, "seed": self.ctx.seed,
             "omp_wait_policy": getattr(self, "omp_wait_policy", None),
+            "tree_threads": getattr(self, "tree_threads", self.n_jobs),
             "trials": len(trials), "per_learner": per_learner,
             "best_per_learner": {k: (None if v is None else round(1.0 - float(v), 4))
                                  for k, v in (automl.best_loss_per_estimator or {}).items()},
@@ -919,7 +982,61 @@ class FlamlAdapter(Adapter):
             self._release_embedder()
         return FitInfo(details=self.details)
 
-    def _retrain(self, automl: Any, learners: dict[str, type], X: Any, y: np.ndarray, t_start: float) -> dict[str, Any]:
+    def _probe_trees(self, estimators: list[str], dense: Any, y: np.ndarray, t_start: float,
+                     clock: _TrialClock) -> list[str]:
+        """Price the trees' cheapest trial before letting them into the search.
+
+        A multiclass tree round grows one tree per class, so FLAML's first lgbm trial (4 rounds, 4 leaves)
+        costs rows × classes × rounds: on 100 classes under load it took 9 s of a 1 s search. One round
+        on ``TREE_PROBE_ROWS`` rows, scaled to 4 rounds on the holdout's training rows (× FLAML's cost
+        relative to lgbm for the other tree learners), must fit
+        ``TREE_SHARE`` of what is left of the budget, else the learner sits this search out (noted).
+        Linear-only or tree-only searches are not probed.
+        """
+        from flaml.automl.model import RandomForestEstimator, XGBoostEstimator
+        from lightgbm import LGBMClassifier
+
+        relative = {"lgbm": 1.0, "xgboost": XGBoostEstimator.cost_relative2lgbm(),
+                    "xgb_limitdepth": XGBoostEstimator.cost_relative2lgbm(),
+                    "rf": RandomForestEstimator.cost_relative2lgbm(), "extra_tree": 1.9}
+        n_fit = len(y) - int(math.ceil(self.split_ratio * len(y)))
+        if n_fit <= 2 * TREE_PROBE_ROWS:
+            return estimators
+        t0 = time.perf_counter()
+        rows = _stratified_subset(np.arange(len(y)), y, TREE_PROBE_ROWS, self.ctx.seed)
+        Xd = dense[rows].toarray()
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            LGBMClassifier(n_estimators=1, num_leaves=4, min_child_samples=20, learning_rate=0.1, max_bin=255,
+                           n_jobs=getattr(self, "tree_threads", self.n_jobs), verbose=-1,
+                           random_state=self.ctx.seed).fit(Xd, y[rows])
+        took = time.perf_counter() - t
+        # FLAML's first lgbm trial: 4 rounds on the holdout's training rows; linear in rows, which
+        # overstates it (the probe's fixed costs scale too) and so errs towards leaving trees out
+        projected = took * 4 * n_fit / len(rows)
+        left = self.time_budget - (time.perf_counter() - t_start)
+        allowed = TREE_SHARE * left
+        kept, out = [], {}
+        for e in estimators:
+            if e in TREE_LEARNERS:
+                p = projected * relative.get(e, 2.0)
+                out[e] = round(p, 2)
+                if p > allowed:
+                    continue
+            kept.append(e)
+        dropped = [e for e in estimators if e not in kept]
+        self.tree_probe_ = {"rows": len(rows), "rounds": 1, "seconds": round(took, 3),
+                            "projected_first_trial_s": out, "allowed_s": round(allowed, 2),
+                            "left_out": dropped, "probe_s": round(time.perf_counter() - t0, 2)}
+        if dropped:
+            self.notes.append(f"flaml: {', '.join(dropped)} left out of the search: the first trial would take about "
+                              f"{min(out[e] for e in dropped):.1f} s or more on {len(self.classes_)}"
+                              f" classes, more than {TREE_SHARE:.0%} of the {left:.0f} s left")
+        return kept
+
+    def _retrain(self, automl: Any, learners: dict[str, type], X: Any, y: np.ndarray, t_start: float,
+                 clock: _TrialClock, linear_cols: np.ndarray) -> dict[str, Any]:
         """Retrain the winner on all rows when its projected time fits what is left of the budget.
 
         The projection is the winning configuration's measured training time on the holdout's training
@@ -937,10 +1054,19 @@ class FlamlAdapter(Adapter):
             out["why"] = "no trained winner"
             return out
         projected = float(trial_s) * len(y) / max(1, n_fit) * RETRAIN_MARGIN
+        if winner in LINEAR_LEARNERS:
+            # a skipped trial (constant stand-in) took no time: the measured rate is the better guide
+            by_rate = clock.project(winner, X[:, linear_cols].nnz)
+            if by_rate is not None:
+                projected = max(projected, by_rate * RETRAIN_MARGIN)
         out["projected_s"] = round(projected, 2)
         if projected > left + RETRAIN_SLACK * self.time_budget:
             out["why"] = (f"kept the model trained on {n_fit} of {len(y)} rows: retraining {winner} would take "
                           f"about {projected:.1f} s, {left:.1f} s of the budget left")
+            if type(getattr(automl.model, "_model", None)).__name__ == "DummyClassifier":
+                out["why"] = (f"no learner finished a trial inside the budget: the model is constant "
+                              f"(retraining {winner} would take about {projected:.1f} s, {left:.1f} s left; "
+                              "raise --time-budget)")
             self.notes.append(f"flaml: {out['why']}")
             return out
         t = time.perf_counter()
