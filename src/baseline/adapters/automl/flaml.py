@@ -8,14 +8,28 @@ Gradient-boosted trees on 100k sparse TF-IDF columns lose to a plain linear mode
    extra is installed and it fits the budget, sentence embeddings.
 2. **Choose the featurisation** (a share of the budget): fold-by-fold stratified CV of a linear SVM
    on each candidate (word, word+char, and the embedding variants), scored with the headline metric.
+   When a pilot fit says two full folds of every candidate would not fit that share (many classes,
+   char n-grams), all candidates are scored on the same stratified subsample of each fold's training
+   rows (at least 10 per class); a candidate's first fold may run to twice the share, so char
+   features are not left unscored on cost alone.
 3. **Search** (the rest of the budget): FLAML ``AutoML`` over linear learners (``svc``, ``lrl2``,
    ``lrl1``) on the chosen sparse features, started from good configurations, and tree learners
-   (``lgbm``, ``xgboost``, ``rf``, ``extra_tree``) on the dense block only. FLAML retrains the winner
-   on all of train; a reserve for that retraining is kept out of the search budget.
+   (``lgbm``, ``xgboost``, ``rf``, ``extra_tree``) on the dense block only. A tree round grows one tree
+   per class, so a one-round lgbm probe prices FLAML's first tree trial first; a tree learner whose
+   first trial would take more than 15% of what is left sits the search out (noted).
+4. **Retrain** (holdout): the winner is retrained on all of train only when its measured trial time,
+   scaled to all rows × 1.2, fits what is left of the budget (+5% slack); otherwise the model trained on
+   the holdout's training part is kept and a note says so. A reserve for it is held out of the search
+   and follows svc's measured trials (the search's end moves with it). With ``eval_method`` "cv" or
+   "auto", FLAML retrains as before.
 
-Trees stop on the clock through FLAML's callbacks; a linear trial cannot be interrupted, so one whose
-projected time (measured seconds per non-zero entry × class) exceeds what is left of the budget is
-skipped (a constant model stands in, as FLAML does on a timeout) and counted as ``skipped_trials``.
+``--time-budget`` bounds all four steps. Trees stop on the clock through FLAML's callbacks (at the
+search's end, and a tree trial does not start with less left than the quickest one took); a linear
+trial cannot be interrupted, so one whose projected time (measured seconds per non-zero entry × class)
+exceeds what is left of the search is skipped (a constant model stands in, as FLAML does on a timeout)
+and counted as ``skipped_trials``. ``fit`` details: ``seconds`` (featurise, choose_features, search,
+retrain, total), ``featurise_seconds`` per block, ``retrain`` (done or why not), ``tree_probe``,
+``retrain_reserve_s``, ``search_end_moved_s``.
 
 flaml, lightgbm, xgboost and sentence-transformers are imported lazily (extra ``automl``).
 """
@@ -445,7 +459,8 @@ class FlamlAdapter(Adapter):
     """FLAML AutoML over text: featurisation chosen by quick CV, linear + tree learners, time-budgeted.
 
     Options (``[adapters.flaml]``; ``--time-budget`` sets ``time_budget``):
-    ``time_budget`` (seconds for featurisation choice + search, default 60),
+    ``time_budget`` (seconds for the whole fit: featurising, featurisation choice, search and retrain;
+    default 60),
     ``estimators`` (list or comma string from svc, lrl2, lrl1, lgbm, xgboost, xgb_limitdepth, rf,
     extra_tree; default svc, lrl2, lgbm, lrl1, xgboost, rf, extra_tree),
     ``features`` ("auto", or a list from word, word+char, embed, word+embed, word+char+embed),
@@ -636,8 +651,13 @@ class FlamlAdapter(Adapter):
         norms = np.linalg.norm(X, axis=1, keepdims=True)
         return X / np.where(norms > 0, norms, 1.0)
 
-    def _featurise(self, texts: Sequence[str]) -> dict[str, Any]:
-        """Fit the vectorisers on train; return the blocks (name → matrix)."""
+    def _featurise(self, texts: Sequence[str], y: np.ndarray | None = None, t_start: float | None = None
+                   ) -> dict[str, Any]:
+        """Fit the vectorisers on train; return the blocks (name → matrix).
+
+        With ``y``, tree learners are priced first (``_probe_trees``) and the SVD block is built only when
+        one of them is kept (on 151 classes under load the SVD alone took 11 s, for trees that then sat out).
+        """
         from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import TfidfVectorizer
         from threadpoolctl import threadpool_limits
@@ -669,7 +689,14 @@ class FlamlAdapter(Adapter):
             blocks["embed"] = csr_matrix(self._embed(texts))
             took["embed"] = time.perf_counter() - t
         self.svd_ = None
-        if any(e in TREE_LEARNERS for e in self.estimators) and "embed" not in blocks:
+        self.tree_probe_: dict[str, Any] | None = None
+        self.kept_estimators_ = list(self.estimators)
+        if y is not None and any(e in TREE_LEARNERS for e in self.estimators) \
+                and any(e in LINEAR_LEARNERS for e in self.estimators):
+            width = blocks["embed"].shape[1] if "embed" in blocks else self.svd_components
+            self.kept_estimators_ = self._probe_trees(self.kept_estimators_, width, y,
+                                                      time.perf_counter() if t_start is None else t_start)
+        if any(e in TREE_LEARNERS for e in self.kept_estimators_) and "embed" not in blocks:
             from sklearn.decomposition import TruncatedSVD
 
             k = min(self.svd_components, blocks["word"].shape[1] - 1, blocks["word"].shape[0] - 1)
@@ -833,7 +860,7 @@ class FlamlAdapter(Adapter):
         clock = _TrialClock(len(self.classes_))
 
         # 1. featurise (counted against the budget: the whole fit is what --time-budget bounds)
-        blocks = self._featurise(texts)
+        blocks = self._featurise(texts, y, t_start)
         t_feat = time.perf_counter() - t_start
 
         # 2. choose the featurisation (a share of the budget)
@@ -849,7 +876,7 @@ class FlamlAdapter(Adapter):
         linear_parts = chosen.split("+")
         dense_name = "embed" if "embed" in blocks else ("svd" if "svd" in blocks else None)
         layout = list(linear_parts)
-        trees = [e for e in self.estimators if e in TREE_LEARNERS]
+        trees = [e for e in self.kept_estimators_ if e in TREE_LEARNERS]
         if trees and dense_name is None:
             self.notes.append(f"tree learners {trees} left out: too few texts for a dense block")
         if trees and dense_name and dense_name not in layout:
@@ -863,10 +890,8 @@ class FlamlAdapter(Adapter):
         linear_cols = np.concatenate([np.arange(*offsets[b]) for b in linear_parts])
         dense_cols = np.arange(*offsets[dense_name]) if dense_name in offsets else np.arange(0)
         X = hstack([blocks[b] for b in layout]).tocsr()
-        estimators = [e for e in self.estimators if e in LINEAR_LEARNERS or (e in TREE_LEARNERS and len(dense_cols))]
-        self.tree_probe_: dict[str, Any] | None = None
-        if any(e in TREE_LEARNERS for e in estimators) and any(e in LINEAR_LEARNERS for e in estimators):
-            estimators = self._probe_trees(estimators, blocks[dense_name], y, t_start, clock)
+        estimators = [e for e in self.kept_estimators_
+                      if e in LINEAR_LEARNERS or (e in TREE_LEARNERS and len(dense_cols))]
         if not estimators:
             raise BadInput("[adapters.flaml] no estimator can run on this data: add a linear one (svc, lrl2, lrl1)")
         self.needs_ = {"linear": set(linear_parts), "tree": {dense_name} if dense_name else set()}
@@ -982,8 +1007,7 @@ class FlamlAdapter(Adapter):
             self._release_embedder()
         return FitInfo(details=self.details)
 
-    def _probe_trees(self, estimators: list[str], dense: Any, y: np.ndarray, t_start: float,
-                     clock: _TrialClock) -> list[str]:
+    def _probe_trees(self, estimators: list[str], width: int, y: np.ndarray, t_start: float) -> list[str]:
         """Price the trees' cheapest trial before letting them into the search.
 
         A multiclass tree round grows one tree per class, so FLAML's first lgbm trial (4 rounds, 4 leaves)
@@ -991,7 +1015,8 @@ class FlamlAdapter(Adapter):
         on ``TREE_PROBE_ROWS`` rows, scaled to 4 rounds on the holdout's training rows (× FLAML's cost
         relative to lgbm for the other tree learners), must fit
         ``TREE_SHARE`` of what is left of the budget, else the learner sits this search out (noted).
-        Linear-only or tree-only searches are not probed.
+        ``left`` is the budget less what is spent and the featurisation choice's share. Linear-only or
+        tree-only searches are not probed.
         """
         from flaml.automl.model import RandomForestEstimator, XGBoostEstimator
         from lightgbm import LGBMClassifier
@@ -1004,7 +1029,9 @@ class FlamlAdapter(Adapter):
             return estimators
         t0 = time.perf_counter()
         rows = _stratified_subset(np.arange(len(y)), y, TREE_PROBE_ROWS, self.ctx.seed)
-        Xd = dense[rows].toarray()
+        # random columns of the dense block's width: a round's cost is rows × classes × columns, not content,
+        # and the block itself (the SVD) is only built when a tree learner is kept
+        Xd = np.random.default_rng(self.ctx.seed).standard_normal((len(rows), width))
         t = time.perf_counter()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -1015,7 +1042,8 @@ class FlamlAdapter(Adapter):
         # FLAML's first lgbm trial: 4 rounds on the holdout's training rows; linear in rows, which
         # overstates it (the probe's fixed costs scale too) and so errs towards leaving trees out
         projected = took * 4 * n_fit / len(rows)
-        left = self.time_budget - (time.perf_counter() - t_start)
+        # what the search will have: the budget less what is spent and the featurisation choice's share
+        left = self.time_budget * (1 - self.selection_share) - (time.perf_counter() - t_start)
         allowed = TREE_SHARE * left
         kept, out = [], {}
         for e in estimators:
@@ -1032,7 +1060,7 @@ class FlamlAdapter(Adapter):
         if dropped:
             self.notes.append(f"flaml: {', '.join(dropped)} left out of the search: the first trial would take about "
                               f"{min(out[e] for e in dropped):.1f} s or more on {len(self.classes_)}"
-                              f" classes, more than {TREE_SHARE:.0%} of the {left:.0f} s left")
+                              f" classes, more than {TREE_SHARE:.0%} of the {left:.0f} s the search would have")
         return kept
 
     def _retrain(self, automl: Any, learners: dict[str, type], X: Any, y: np.ndarray, t_start: float,
