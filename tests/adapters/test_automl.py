@@ -250,6 +250,6 @@ def test_tight_selection_box_scores_every_featurisation_on_a_subsample(tmp_path:
     assert set(sel["candidates"]) == {"word", "word+char"}, sel["not_scored"]
     assert sel["train_fraction"] < 1.0 and "subsample" in sel
     assert sel["train_rows_per_fold"] < len(texts)
-    # at least 10 rows per class are kept (60 classes)
+    # at least 10 rows per class on average are kept (60 classes)
     assert sel["train_rows_per_fold"] >= 10 * 60 * 0.9
     a.teardown()
