@@ -8,14 +8,28 @@ Gradient-boosted trees on 100k sparse TF-IDF columns lose to a plain linear mode
    extra is installed and it fits the budget, sentence embeddings.
 2. **Choose the featurisation** (a share of the budget): fold-by-fold stratified CV of a linear SVM
    on each candidate (word, word+char, and the embedding variants), scored with the headline metric.
+   When a pilot fit says two full folds of every candidate would not fit that share (many classes,
+   char n-grams), all candidates are scored on the same stratified subsample of each fold's training
+   rows (never fewer than 10 per class on average); a candidate's first fold may run to twice the share, so char
+   features are not left unscored on cost alone.
 3. **Search** (the rest of the budget): FLAML ``AutoML`` over linear learners (``svc``, ``lrl2``,
    ``lrl1``) on the chosen sparse features, started from good configurations, and tree learners
-   (``lgbm``, ``xgboost``, ``rf``, ``extra_tree``) on the dense block only. FLAML retrains the winner
-   on all of train; a reserve for that retraining is kept out of the search budget.
+   (``lgbm``, ``xgboost``, ``rf``, ``extra_tree``) on the dense block only. A tree round grows one tree
+   per class, so a one-round lgbm probe prices FLAML's first tree trial first; a tree learner whose
+   first trial would take more than 15% of what is left sits the search out (noted).
+4. **Retrain** (holdout): the winner is retrained on all of train only when its measured trial time,
+   scaled to all rows × 1.1, fits what is left of the budget (+5% slack); otherwise the model trained on
+   the holdout's training part is kept and a note says so. A reserve for it is held out of the search
+   and follows svc's measured trials (the search's end moves with it). With ``eval_method`` "cv" or
+   "auto", FLAML retrains as before.
 
-Trees stop on the clock through FLAML's callbacks; a linear trial cannot be interrupted, so one whose
-projected time (measured seconds per non-zero entry × class) exceeds what is left of the budget is
-skipped (a constant model stands in, as FLAML does on a timeout) and counted as ``skipped_trials``.
+``--time-budget`` bounds all four steps. Trees stop on the clock through FLAML's callbacks (at the
+search's end, and a tree trial does not start with less left than the quickest one took); a linear
+trial cannot be interrupted, so one whose projected time (measured seconds per non-zero entry × class)
+exceeds what is left of the search is skipped (a constant model stands in, as FLAML does on a timeout)
+and counted as ``skipped_trials``. ``fit`` details: ``seconds`` (featurise, choose_features, search,
+retrain, total), ``featurise_seconds`` per block, ``retrain`` (done or why not), ``tree_probe``,
+``retrain_reserve_s``, ``search_end_moved_s``.
 
 flaml, lightgbm, xgboost and sentence-transformers are imported lazily (extra ``automl``).
 """
@@ -60,6 +74,15 @@ OPTIONS = ("time_budget", "estimators", "features", "selection_share", "selectio
 SEARCH_LOG = "flaml_search.log"
 SELECTION_C = 0.5                     # linear SVM used to compare featurisations
 EMBED_CHARS_PER_S_2CPU = 20_000       # nominal sentence-embedding speed on 2 CPU threads (MiniLM)
+PILOT_ROWS = 1500                     # rows of the pilot fit that prices a CV fold when choosing the featurisation
+MIN_ROWS_PER_CLASS = 10               # the featurisation CV subsample keeps at least this many rows per class on average
+RETRAIN_MARGIN = 1.1                  # projected retrain seconds × this must fit what is left of the budget
+RESERVE_CAP = 0.4                     # at most this share of the budget is held back from the search for it
+RETRAIN_SLACK = 0.05                  # a retrain may end this share of the budget past it (the bar is ±10%)
+FIRST_FOLD_STRETCH = 2.0              # a featurisation's first CV fold may run until this × the selection box
+TREE_PROBE_ROWS = 300                 # a one-round lgbm fit on this many rows prices the trees' first trial
+TREE_SHARE = 0.15                     # a tree learner joins the search when that trial fits this share of what is left
+PLAN_SAFETY = 0.8                     # share of the box a planned subsampled CV may use
 EMBED_SHARE = 0.25                    # embeddings join "auto" when encoding train fits this share of the budget
 # Seconds of a trial relative to the selection SVM on the same work (non-zero entries × classes);
 # replaced by measured rates after each learner's first trial.
@@ -123,6 +146,20 @@ def weighted_f1_metric(X_val, y_val, estimator, labels, X_train, y_train, weight
     return 1.0 - score, {"weighted_f1": score, "pred_time": pred_time}
 
 
+def _stratified_subset(idx: np.ndarray, y: np.ndarray, n: int, seed: int) -> np.ndarray:
+    """About ``n`` of the rows ``idx``, each class keeping its share (at least one row), sorted."""
+    if n >= len(idx):
+        return idx
+    rng = np.random.default_rng(seed)
+    share = n / len(idx)
+    labels = y[idx]
+    parts = []
+    for c in np.unique(labels):
+        members = idx[labels == c]
+        parts.append(rng.choice(members, max(1, int(round(share * len(members)))), replace=False))
+    return np.sort(np.concatenate(parts))
+
+
 class _TrialClock:
     """Seconds per unit of work (non-zero entries × classes) per linear learner, to skip hopeless trials."""
 
@@ -130,16 +167,26 @@ class _TrialClock:
         self.binary = n_classes <= 2
         self.k = 1 if self.binary else n_classes
         self.base_rate: float | None = None
+        self.seed_work = 0.0
         self.rates: dict[str, float] = {}
         self.skipped: Counter[str] = Counter()
         self.fits: Counter[str] = Counter()
+        self.tree_min: float | None = None    # seconds of the quickest tree trial so far
 
     def work(self, nnz: int) -> float:
         return float(nnz) * self.k
 
     def seed(self, seconds: float, nnz: int) -> None:
-        rate = seconds / max(1.0, self.work(nnz))
-        self.base_rate = rate if self.base_rate is None else max(self.base_rate, rate)
+        """The selection SVM's rate, from its largest fit so far.
+
+        Small fits carry a per-class overhead that inflates their rate (a 1,500-row pilot on 151 classes
+        projected every svc trial past the budget when the largest rate was kept), so the fit closest to
+        full size is the one to extrapolate from.
+        """
+        work = self.work(nnz)
+        if self.base_rate is None or work >= self.seed_work:
+            self.base_rate = seconds / max(1.0, work)
+            self.seed_work = work
 
     def project(self, learner: str, nnz: int) -> float | None:
         rate = self.rates.get(learner)
@@ -152,8 +199,48 @@ class _TrialClock:
         self.rates[learner] = seconds / max(1.0, self.work(nnz))
 
 
+class _SearchGuard:
+    """The search's end, moved earlier when svc's measured cost says its retrain needs more time.
+
+    ``reserve`` starts as the projected retrain (from the selection SVM's rate) and follows svc's measured
+    trials once there are some: seconds on the trial's rows scaled to all ``n_rows`` × ``RETRAIN_MARGIN``,
+    capped at ``cap``. When the reserve grows, FLAML's remaining search budget shrinks by as much: FLAML
+    offers no public way to end a running search, so its ``_state.time_budget`` (the number its loop
+    compares with the elapsed time after every trial) is lowered; without that attribute nothing changes
+    and the retrain step alone keeps the budget (by skipping the retrain).
+    """
+
+    def __init__(self, deadline: float, reserve: float, cap: float, slack: float, n_rows: int) -> None:
+        self.deadline, self.reserve, self.cap, self.slack, self.n_rows = deadline, reserve, cap, slack, n_rows
+        self.automl: Any = None
+        self.shifted = 0.0          # seconds the search's end moved (+ earlier, - later)
+        self.per_row = 0.0          # svc's slowest measured seconds per training row
+        self.released = False
+
+    def left(self) -> float:
+        return self.deadline - time.perf_counter()
+
+    def observe_svc(self, seconds: float, rows: int) -> None:
+        self.per_row = max(self.per_row, seconds / max(1, rows))
+        want = self.per_row * self.n_rows * RETRAIN_MARGIN
+        if want > self.cap + self.slack:   # the retrain cannot fit: hold nothing back for it
+            want, self.released = 0.0, True
+        else:
+            want, self.released = min(want, self.cap), False
+        delta = want - self.reserve
+        if abs(delta) < 0.25:
+            return
+        self.reserve = want
+        state = getattr(self.automl, "_state", None)
+        if state is not None and getattr(state, "time_budget", -1) > 0:
+            state.time_budget = max(0.0, state.time_budget - delta)
+            self.deadline -= delta
+            self.shifted += delta
+
+
 def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: np.ndarray, n_total: int,
-                     clock: _TrialClock, starts: dict[str, float]) -> dict[str, type]:
+                     clock: _TrialClock, starts: dict[str, float], guard: _SearchGuard | None = None,
+                     tree_threads: int | None = None) -> dict[str, type]:
     """FLAML learner classes that read only their own columns of the shared matrix.
 
     Linear learners get the sparse featurisation and skip a trial whose projected time exceeds what
@@ -196,6 +283,8 @@ def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: 
             Xs = self._preprocess(X_train)
             t = time.perf_counter()
             projected = clock.project(self.learner, Xs.nnz)
+            if budget is not None and guard is not None:
+                budget = min(budget, guard.left())
             if budget is not None and projected is not None and projected > budget:
                 # like FLAML's own timeout fallback: a constant model, so the trial cannot win
                 clock.skipped[self.learner] += 1
@@ -208,6 +297,8 @@ def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: 
             self._model = model
             elapsed = time.perf_counter() - t
             clock.observe(self.learner, elapsed, Xs.nnz)
+            if guard is not None and self.learner == "svc":
+                guard.observe_svc(elapsed, Xs.shape[0])
             return elapsed
 
         def _predict_input(self, X: Any) -> Any:
@@ -311,11 +402,49 @@ def _learner_classes(names: Sequence[str], linear_cols: np.ndarray, dense_cols: 
         def _preprocess(self: Any, X: Any) -> Any:
             return base._preprocess(self, take(X, dense_cols, True))
 
+        def config2params(self: Any, config: dict) -> dict:
+            params = base.config2params(self, config)
+            for key in ("n_jobs", "nthread"):
+                if key in params and tree_threads is not None:
+                    params[key] = tree_threads
+            return params
+
         @classmethod  # type: ignore[misc]
         def search_space(cls: type, data_size: Any, task: Any = None, **params: Any) -> dict[str, Any]:
             return base.search_space(data_size=(data_size[0], len(dense_cols)), task=task, **params)
 
+        def fit(self: Any, X_train: Any, y_train: Any, budget: float | None = None, **kwargs: Any) -> float:
+            if budget is not None and guard is not None:   # trees stop on the clock: at the search's end
+                left = guard.left()
+                # but only between boosting rounds: with less left than the quickest tree trial so far took,
+                # a constant model stands in (an untried xgboost took 2.7 s of 0.7 s left on 80 classes)
+                if clock.tree_min is not None and left < clock.tree_min:
+                    t = time.perf_counter()
+                    clock.skipped[name] += 1
+                    Xd = self._preprocess(X_train)
+                    self._model = DummyClassifier().fit(np.zeros((Xd.shape[0], 1)), y_train)
+                    return time.perf_counter() - t
+                budget = max(0.01, min(budget, left))
+            t = time.perf_counter()
+            out = base.fit(self, X_train, y_train, budget=budget, **kwargs)
+            took = time.perf_counter() - t
+            clock.tree_min = took if clock.tree_min is None else min(clock.tree_min, took)
+            return out
+
+        def predict(self: Any, X: Any, **kwargs: Any) -> Any:
+            if isinstance(self._model, DummyClassifier):
+                return self._model.predict(np.zeros((X.shape[0], 1)))
+            return base.predict(self, X, **kwargs)
+
+        def predict_proba(self: Any, X: Any, **kwargs: Any) -> Any:
+            if isinstance(self._model, DummyClassifier):
+                return self._model.predict_proba(np.zeros((X.shape[0], 1)))
+            return base.predict_proba(self, X, **kwargs)
+
         return type(f"Dense{base.__name__}", (base,), {"_preprocess": _preprocess, "search_space": search_space,
+                                                       "fit": fit, "predict": predict,
+                                                       "config2params": config2params,
+                                                       "predict_proba": predict_proba,
                                                        "__doc__": f"{name} on the dense block"})
 
     table: dict[str, type] = {"svc": SVC, "lrl2": LRL2, "lrl1": LRL1}
@@ -330,7 +459,8 @@ class FlamlAdapter(Adapter):
     """FLAML AutoML over text: featurisation chosen by quick CV, linear + tree learners, time-budgeted.
 
     Options (``[adapters.flaml]``; ``--time-budget`` sets ``time_budget``):
-    ``time_budget`` (seconds for featurisation choice + search, default 60),
+    ``time_budget`` (seconds for the whole fit: featurising, featurisation choice, search and retrain;
+    default 60),
     ``estimators`` (list or comma string from svc, lrl2, lrl1, lgbm, xgboost, xgb_limitdepth, rf,
     extra_tree; default svc, lrl2, lgbm, lrl1, xgboost, rf, extra_tree),
     ``features`` ("auto", or a list from word, word+char, embed, word+embed, word+char+embed),
@@ -432,8 +562,21 @@ class FlamlAdapter(Adapter):
         OpenMP workers that spin while waiting collapse when the cores are shared (measured on 2 busy
         vCPUs: a 4-round, 77-class xgboost fit took 52 s with spinning workers, 1.8 s without), so
         unless the user set it, OMP_WAIT_POLICY=PASSIVE before lightgbm and xgboost load their runtimes.
+        The OpenMP runtime reads it once, when it loads: if another part of the process (scikit-learn,
+        loaded by an adapter that ran earlier) already loaded it, setting it here does nothing, so tree
+        learners then run on one thread (measured on 2 busy vCPUs: a 4-round, 80-class lgbm fit on
+        880 rows took 11 s with 2 spinning threads, 0.3 s with passive ones).
         """
+        from threadpoolctl import threadpool_info
+
+        preset = os.environ.get("OMP_WAIT_POLICY")
+        omp_loaded = any(i.get("user_api") == "openmp" for i in threadpool_info())
         self.omp_wait_policy = os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+        if preset is None and omp_loaded:
+            self.omp_wait_policy = "not applied (OpenMP already loaded): tree learners on 1 thread"
+            self.tree_threads = 1
+        else:
+            self.tree_threads = self.n_jobs
         import flaml  # noqa: F401
         import lightgbm  # noqa: F401
         import sklearn  # noqa: F401
@@ -508,15 +651,25 @@ class FlamlAdapter(Adapter):
         norms = np.linalg.norm(X, axis=1, keepdims=True)
         return X / np.where(norms > 0, norms, 1.0)
 
-    def _featurise(self, texts: Sequence[str]) -> dict[str, Any]:
-        """Fit the vectorisers on train; return the blocks (name → matrix)."""
+    def _featurise(self, texts: Sequence[str], y: np.ndarray | None = None, t_start: float | None = None
+                   ) -> dict[str, Any]:
+        """Fit the vectorisers on train; return the blocks (name → matrix).
+
+        With ``y``, tree learners are priced first (``_probe_trees``) and the SVD block is built only when
+        one of them is kept (on 151 classes under load the SVD alone took 11 s, for trees that then sat out).
+        """
         from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import TfidfVectorizer
+        from threadpoolctl import threadpool_limits
 
         blocks: dict[str, Any] = {}
+        took: dict[str, float] = {}
+        t = time.perf_counter()
         self.word_vec_ = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
         blocks["word"] = self.word_vec_.fit_transform(texts).tocsr()
+        took["word"] = time.perf_counter() - t
         self.char_vec_ = None
+        t = time.perf_counter()
         if any("char" in f for f in self.features):
             for min_df in (2, 1):
                 try:
@@ -527,25 +680,42 @@ class FlamlAdapter(Adapter):
                     break
                 except ValueError:  # too few texts for min_df=2
                     self.char_vec_ = None
+            took["char"] = time.perf_counter() - t
         self.use_embed_, why = self._embedding_plan(texts)
         self.embed_note_ = why
         if self.use_embed_:
+            t = time.perf_counter()
             self._load_embedder()
             blocks["embed"] = csr_matrix(self._embed(texts))
+            took["embed"] = time.perf_counter() - t
         self.svd_ = None
-        if any(e in TREE_LEARNERS for e in self.estimators) and "embed" not in blocks:
+        self.tree_probe_: dict[str, Any] | None = None
+        self.kept_estimators_ = list(self.estimators)
+        if y is not None and any(e in TREE_LEARNERS for e in self.estimators) \
+                and any(e in LINEAR_LEARNERS for e in self.estimators):
+            width = blocks["embed"].shape[1] if "embed" in blocks else self.svd_components
+            self.kept_estimators_ = self._probe_trees(self.kept_estimators_, width, y,
+                                                      time.perf_counter() if t_start is None else t_start)
+        if any(e in TREE_LEARNERS for e in self.kept_estimators_) and "embed" not in blocks:
             from sklearn.decomposition import TruncatedSVD
 
             k = min(self.svd_components, blocks["word"].shape[1] - 1, blocks["word"].shape[0] - 1)
             if k >= 2:
+                t = time.perf_counter()
                 self.svd_ = TruncatedSVD(n_components=k, algorithm="randomized", n_iter=3,
                                          random_state=self.ctx.seed)
-                blocks["svd"] = csr_matrix(self.svd_.fit_transform(blocks["word"]))
+                # one BLAS thread: on 2 busy vCPUs a 2-thread OpenBLAS took 15.9 s for this SVD on 15k texts
+                # (151 classes) where one thread took 2.9 s
+                with threadpool_limits(limits=1, user_api="blas"):
+                    blocks["svd"] = csr_matrix(self.svd_.fit_transform(blocks["word"]))
+                took["svd"] = time.perf_counter() - t
+        self.featurise_seconds_ = {b: round(v, 2) for b, v in took.items()}
         return blocks
 
     def _transform(self, texts: Sequence[str], needed: set[str]) -> dict[str, Any]:
         """The blocks the winner needs for new texts; the others are empty (all-zero) columns."""
         from scipy.sparse import csr_matrix
+        from threadpoolctl import threadpool_limits
 
         n = len(texts)
         out: dict[str, Any] = {}
@@ -560,7 +730,8 @@ class FlamlAdapter(Adapter):
             elif name == "embed":
                 out[name] = csr_matrix(self._embed(texts))
             elif name == "svd":
-                out[name] = csr_matrix(self.svd_.transform(word))
+                with threadpool_limits(limits=1, user_api="blas"):
+                    out[name] = csr_matrix(self.svd_.transform(word))
         return out
 
     # featurisation choice ----------------------------------------------------------------------
@@ -600,7 +771,30 @@ class FlamlAdapter(Adapter):
         seconds: dict[str, float] = dict.fromkeys(cands, 0.0)
         rate: float | None = None
         stop = ""
-        for fi, (tr, va) in enumerate(splits):
+        # Plan: when two folds of every candidate would not fit the box (cost grows with rows × non-zeros ×
+        # classes: 151 classes and char n-grams make one full fold take tens of seconds), every candidate is
+        # scored on the same stratified subsample of each fold's training rows, sized from a pilot fit.
+        fraction, pilot_s = 1.0, None
+        n_tr = len(splits[0][0])
+        if len(cands) > 1 and n_tr > 2 * PILOT_ROWS:
+            pilot = _stratified_subset(splits[0][0], y, PILOT_ROWS, self.ctx.seed)
+            t = time.perf_counter()
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                LinearSVC(C=SELECTION_C, max_iter=2000, random_state=self.ctx.seed).fit(mats[cands[0]][pilot], y[pilot])
+            pilot_s = time.perf_counter() - t
+            clock.seed(pilot_s, mats[cands[0]][pilot].nnz)
+            rate = clock.base_rate
+            per_fold = sum(rate * clock.work(mats[f][splits[0][0]].nnz) for f in cands)
+            left = box - (time.perf_counter() - t0)
+            need = min(2, len(splits)) * per_fold
+            if need > left:
+                floor = min(1.0, MIN_ROWS_PER_CLASS * len(counts[counts > 0]) / n_tr)
+                fraction = max(floor, PLAN_SAFETY * left / need)
+        subsets = [tr if fraction >= 1.0 else _stratified_subset(tr, y, int(round(fraction * len(tr))), self.ctx.seed + i)
+                   for i, (tr, _) in enumerate(splits)]
+        for fi, (_, va) in enumerate(splits):
+            tr = subsets[fi]
             for f in list(cands):
                 if len(cands) == 1 and fi > 0 and scores[f]:
                     break
@@ -611,8 +805,12 @@ class FlamlAdapter(Adapter):
                 if scores[f] and elapsed + projected > box:
                     stop = f"time box of {box:.1f} s reached after {fi} fold(s)"
                     break
-                if not scores[f] and elapsed + projected > box and any(scores[g] for g in cands if g != f):
-                    skipped[f] = f"not scored: a fold would take about {projected:.1f} s, past the {box:.1f} s box"
+                # a candidate's first fold may stretch the box (up to FIRST_FOLD_STRETCH ×): unscored, it could
+                # never be chosen (char n-grams on 151 classes were never tried that way)
+                if not scores[f] and elapsed + projected > FIRST_FOLD_STRETCH * box \
+                        and any(scores[g] for g in cands if g != f):
+                    skipped[f] = (f"not scored: a fold would take about {projected:.1f} s, past "
+                                  f"{FIRST_FOLD_STRETCH:g} × the {box:.1f} s box")
                     cands.remove(f)
                     continue
                 t = time.perf_counter()
@@ -635,7 +833,13 @@ class FlamlAdapter(Adapter):
         info = {"chosen": chosen, "metric": self.ctx.metric, "learner": f"LinearSVC(C={SELECTION_C})",
                 "folds_planned": len(splits), "folds_scored": done, "candidates": table,
                 "not_scored": skipped, "seconds": round(time.perf_counter() - t0, 2),
-                "time_box_s": round(box, 2), "embeddings": self.embed_note_}
+                "time_box_s": round(box, 2), "embeddings": self.embed_note_,
+                "train_rows_per_fold": len(subsets[0]), "train_fraction": round(fraction, 3),
+                "pilot_seconds": None if pilot_s is None else round(pilot_s, 2)}
+        if fraction < 1.0:
+            info["subsample"] = (f"each candidate scored on the same stratified {fraction:.0%} of each fold's "
+                                 f"training rows ({len(subsets[0])} of {n_tr}): full folds would not fit the "
+                                 f"{box:.1f} s box")
         if stop:
             info["stopped"] = stop
         if note:
@@ -656,7 +860,7 @@ class FlamlAdapter(Adapter):
         clock = _TrialClock(len(self.classes_))
 
         # 1. featurise (counted against the budget: the whole fit is what --time-budget bounds)
-        blocks = self._featurise(texts)
+        blocks = self._featurise(texts, y, t_start)
         t_feat = time.perf_counter() - t_start
 
         # 2. choose the featurisation (a share of the budget)
@@ -672,7 +876,7 @@ class FlamlAdapter(Adapter):
         linear_parts = chosen.split("+")
         dense_name = "embed" if "embed" in blocks else ("svd" if "svd" in blocks else None)
         layout = list(linear_parts)
-        trees = [e for e in self.estimators if e in TREE_LEARNERS]
+        trees = [e for e in self.kept_estimators_ if e in TREE_LEARNERS]
         if trees and dense_name is None:
             self.notes.append(f"tree learners {trees} left out: too few texts for a dense block")
         if trees and dense_name and dense_name not in layout:
@@ -686,20 +890,33 @@ class FlamlAdapter(Adapter):
         linear_cols = np.concatenate([np.arange(*offsets[b]) for b in linear_parts])
         dense_cols = np.arange(*offsets[dense_name]) if dense_name in offsets else np.arange(0)
         X = hstack([blocks[b] for b in layout]).tocsr()
-        estimators = [e for e in self.estimators if e in LINEAR_LEARNERS or (e in TREE_LEARNERS and len(dense_cols))]
+        estimators = [e for e in self.kept_estimators_
+                      if e in LINEAR_LEARNERS or (e in TREE_LEARNERS and len(dense_cols))]
         if not estimators:
             raise BadInput("[adapters.flaml] no estimator can run on this data: add a linear one (svc, lrl2, lrl1)")
         self.needs_ = {"linear": set(linear_parts), "tree": {dense_name} if dense_name else set()}
 
         # 4. search: the rest of the budget, less a reserve for retraining the winner on all rows
+        # (the measured svc cost on all rows, the likeliest winner's; the retrain happens only if it fits)
         nnz_lin = X[:, linear_cols].nnz if any(e in LINEAR_LEARNERS for e in estimators) else 0
-        reserve = (clock.project("svc", nnz_lin) or 0.0) * 1.5 if nnz_lin else 0.0
-        reserve = min(reserve, 0.2 * self.time_budget)
+        reserve = (clock.project("svc", nnz_lin) or 0.0) * RETRAIN_MARGIN if nnz_lin else 0.0
+        reserve = min(reserve, RESERVE_CAP * self.time_budget)
         # what featurising and choosing already took comes off the search, so the fit keeps to the budget
-        search_budget = max(1.0, self.time_budget - (time.perf_counter() - t_start) - reserve)
+        left = self.time_budget - (time.perf_counter() - t_start)
+        first_trial = (clock.project("svc", nnz_lin) or 0.0) * (1 - self.split_ratio) if nnz_lin else 0.0
+        if reserve and left - reserve < first_trial:
+            reserve = 0.0   # one svc trial would not fit beside the reserve: the trial's model beats a retrain of none
+        search_budget = max(1.0, left - reserve)
         starts = {"svc": SELECTION_C, "lrl2": 10.0, "lrl1": 10.0}
-        learners = _learner_classes(estimators, linear_cols, dense_cols, n_total, clock, starts)
+        guard = None
+        if self.eval_method == "holdout":
+            guard = _SearchGuard(time.perf_counter() + search_budget, reserve, RESERVE_CAP * self.time_budget,
+                                 RETRAIN_SLACK * self.time_budget, len(y))
+        learners = _learner_classes(estimators, linear_cols, dense_cols, n_total, clock, starts, guard,
+                                    getattr(self, "tree_threads", self.n_jobs))
         automl = AutoML()
+        if guard is not None:
+            guard.automl = automl
         for name, klass in learners.items():
             automl.add_learner(name, klass)
         log_path = workdir / SEARCH_LOG
@@ -711,7 +928,10 @@ class FlamlAdapter(Adapter):
         settings: dict[str, Any] = dict(
             task="classification", metric=metric, estimator_list=estimators, time_budget=search_budget,
             eval_method=self.eval_method, split_ratio=self.split_ratio, seed=self.ctx.seed, n_jobs=self.n_jobs,
-            log_file_name=str(log_path), log_type="all", verbose=0, retrain_full=True, keep_search_state=False)
+            log_file_name=str(log_path), log_type="all", verbose=0, keep_search_state=False,
+            # holdout: FLAML's own final retrain ignores the clock (it resets its budget to -1 first), so the
+            # adapter retrains the winner itself, only when the projected time fits what is left
+            retrain_full=self.eval_method != "holdout")
         if self.max_iter is not None:
             settings["max_iter"] = self.max_iter
         t_search0 = time.perf_counter()
@@ -721,6 +941,8 @@ class FlamlAdapter(Adapter):
         t_search = time.perf_counter() - t_search0
         self.automl_ = automl
         self.model_ = automl.model
+        retrain = self._retrain(automl, learners, X, y, t_start, clock, linear_cols) if self.eval_method == "holdout" else \
+            {"done": True, "by": "flaml", "seconds": getattr(automl, "best_config_train_time", None)}
         self.winner_ = str(automl.best_estimator)
         self.winner_config_ = {k: _plain(v) for k, v in (automl.best_config or {}).items()}
         self.winner_features_ = ("+".join(linear_parts) if self.winner_ in LINEAR_LEARNERS
@@ -739,18 +961,23 @@ class FlamlAdapter(Adapter):
                 d["best_val_score"] = s
         for name, n in clock.skipped.items():
             per_learner.setdefault(name, {"trials": 0, "best_val_score": None, "seconds": 0.0})["skipped_trials"] = n
-        retrain_s = getattr(automl, "best_config_train_time", None)
+        retrain_s = retrain.get("seconds") if retrain.get("done") else None
         used = time.perf_counter() - t_start
         best_score = None if automl.best_loss is None else round(1.0 - float(automl.best_loss), 4)
         self.details = {
             "time_budget_s": self.time_budget,
             "budget_used_s": round(used, 2),
             "search_budget_s": round(search_budget, 2),
-            "retrain_reserve_s": round(reserve, 2),
+            "retrain_reserve_s": round(reserve if guard is None else guard.reserve, 2),
+            "search_end_moved_s": None if guard is None else round(-guard.shifted, 2),
             "seconds": {"featurise": round(t_feat, 2), "choose_features": round(t_sel, 2),
-                        "search_and_retrain": round(t_search, 2),
+                        "search": round(t_search, 2) if self.eval_method == "holdout" else None,
+                        "search_and_retrain": round(t_search + (retrain.get("seconds") or 0.0)
+                                                    if self.eval_method == "holdout" else t_search, 2),
                         "retrain": round(float(retrain_s), 2) if retrain_s else None,
                         "total": round(time.perf_counter() - t_start, 2)},
+            "featurise_seconds": getattr(self, "featurise_seconds_", {}),
+            "retrain": retrain,
             "winner": self.winner_, "winner_config": self.winner_config_,
             "winner_features": self.winner_features_,
             "winner_val_score": best_score, "val_metric": self.ctx.metric,
@@ -759,8 +986,10 @@ class FlamlAdapter(Adapter):
                               "not_scored": selection["not_scored"], "folds": selection["folds_scored"],
                               "embeddings": self.embed_note_},
             "dense_block": dense_name,
+            "tree_probe": self.tree_probe_,
             "estimators": estimators, "n_jobs": self.n_jobs, "seed": self.ctx.seed,
             "omp_wait_policy": getattr(self, "omp_wait_policy", None),
+            "tree_threads": getattr(self, "tree_threads", self.n_jobs),
             "trials": len(trials), "per_learner": per_learner,
             "best_per_learner": {k: (None if v is None else round(1.0 - float(v), 4))
                                  for k, v in (automl.best_loss_per_estimator or {}).items()},
@@ -772,11 +1001,111 @@ class FlamlAdapter(Adapter):
         (workdir / "search_summary.json").write_text(json.dumps(summary, indent=2, default=str), encoding="utf-8")
         self.ctx.log(f"flaml: winner {self.winner_} {self.winner_config_} on {self.winner_features_}; "
                      f"{len(trials)} trials in {t_search:.1f} s (budget {self.time_budget:g} s)")
-        if used > 1.2 * self.time_budget:
-            self.notes.append(f"search overran its budget: {used:.1f} s used for {self.time_budget:g} s")
+        if used > 1.1 * self.time_budget:
+            self.notes.append(f"fit overran its budget by more than 10%: {used:.1f} s used for {self.time_budget:g} s")
         if self.use_embed_ and "embed" not in self.needed_:
             self._release_embedder()
         return FitInfo(details=self.details)
+
+    def _probe_trees(self, estimators: list[str], width: int, y: np.ndarray, t_start: float) -> list[str]:
+        """Price the trees' cheapest trial before letting them into the search.
+
+        A multiclass tree round grows one tree per class, so FLAML's first lgbm trial (4 rounds, 4 leaves)
+        costs rows × classes × rounds: on 100 classes under load it took 9 s of a 1 s search. One round
+        on ``TREE_PROBE_ROWS`` rows, scaled to 4 rounds on the holdout's training rows (× FLAML's cost
+        relative to lgbm for the other tree learners), must fit
+        ``TREE_SHARE`` of what is left of the budget, else the learner sits this search out (noted).
+        ``left`` is the budget less what is spent and the featurisation choice's share. Linear-only or
+        tree-only searches are not probed.
+        """
+        from flaml.automl.model import RandomForestEstimator, XGBoostEstimator
+        from lightgbm import LGBMClassifier
+
+        relative = {"lgbm": 1.0, "xgboost": XGBoostEstimator.cost_relative2lgbm(),
+                    "xgb_limitdepth": XGBoostEstimator.cost_relative2lgbm(),
+                    "rf": RandomForestEstimator.cost_relative2lgbm(), "extra_tree": 1.9}
+        n_fit = len(y) - int(math.ceil(self.split_ratio * len(y)))
+        if n_fit <= 2 * TREE_PROBE_ROWS:
+            return estimators
+        t0 = time.perf_counter()
+        rows = _stratified_subset(np.arange(len(y)), y, TREE_PROBE_ROWS, self.ctx.seed)
+        # random columns of the dense block's width: a round's cost is rows × classes × columns, not content,
+        # and the block itself (the SVD) is only built when a tree learner is kept
+        Xd = np.random.default_rng(self.ctx.seed).standard_normal((len(rows), width))
+        t = time.perf_counter()
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            LGBMClassifier(n_estimators=1, num_leaves=4, min_child_samples=20, learning_rate=0.1, max_bin=255,
+                           n_jobs=getattr(self, "tree_threads", self.n_jobs), verbose=-1,
+                           random_state=self.ctx.seed).fit(Xd, y[rows])
+        took = time.perf_counter() - t
+        # FLAML's first lgbm trial: 4 rounds on the holdout's training rows; linear in rows, which
+        # overstates it (the probe's fixed costs scale too) and so errs towards leaving trees out
+        projected = took * 4 * n_fit / len(rows)
+        # what the search will have: the budget less what is spent and the featurisation choice's share
+        left = self.time_budget * (1 - self.selection_share) - (time.perf_counter() - t_start)
+        allowed = TREE_SHARE * left
+        kept, out = [], {}
+        for e in estimators:
+            if e in TREE_LEARNERS:
+                p = projected * relative.get(e, 2.0)
+                out[e] = round(p, 2)
+                if p > allowed:
+                    continue
+            kept.append(e)
+        dropped = [e for e in estimators if e not in kept]
+        self.tree_probe_ = {"rows": len(rows), "rounds": 1, "seconds": round(took, 3),
+                            "projected_first_trial_s": out, "allowed_s": round(allowed, 2),
+                            "left_out": dropped, "probe_s": round(time.perf_counter() - t0, 2)}
+        if dropped:
+            self.notes.append(f"flaml: {', '.join(dropped)} left out of the search: the first trial would take about "
+                              f"{min(out[e] for e in dropped):.1f} s or more on {len(self.classes_)}"
+                              f" classes, more than {TREE_SHARE:.0%} of the {left:.0f} s the search would have")
+        return kept
+
+    def _retrain(self, automl: Any, learners: dict[str, type], X: Any, y: np.ndarray, t_start: float,
+                 clock: _TrialClock, linear_cols: np.ndarray) -> dict[str, Any]:
+        """Retrain the winner on all rows when its projected time fits what is left of the budget.
+
+        The projection is the winning configuration's measured training time on the holdout's training
+        part, scaled by rows and by ``RETRAIN_MARGIN``; when it does not fit, the model FLAML trained on that
+        part (``1 - split_ratio`` of the rows) is kept and a note says so.
+        """
+        winner = automl.best_estimator
+        trial_s = getattr(automl, "best_config_train_time", None)
+        n_fit = len(y) - int(math.ceil(self.split_ratio * len(y)))
+        left = self.time_budget - (time.perf_counter() - t_start)
+        out: dict[str, Any] = {"done": False, "by": "adapter", "rows": len(y), "trial_rows": n_fit,
+                               "trial_seconds": None if trial_s is None else round(float(trial_s), 2),
+                               "left_s": round(left, 2)}
+        if winner is None or automl.model is None or trial_s is None:
+            out["why"] = "no trained winner"
+            return out
+        projected = float(trial_s) * len(y) / max(1, n_fit) * RETRAIN_MARGIN
+        if winner in LINEAR_LEARNERS:
+            # a skipped trial (constant stand-in) took no time: the measured rate is the better guide
+            by_rate = clock.project(winner, X[:, linear_cols].nnz)
+            if by_rate is not None:
+                projected = max(projected, by_rate * RETRAIN_MARGIN)
+        out["projected_s"] = round(projected, 2)
+        if projected > left + RETRAIN_SLACK * self.time_budget:
+            out["why"] = (f"kept the model trained on {n_fit} of {len(y)} rows: retraining {winner} would take "
+                          f"about {projected:.1f} s, {left:.1f} s of the budget left")
+            if type(getattr(automl.model, "_model", None)).__name__ == "DummyClassifier":
+                out["why"] = (f"no learner finished a trial inside the budget: the model is constant "
+                              f"(retraining {winner} would take about {projected:.1f} s, {left:.1f} s left; "
+                              "raise --time-budget)")
+            self.notes.append(f"flaml: {out['why']}")
+            return out
+        t = time.perf_counter()
+        est = learners[winner](task=automl.model._task, n_jobs=self.n_jobs, **(automl.best_config or {}))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            # linear learners: the projection above already decided; trees stop on the clock by themselves
+            est.fit(X, y, budget=None if winner in LINEAR_LEARNERS else max(1.0, left))
+        self.model_ = est
+        out.update(done=True, seconds=round(time.perf_counter() - t, 2))
+        return out
 
     @staticmethod
     def _where(path: Path) -> str:
