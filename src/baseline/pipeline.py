@@ -375,6 +375,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     t = time.perf_counter()
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
     results_json["timing"]["analysis_s"] = time.perf_counter() - t
+    release_memory()
     add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress)
     results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
