@@ -166,3 +166,24 @@ def test_result_file_is_the_same_json_when_written_in_pieces(tmp_path):
     back = load_result(tmp_path, "pieces")
     assert back.predictions == res.predictions and back.scores[-1] == res.scores[-1]
     assert back.item_errors[1000] == "boom"
+
+
+def test_a_secret_in_one_of_many_per_item_answers_is_masked_in_the_saved_result(tmp_path, monkeypatch):
+    """Long per-item lists are redacted one distinct value at a time: the one answer carrying a key is still masked."""
+    from baseline.runner import AdapterResult, save_result
+
+    secret = "sk-live-0123456789abcdefghijklmn"
+    monkeypatch.setenv("SERVICE_API_KEY", secret)
+    n = 5_000
+    res = AdapterResult(name="leaky", family="cloud", simplicity=0, paid=True, status="incomplete", reason="")
+    res.predictions = ["a"] * n
+    res.raw = [None] * n
+    res.raw[1234] = f"echoed: Authorization: Bearer {secret}"
+    res.item_errors = [None] * n
+    res.item_errors[42] = f"HTTP 401 for key {secret}"
+    res.scores = [{"a": 1.0}] * n
+    text = save_result(res, tmp_path).read_text()
+    assert secret not in text
+    saved = json.loads(text)
+    assert saved["raw"][1234].startswith("echoed:") and saved["item_errors"][42].startswith("HTTP 401")
+    assert saved["predictions"] == ["a"] * n and saved["raw"][0] is None

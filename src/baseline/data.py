@@ -558,13 +558,14 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     conflicting = by_text[by_text > 1]
     # leakage after the same normalisation as the duplicate count: test rows whose text is in train
     n_train, n_test = len(split.train), len(split.test)
-    leaked = np.isin(norm[n_train:n_train + n_test], norm[:n_train])
-    exact_leak = int(np.isin(exact[n_train:n_train + n_test], exact[:n_train]).sum())
+    leaked = pd.Series(norm[n_train:n_train + n_test]).isin(norm[:n_train]).to_numpy()  # a hash table, not a sort
+    exact_leak = int(pd.Series(exact[n_train:n_train + n_test]).isin(exact[:n_train]).sum())
     del norm, exact
     leak = list(dict.fromkeys(take_rows(split.test["text"], np.flatnonzero(leaked)[:1000])))
-    train_labels = set(split.train["label"])
-    test_only = sorted(set(split.test["label"]) - train_labels, key=str)
-    declared_unused = [lab for lab in split.labels if lab not in set(split.test["label"])]
+    train_labels = set(split.train["label"].unique().tolist())
+    test_labels = set(split.test["label"].unique().tolist())
+    test_only = sorted(test_labels - train_labels, key=str)
+    declared_unused = [lab for lab in split.labels if lab not in test_labels]
     counts = {k: {str(lab): int(c) for lab, c in v["label"].value_counts().sort_index().items()}
               for k, v in parts.items()}
     total = pd.concat([f["label"] for f in frames], ignore_index=True).value_counts()

@@ -200,7 +200,7 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
     if train.empty or test.empty:
         return {"status": "skipped", "reason": "empty split"}
     k_train, k_test = keys if keys is not None else (normalized_keys(train["text"]), normalized_keys(test["text"]))
-    normalised = np.isin(k_test, k_train)
+    normalised = pd.Series(k_test).isin(k_train).to_numpy()
     scanned = len(train) * len(test) <= MAX_PAIRS
     if scanned:
         sim, arg = nearest_train(train["text"], test["text"])

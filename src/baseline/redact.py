@@ -96,6 +96,11 @@ def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
                 r = seen[id(o)] = {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
             return r
         if t is list:
+            if len(o) > 256:  # per-item lists: labels, None, one shared score dict — each distinct value once
+                kinds = set(map(type, o))
+                if kinds <= {str, type(None)}:
+                    done = {v: one(v) for v in set(o) if v is not None}
+                    return [None if v is None else done[v] for v in o]
             return [walk(v) for v in o]
         if isinstance(o, list | tuple):
             return type(o)(walk(v) for v in o)

@@ -321,7 +321,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             todo = still
 
         # ---- estimate and budget gate --------------------------------------------------------
-        est_pred = adapter.estimate_predict(test_texts.take(todo))
+        est_pred = adapter.estimate_predict(test_texts if len(todo) == n else test_texts.take(todo))
         estimate = est_fit + est_pred
         res.cost["estimate_usd"] = estimate.usd
         res.cost["estimate_units"] = estimate.units
