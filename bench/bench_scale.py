@@ -7,6 +7,12 @@ predict, latency probe), harness overhead (wall − adapters) and its share, the
 timings, peak RSS of the child and its ratio to the input file.
 
 Run: python bench/bench_scale.py --rows 10000 100000 1000000 [--executor local ray] [--repeats 1]
+     [--adapters majority] [--config default|unigram]
+
+``--config default`` runs the adapters as shipped (tfidf-logreg: word 1-2-grams, C = 10), what a user gets
+and what the issue measured; ``--config unigram`` a cheaper floor (unigrams, C = 1, min_df = 2), whose smaller
+adapter time makes the harness's fixed cost a larger share. ``--adapters majority`` alone measures the harness
+(the floor's own work is milliseconds). Each configuration runs in its own child process, one after another.
 
 With ``--executor ray`` and a test set of at least 20,000 rows (``--ray-data-min-rows``; 100k rows and up here),
 the free adapters predict through ray.data batch inference; ``adapter_timing`` says where (actors, blocks).
