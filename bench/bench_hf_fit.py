@@ -94,7 +94,7 @@ def main() -> None:
                        "plain_at_C_accuracy": accuracy_score(ye, at_c.predict(test_emb))}
                 # the probe alone on the same embeddings (no encoder noise): C path + final fit vs one LR fit
                 y = np.asarray(yt)
-                folds = ad._folds(len(y), min(pd.Series(yt).value_counts()))
+                folds = ad._folds(len(y), min(pd.Series(yt).value_counts()), len(set(yt)))
                 t = time.perf_counter()
                 c, _, coef, icpt = ad._choose_C(emb, y, folds)
                 probe = ad._logreg(c, warm=True)

@@ -422,3 +422,12 @@ def test_embeddings_probe_equals_sklearn_fit_at_the_chosen_C(tmp_path, monkeypat
         assert [row[str(c)] for c in ref.classes_] == pytest.approx(list(want), abs=5e-3)
     assert again.details == d and got2.labels == got.labels and got2.scores == got.scores
     assert np.linalg.norm(ref.coef_ - a.clf.coef_) < 0.01 * np.linalg.norm(ref.coef_)
+
+
+def test_embeddings_folds_shrink_with_rows_times_classes(tmp_path):
+    a = HFEmbeddings(_ctx(tmp_path, ["a", "b"]))
+    assert a._folds(3000, 30, 2) == 5 and a._folds(1000, 10, 77) == 5  # rows x classes below 100,000
+    assert a._folds(3000, 30, 77) == 3 and a._folds(10003, 30, 77) == 3 and a._folds(25000, 30, 2) == 1
+    assert a._folds(3000, 2, 77) == 2  # never more folds than the smallest class has rows
+    b = HFEmbeddings(_ctx(tmp_path, ["a", "b"], cv=5))
+    assert b._folds(3000, 30, 77) == 5  # the cv option wins
