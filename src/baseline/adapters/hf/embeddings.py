@@ -46,8 +46,8 @@ class HFEmbeddings(_HFAdapter):
     ``class_weight`` (none or "balanced"). "cv" walks the grid as a warm-started regularisation path on
     each fold (each C starts from the previous solution) and the final fit starts from the chosen one.
     The solver is newton-cg: on dense, low-dimensional embeddings a few Newton steps per C replace lbfgs's
-    tens of gradient steps, most of all at large C with many classes (banking77, 3,000 rows: C = 100 chosen
-    either way; path + final fit 9 s against 70 s with lbfgs).
+    tens of gradient steps, most of all at large C with many classes (banking77, 3,000 rows, 5 folds: C = 100
+    either way, path + final fit 9 s against 70 s with lbfgs; sst2: 1.1 s against 4.7 s).
 
     The cache serves what earlier runs stored to ``fit`` only (train texts; also the learning
     curve's refits). Prediction always runs the model, so throughput, latency and the cost per
