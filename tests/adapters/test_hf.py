@@ -353,3 +353,81 @@ def test_embeddings_on_sst2_beat_majority_and_rerun_from_cache(sst2_path, tmp_pa
     p1 = pd.read_csv(first_run / "predictions.csv")["hf-embeddings"]
     p2 = pd.read_csv(second_run / "predictions.csv")["hf-embeddings"]
     assert (p1 == p2).all()
+
+
+def _blobs(n_per_class: int, seed: int, dim: int = 16, spread: float = 1.6) -> tuple:
+    """Fixed embeddings: three overlapping Gaussian classes, so the validation score depends on C."""
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    centres = rng.normal(size=(3, dim))
+    X = np.vstack([c + spread * rng.normal(size=(n_per_class, dim)) for c in centres]).astype(np.float32)
+    y = np.repeat(np.array(["a", "b", "c"]), n_per_class)
+    return X, y
+
+
+def test_embeddings_C_path_matches_cold_sklearn_fits_per_C(tmp_path):
+    """The warm-started newton-cg path picks the C (and mean score) that fitting each C from scratch picks."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+    from sklearn.model_selection import StratifiedKFold
+
+    X, y = _blobs(40, seed=3)
+    a = HFEmbeddings(_ctx(tmp_path, ["a", "b", "c"], Cs=[0.001, 0.01, 0.1, 1.0, 10.0]))
+    c, score, coef, intercept = a._choose_C(X, y, folds=5)
+    means = {}
+    for cand in a.Cs:
+        fold_scores = []
+        for tr, va in StratifiedKFold(5, shuffle=True, random_state=a.ctx.seed).split(X, y):
+            clf = LogisticRegression(C=cand, solver="newton-cg", max_iter=2000).fit(X[tr], y[tr])
+            fold_scores.append(f1_score(y[va], clf.predict(X[va]), average="macro"))
+        means[cand] = float(np.mean(fold_scores))
+    assert len({round(v, 3) for v in means.values()}) > 2  # the grid matters on these data
+    assert c == max(means, key=means.get) and score == pytest.approx(means[c], abs=1e-9)
+    assert coef.shape == (3, X.shape[1]) and intercept.shape == (3,)
+
+
+def test_embeddings_probe_equals_sklearn_fit_at_the_chosen_C(tmp_path, monkeypatch):
+    """End to end on MiniLM: the adapter's labels and scores are those of LogisticRegression(C = the chosen C)
+    fitted from scratch on the same embeddings, and a second fit with the same seed predicts identically."""
+    _need_minilm(monkeypatch)
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+
+    rng = random.Random(5)
+    kinds = {"negative": ["awful", "boring", "dull", "bad"], "positive": ["great", "fun", "bright", "good"],
+             "neutral": ["long", "released", "in colour", "about a city"]}
+    train = [(f"the film was {rng.choice(w)} and {rng.choice(w)}", lab) for lab, w in kinds.items() for _ in range(12)]
+    test = ["a dull and awful plot", "fun, great acting", "it is about a city", "bad but bright", "released in May"]
+    a = HFEmbeddings(_ctx(tmp_path, sorted(kinds), embedding_cache=False, Cs=[0.1, 1.0, 10.0]))
+    a.load()
+    try:
+        info = a.fit([t for t, _ in train], [lab for _, lab in train])
+        got = a.predict_batch(test)
+        Xtr, _ = a.embed([t for t, _ in train])
+        Xte, _ = a.embed(test)
+        again = a.fit([t for t, _ in train], [lab for _, lab in train])
+        got2 = a.predict_batch(test)
+    finally:
+        a.teardown()
+    d = info.details
+    assert d["solver"] == "newton-cg" and d["cv_folds"] == 5 and d["C"] in (0.1, 1.0, 10.0)
+    # the reference is solved tightly (float64, tol 1e-8): the optimum the adapter's fit (tol 1e-4) approaches
+    ref = LogisticRegression(C=d["C"], solver="newton-cg", tol=1e-8, max_iter=5000).fit(
+        Xtr.astype(np.float64), [lab for _, lab in train])
+    proba = ref.predict_proba(Xte.astype(np.float64))
+    assert got.labels == [str(ref.classes_[j]) for j in proba.argmax(axis=1)]
+    for row, want in zip(got.scores, proba, strict=True):
+        assert [row[str(c)] for c in ref.classes_] == pytest.approx(list(want), abs=5e-3)
+    assert again.details == d and got2.labels == got.labels and got2.scores == got.scores
+    assert np.linalg.norm(ref.coef_ - a.clf.coef_) < 0.01 * np.linalg.norm(ref.coef_)
+
+
+def test_embeddings_folds_shrink_with_rows_times_classes(tmp_path):
+    a = HFEmbeddings(_ctx(tmp_path, ["a", "b"]))
+    assert a._folds(3000, 30, 2) == 5 and a._folds(1000, 10, 77) == 5  # rows x classes below 100,000
+    assert a._folds(3000, 30, 77) == 3 and a._folds(10003, 30, 77) == 3 and a._folds(25000, 30, 2) == 1
+    assert a._folds(3000, 2, 77) == 2  # never more folds than the smallest class has rows
+    b = HFEmbeddings(_ctx(tmp_path, ["a", "b"], cv=5))
+    assert b._folds(3000, 30, 77) == 5  # the cv option wins

@@ -41,9 +41,13 @@ class HFEmbeddings(_HFAdapter):
     (texts per runner request, sorted by length within it; 1024), ``max_length`` (tokens; default the
     model's), ``embedding_cache`` (true: embeddings kept on disk by model fingerprint + text hash, so a
     rerun does not re-encode), ``C`` ("cv" or a number), ``Cs`` (grid for "cv"; [0.01, 0.1, 1, 10, 100]),
-    ``cv`` (folds; default by size: 5 below 4,000 train rows, 3 below 20,000, else one 20% holdout),
+    ``cv`` (folds; default by size: 5 below 4,000 train rows (and rows x classes below 100,000), 3 below
+    20,000, else one 20% holdout),
     ``class_weight`` (none or "balanced"). "cv" walks the grid as a warm-started regularisation path on
     each fold (each C starts from the previous solution) and the final fit starts from the chosen one.
+    The solver is newton-cg: on dense, low-dimensional embeddings a few Newton steps per C replace lbfgs's
+    tens of gradient steps, most of all at large C with many classes (banking77, 3,000 rows, 5 folds: C = 100
+    either way, path + final fit 9 s against 70 s with lbfgs; sst2: 1.1 s against 4.7 s).
 
     The cache serves what earlier runs stored to ``fit`` only (train texts; also the learning
     curve's refits). Prediction always runs the model, so throughput, latency and the cost per
@@ -156,14 +160,24 @@ class HFEmbeddings(_HFAdapter):
         rows = [hits.get(k) or fresh[k] for k in keys]
         return np.vstack([r[0] for r in rows]), sum(r[1] for r in rows)
 
-    def _folds(self, n: int, smallest_class: int) -> int:
+    def _folds(self, n: int, smallest_class: int, n_classes: int = 2) -> int:
         """Folds for choosing C: the ``cv`` option when given; else 5 below 4,000 rows, 3 below 20,000, then one
-        stratified 20% holdout (1): on large data one split already measures C well, and each fold costs a fit."""
+        stratified 20% holdout (1): on large data one split already measures C well, and each fold costs a fit.
+        A fit costs about rows x classes, so 5 folds also need rows x classes below 100,000 (banking77's 3,000
+        rows of 77 classes get 3: the same C as 5 folds, in 60% of the path time)."""
         if "cv" in self.ctx.options:
             folds = int(self.folds)
         else:
-            folds = 5 if n < 4000 else 3 if n < 20000 else 1
+            folds = 5 if n < 4000 and n * n_classes < 100_000 else 3 if n < 20000 else 1
         return min(folds, smallest_class) if folds > 1 else (1 if smallest_class >= 2 else 0)
+
+    def _logreg(self, c: float, warm: bool = False) -> Any:
+        """The probe at C = c: newton-cg, whose few Newton steps (Hessian-vector products) beat lbfgs's many
+        gradient steps on dense embeddings, most of all with many classes and weak regularisation."""
+        from sklearn.linear_model import LogisticRegression
+
+        return LogisticRegression(C=c, solver="newton-cg", max_iter=2000, class_weight=self.class_weight,
+                                  random_state=self.ctx.seed, warm_start=warm)
 
     def _choose_C(self, X: np.ndarray, y: np.ndarray, folds: int) -> tuple[float, float, np.ndarray, np.ndarray]:
         """C by a warm-started regularisation path on each fold: C rising through ``Cs``, each fit starting from
@@ -172,7 +186,6 @@ class HFEmbeddings(_HFAdapter):
         Returns (C, mean validation score, coef, intercept), the last two from the first fold at the chosen C:
         the final fit on all rows starts from them.
         """
-        from sklearn.linear_model import LogisticRegression
         from sklearn.metrics import accuracy_score, f1_score
         from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
@@ -191,8 +204,7 @@ class HFEmbeddings(_HFAdapter):
         scores = np.zeros((len(cs),))
         start: dict[float, tuple[np.ndarray, np.ndarray]] = {}
         for f, (tr, va) in enumerate(splitter.split(X, y)):
-            clf = LogisticRegression(max_iter=2000, class_weight=self.class_weight, random_state=self.ctx.seed,
-                                     warm_start=True)
+            clf = self._logreg(cs[0], warm=True)
             for j, c in enumerate(cs):
                 clf.set_params(C=c).fit(X[tr], y[tr])
                 scores[j] += scorer(y[va], clf.predict(X[va]))
@@ -205,19 +217,18 @@ class HFEmbeddings(_HFAdapter):
     def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
         from collections import Counter
 
-        from sklearn.linear_model import LogisticRegression
-
         self._phase = "train"
         X, truncated = self.embed(texts)
         self._phase = "test"
         y = np.asarray(labels)
-        folds = self._folds(len(y), min(Counter(labels).values()))
+        counts = Counter(labels)
+        folds = self._folds(len(y), min(counts.values()), len(counts))
         details: dict[str, Any] = {"model": self.model_name, "source": self.source.kind if self.source else None,
-                                   "embedding_dim": int(X.shape[1]), "train_truncated": int(truncated)}
+                                   "embedding_dim": int(X.shape[1]), "train_truncated": int(truncated),
+                                   "solver": "newton-cg"}
         if self.C == "cv" and folds >= 1:
             c, cv_score, coef, intercept = self._choose_C(X, y, folds)
-            clf = LogisticRegression(C=c, max_iter=2000, class_weight=self.class_weight,
-                                     random_state=self.ctx.seed, warm_start=True)
+            clf = self._logreg(c, warm=True)
             clf.coef_, clf.intercept_, clf.classes_ = coef, intercept, np.unique(y)  # start from the fold's solution
             self.clf = clf.fit(X, y)
             details.update(C=float(c), cv_folds=folds, cv_score=round(cv_score, 4),
@@ -226,8 +237,7 @@ class HFEmbeddings(_HFAdapter):
                                       + ("one stratified 20% holdout" if folds == 1 else f"{folds} stratified folds")))
         else:
             c = 1.0 if self.C == "cv" else float(self.C)
-            self.clf = LogisticRegression(C=c, max_iter=2000, class_weight=self.class_weight,
-                                          random_state=self.ctx.seed).fit(X, y)
+            self.clf = self._logreg(c).fit(X, y)
             details.update(C=c, cv_folds=None)
             if self.C == "cv":
                 self.notes.append("too few examples per class for cross-validation: C = 1")
