@@ -171,7 +171,7 @@ def make_clinc150_synth(dest: Path, seed: int = 150, n_train: int = 100, n_test:
 
 
 def adapter_seconds(a: dict) -> float:
-    keys = ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s")
+    keys = ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s", "explain_s")
     return sum(a["timing"].get(k) or 0.0 for k in keys)
 
 

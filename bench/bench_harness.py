@@ -29,7 +29,7 @@ SST2 = REPO.parent / "shared" / "datasets" / "sst2" / "sst2.csv"
 
 
 def adapter_seconds(results: dict) -> float:
-    keys = ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s")
+    keys = ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s", "explain_s")
     return sum(sum(a["timing"].get(k) or 0.0 for k in keys) for a in results["adapters"])
 
 

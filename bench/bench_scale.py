@@ -85,7 +85,7 @@ def run_once(data: Path, executor: str, extra: list[str], adapters: str) -> dict
             raise SystemExit(f"rc {p.returncode}: {p.stderr[-2000:]}")
         run = next(q for q in Path(out).iterdir() if q.is_dir() and not q.name.startswith("."))
         r = json.loads((run / "results.json").read_text())
-    keys = ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s")
+    keys = ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s", "explain_s")
     inside = sum(sum(a["timing"].get(k) or 0.0 for k in keys) for a in r["adapters"])
     size = data.stat().st_size
     return {"executor": executor, "rows": r["profile"]["rows"], "wall_s": round(wall, 2),

@@ -127,8 +127,8 @@ def release_memory() -> None:
 
 
 def adapter_seconds(r: AdapterResult) -> float:
-    """Time spent inside the adapter: cold start, fit, warm-up, batched predict, latency probe."""
-    return sum(r.timing.get(k) or 0.0 for k in ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s"))
+    """Time spent inside the adapter: cold start, fit, warm-up, batched predict, latency probe, explanation."""
+    return sum(r.timing.get(k) or 0.0 for k in ("cold_start_s", "fit_s", "warmup_s", "predict_s", "probe_s", "explain_s"))
 
 
 def new_run_dir(out: Path, dataset: str, taken: Callable[[str], bool] | None = None) -> Path:

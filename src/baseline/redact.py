@@ -71,6 +71,18 @@ def redact(text: str, secrets: list[str] | None = None) -> str:
     return text
 
 
+def _plain_scores(dicts: list[dict[Any, Any]], one: Any) -> bool:
+    """Every dict has string keys that redaction leaves as they are, from a few key sets, and only numbers (or None)
+    as values: nothing in them to mask, so they are kept as they are instead of copied one by one."""
+    keysets = {tuple(d) for d in dicts}
+    if len(keysets) > 8:
+        return False
+    keys = set().union(*keysets)
+    if not all(isinstance(k, str) and one(k) == k for k in keys):
+        return False
+    return {type(v) for d in dicts for v in d.values()} <= {float, int, type(None)}
+
+
 def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
     """``redact`` applied to every string (keys and values) in nested dicts, lists and tuples."""
     secrets = _secrets() if secrets is None else secrets
@@ -101,6 +113,8 @@ def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
                 if kinds <= {str, type(None)}:
                     done = {v: one(v) for v in set(o) if v is not None}
                     return [None if v is None else done[v] for v in o]
+                if kinds == {dict} and _plain_scores(o, one):  # class scores: label keys, numbers
+                    return list(o)
             return [walk(v) for v in o]
         if isinstance(o, list | tuple):
             return type(o)(walk(v) for v in o)

@@ -510,7 +510,9 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
             res.status = STATUS_INCOMPLETE
             res.reason = (f"{unanswered} of {n} items unanswered (item errors): rerun, or --resume the run folder, "
                           "to ask only those again")
+        t0 = time.perf_counter()
         res.explain = adapter.explain() if res.status in (STATUS_OK, STATUS_INCOMPLETE) else {}
+        timing["explain_s"] = time.perf_counter() - t0  # the adapter's own work (e.g. naming 4M n-gram features)
     except KeyboardInterrupt:
         res.status = STATUS_FAILED
         res.reason = "interrupted"
