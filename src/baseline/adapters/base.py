@@ -190,6 +190,18 @@ class Opt:
         return False
 
 
+def proba_answers(proba: Any, classes: Sequence[str], labels: Sequence[str]) -> tuple[list[str], list[dict[str, float]]]:
+    """A classifier's probabilities (rows × ``classes``) as per-item answers: the top class, and a score for every
+    dataset label (0.0 for a label the classifier never saw)."""
+    best = [classes[j] for j in proba.argmax(axis=1)]
+    scores = []
+    for row in proba:
+        s = dict.fromkeys(labels, 0.0)
+        s.update(zip(classes, map(float, row), strict=True))
+        scores.append(s)
+    return best, scores
+
+
 def validate_options(name: str, schema: dict[str, Opt] | None, options: dict[str, Any]) -> None:
     """Check ``[adapters.<name>]`` against the adapter's declared schema; ``BadInput`` (one line) if not.
 

@@ -57,6 +57,7 @@ from baseline.adapters.base import (
     Cost,
     FitInfo,
     Opt,
+    proba_answers,
 )
 from baseline.costs import local_instance_price
 from baseline.errors import BadInput
@@ -1142,13 +1143,7 @@ class FlamlAdapter(Adapter):
         X = hstack([blocks[b] for b in self.block_widths_]).tocsr()
         proba = np.asarray(self.model_.predict_proba(X), dtype=float)
         model_classes = [int(c) for c in self.model_.classes_]
-        names = [self.classes_[c] for c in model_classes]
-        best = [names[j] for j in proba.argmax(axis=1)]
-        scores = []
-        for row in proba:
-            s = dict.fromkeys(self.ctx.labels, 0.0)
-            s.update(zip(names, map(float, row), strict=True))
-            scores.append(s)
+        best, scores = proba_answers(proba, [self.classes_[c] for c in model_classes], self.ctx.labels)
         return BatchResult(labels=best, scores=scores)
 
     def explain(self, top: int = 6) -> dict[str, Any]:

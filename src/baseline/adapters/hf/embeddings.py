@@ -16,6 +16,7 @@ from baseline.adapters.base import (
     BatchResult,
     FitInfo,
     Opt,
+    proba_answers,
 )
 from baseline.adapters.hf.common import (
     _CV_SCORING,
@@ -250,12 +251,7 @@ class HFEmbeddings(_HFAdapter):
     def predict_batch(self, texts: list[str]) -> BatchResult:
         X, truncated = self.embed(texts)
         proba = self.clf.predict_proba(X)
-        best = [self.classes_[j] for j in proba.argmax(axis=1)]
-        scores = []
-        for row in proba:
-            s = dict.fromkeys(self.ctx.labels, 0.0)
-            s.update(zip(self.classes_, map(float, row), strict=True))
-            scores.append(s)
+        best, scores = proba_answers(proba, self.classes_, self.ctx.labels)
         return BatchResult(labels=best, scores=scores, truncated=truncated)
 
     def explain(self, top: int = 3) -> dict[str, Any]:

@@ -32,7 +32,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from baseline.adapters.base import AdapterContext, BatchResult, FitInfo, Opt
+from baseline.adapters.base import AdapterContext, BatchResult, FitInfo, Opt, proba_answers
 from baseline.adapters.hf.common import DEFAULT_EMBEDDING_MODEL, _HFAdapter
 from baseline.errors import BadInput
 
@@ -227,13 +227,7 @@ class SetFitAdapter(_HFAdapter):
                                          show_progress_bar=False)
         proba = np.asarray(proba, dtype=float)
         head_classes = [int(c) for c in getattr(self.model.model_head, "classes_", range(proba.shape[1]))]
-        names = [self.classes_[c] for c in head_classes]
-        best = [names[j] for j in proba.argmax(axis=1)]
-        scores = []
-        for row in proba:
-            s = dict.fromkeys(self.ctx.labels, 0.0)
-            s.update(zip(names, map(float, row), strict=True))
-            scores.append(s)
+        best, scores = proba_answers(proba, [self.classes_[c] for c in head_classes], self.ctx.labels)
         return BatchResult(labels=best, scores=scores, truncated=sum(n > max_len for n in lengths))
 
     def explain(self) -> dict[str, Any]:
