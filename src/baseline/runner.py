@@ -126,6 +126,29 @@ class Progress:
     def done(self, result: AdapterResult) -> None: ...
 
 
+def train_inputs(cls: type[Adapter], split: Split) -> tuple[Sequence[str], list[str]]:
+    """What ``fit`` gets: the train texts (streamed a piece at a time to an adapter that ``streams_texts``, so a
+    1M-row split is never copied whole into Python strings; a list otherwise) and the labels (one string object
+    per distinct label)."""
+    texts = split.train["text"]
+    return (TextColumn(texts) if cls.streams_texts else texts.tolist()), shared_strings(split.train["label"])
+
+
+def load_and_fit(adapter: Adapter, texts: Sequence[str], labels: list[str],
+                 on_fit: Callable[[], None] | None = None) -> tuple[float, float, Any]:
+    """Load (timed as cold start), then fit when the adapter learns: (cold-start s, fit s, ``FitInfo`` or None)."""
+    t0 = time.perf_counter()
+    adapter.load()
+    cold = time.perf_counter() - t0
+    if not type(adapter).learns:
+        return cold, 0.0, None
+    if on_fit is not None:
+        on_fit()
+    t0 = time.perf_counter()
+    info = adapter.fit(texts, labels)
+    return cold, time.perf_counter() - t0, info
+
+
 class BatchStream:
     """A free adapter's load, fit and batched predict done elsewhere (``--executor ray``: a Ray task fits,
     ray.data predicts). The runner keeps everything else: estimate, warm-up, bookkeeping, probe, teardown.
@@ -143,16 +166,9 @@ class BatchStream:
     def __init__(self) -> None:
         self.timing: dict[str, Any] = {}
 
-    def load_fit(self, adapter: Adapter, texts: list[str], labels: list[str]) -> tuple[Adapter, float, float, Any]:
-        """Here, as the runner would: load (timed as cold start), then fit if the adapter learns."""
-        t0 = time.perf_counter()
-        adapter.load()
-        cold = time.perf_counter() - t0
-        if not type(adapter).learns:
-            return adapter, cold, 0.0, None
-        t0 = time.perf_counter()
-        info = adapter.fit(texts, labels)
-        return adapter, cold, time.perf_counter() - t0, info
+    def load_fit(self, adapter: Adapter, texts: Sequence[str], labels: list[str]) -> tuple[Adapter, float, float, Any]:
+        """Here, as the runner would (``load_and_fit``)."""
+        return (adapter, *load_and_fit(adapter, texts, labels))
 
     def __call__(self, adapter: Adapter, batches: list[list[int]],
                  texts: list[str]) -> Iterator[tuple[list[int], BatchResult, float]]:  # pragma: no cover
@@ -264,11 +280,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
                          device=device, threads=opts.threads, metric=opts.metric, run_id=opts.run_id,
                          log=progress.message)
     res = _empty_result(cls, name, STATUS_OK, "")
-    # texts a piece at a time: a 1M-row split is never copied whole into Python strings, unless the adapter
-    # needs a list to fit on
-    train_texts: Sequence[str] = (TextColumn(split.train["text"]) if cls.streams_texts
-                                  else split.train["text"].tolist())
-    train_labels = shared_strings(split.train["label"])
+    train_texts, train_labels = train_inputs(cls, split)
     test_texts = TextColumn(split.test["text"])
     n = len(test_texts)
     res.predictions = [None] * n
@@ -343,22 +355,13 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
 
         # ---- cold start, fit -----------------------------------------------------------------
         progress.stage(name, "load")
-        info = None
         if stream is not None:  # loaded and fitted where the stream puts it: the fitted adapter comes back
             if cls.learns:
                 progress.stage(name, "fit")
             adapter, timing["cold_start_s"], timing["fit_s"], info = stream.load_fit(adapter, train_texts, train_labels)
         else:
-            t0 = time.perf_counter()
-            adapter.load()
-            timing["cold_start_s"] = time.perf_counter() - t0
-            if cls.learns:
-                progress.stage(name, "fit")
-                t0 = time.perf_counter()
-                info = adapter.fit(train_texts, train_labels)
-                timing["fit_s"] = time.perf_counter() - t0
-            else:
-                timing["fit_s"] = 0.0
+            timing["cold_start_s"], timing["fit_s"], info = load_and_fit(
+                adapter, train_texts, train_labels, on_fit=lambda: progress.stage(name, "fit"))
         if info is not None:
             res.fit = info.details
             fit_cost = info.cost

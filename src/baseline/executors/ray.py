@@ -41,7 +41,7 @@ from typing import Any
 
 from baseline.adapters.base import Adapter, BatchResult
 from baseline.adapters.registry import Registry
-from baseline.data import Split, TextColumn, shared_strings
+from baseline.data import Split, TextColumn
 from baseline.errors import BadInput
 from baseline.ledger import SpendLedger
 from baseline.runner import (
@@ -54,10 +54,12 @@ from baseline.runner import (
     RunOptions,
     _empty_result,
     _thread_cap,
+    load_and_fit,
     load_result,
     run_adapter,
     run_all,
     save_result,
+    train_inputs,
 )
 
 
@@ -149,15 +151,7 @@ def _load_fit_remote(adapter: Adapter, split: Split, threads: int | None, scratc
     with tempfile.TemporaryDirectory(prefix=f"baseline-{adapter.name}-") as tmp, _thread_cap(threads):
         if scratch:  # a cluster node: the driver's run folder is not there
             adapter.ctx = replace(adapter.ctx, workdir=Path(tmp))
-        t0 = time.perf_counter()
-        adapter.load()
-        cold, fit_s, info = time.perf_counter() - t0, 0.0, None
-        if type(adapter).learns:
-            t0 = time.perf_counter()
-            train = split.train["text"]
-            info = adapter.fit(TextColumn(train) if type(adapter).streams_texts else train.tolist(),
-                               shared_strings(split.train["label"]))
-            fit_s = time.perf_counter() - t0
+        cold, fit_s, info = load_and_fit(adapter, *train_inputs(type(adapter), split))
         try:
             blob, why = ray.cloudpickle.dumps(adapter), ""
         except Exception as e:
