@@ -92,8 +92,7 @@ class TextColumn(Sequence[str]):
         return len(self._values)
 
     def __iter__(self) -> Iterator[str]:
-        for piece in _pieces(self._values):
-            yield from piece
+        return _strings(self._values)
 
     @overload
     def __getitem__(self, i: int) -> str: ...
@@ -231,8 +230,8 @@ def _read_arrow_csv(path: Path, sep: str, quotes: bool) -> pd.DataFrame | None:
 
 def _read_frame(path: Path, fmt: str, quotes: bool = True) -> pd.DataFrame:
     """The file as a frame of strings. CSV/TSV go through Arrow's reader first (it checks UTF-8 itself); anything
-    it cannot parse, and every other format, is checked for UTF-8 here (naming the first bad line) and read by
-    pandas' readers (with their error messages)."""
+    it cannot parse is checked for UTF-8 here (naming the first bad line) and read by pandas' C parser (with its
+    error messages). JSON was checked by ``load_dataset``'s scan."""
     opts: dict[str, Any] = {"keep_default_na": False, "na_values": [""], "dtype": str}
     if fmt in ("csv", "tsv"):
         try:  # Arrow's reader: straight into Arrow strings, no per-row Python objects
@@ -241,8 +240,7 @@ def _read_frame(path: Path, fmt: str, quotes: bool = True) -> pd.DataFrame:
                 return df
         except Exception:  # anything Arrow cannot parse gets the C parser (and its error messages)
             pass
-    if fmt != "parquet":
-        _scan_file(path, check_utf8=True)
+        _scan_file(path, check_utf8=True)  # names the first bad line before pandas' reader fails on it
     try:
         if fmt in ("csv", "tsv"):
             return pd.read_csv(path, sep="\t" if fmt == "tsv" else ",", encoding="utf-8", **opts)
@@ -256,21 +254,6 @@ def _read_frame(path: Path, fmt: str, quotes: bool = True) -> pd.DataFrame:
     except (ValueError, pd.errors.ParserError, OSError) as e:
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise BadInput(f"{path}: cannot be read as {fmt.upper()} ({first}); check the format or the file extension") from e
-
-
-def _one_chunk(values: pd.Series) -> pd.Series:
-    """An Arrow-backed column in one chunk (Arrow's CSV reader leaves hundreds): taking rows for the split is
-    several times faster. Anything else is returned as it is."""
-    try:
-        import pyarrow as pa
-
-        arr = values.array._pa_array  # pandas' ArrowStringArray
-        if arr.num_chunks <= 64:  # the streaming reader's 4 MB blocks: 55 chunks for a 220 MB file
-            return values
-        return pd.Series(type(values.array)(pa.chunked_array([arr.combine_chunks()])), index=values.index,
-                         dtype=values.dtype)
-    except Exception:
-        return values
 
 
 def _row_ids(n: int) -> pd.Series:
@@ -326,7 +309,8 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BadInput(f"{path}: unknown file type {path.suffix!r}; use .csv, .tsv, .jsonl, .json or .parquet")
-    digest, size, quotes = _scan_file(path, check_utf8=False)  # UTF-8 is checked where the file is read
+    # CSV/TSV: UTF-8 is checked by the reader that parses it (``_read_frame``); Parquet is binary
+    digest, size, quotes = _scan_file(path, check_utf8=fmt in ("json", "jsonl"))
     if size == 0:
         raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows")
     df = _read_frame(path, fmt, quotes)
@@ -359,7 +343,7 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     stripped = np.asarray([str(v).strip() for v in uniques], dtype=object)
     out = pd.DataFrame({
         "id": _row_ids(len(df)),
-        "text": _one_chunk(texts.astype("str").reset_index(drop=True)),
+        "text": texts.astype("str").reset_index(drop=True),
         "label": pd.Series(stripped[codes], dtype="str"),
     })
     notes: list[str] = []
@@ -505,7 +489,11 @@ def normalize_texts(texts: pd.Series) -> pd.Series:
 
 def normalized_keys(texts: pd.Series) -> np.ndarray:
     """``normalize_texts`` as one 64-bit hash per text (equal normalised texts, equal keys)."""
-    return np.fromiter((hash(" ".join(t.lower().split())) for t in _strings(texts)), dtype=np.int64, count=len(texts))
+    return np.fromiter(map(_normalized_key, _strings(texts)), dtype=np.int64, count=len(texts))
+
+
+def _normalized_key(text: str) -> int:
+    return hash(" ".join(text.lower().split()))
 
 
 def text_keys(texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -515,21 +503,22 @@ def text_keys(texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     norm = np.empty(len(texts), dtype=np.int64)
     i = 0
     for piece in _pieces(texts):
-        exact[i:i + len(piece)] = [hash(t) for t in piece]
-        norm[i:i + len(piece)] = [hash(" ".join(t.lower().split())) for t in piece]
+        exact[i:i + len(piece)] = list(map(hash, piece))
+        norm[i:i + len(piece)] = list(map(_normalized_key, piece))
         i += len(piece)
     return exact, norm
 
 
 def _pieces(values: pd.Series, rows: int = 50_000) -> Iterator[list[str]]:
+    """A column as lists of ``rows`` Python strings each."""
     for start in range(0, len(values), rows):
         yield values.iloc[start:start + rows].tolist()
 
 
 def _strings(values: pd.Series, rows: int = 50_000) -> Iterator[str]:
     """A column's values as Python strings, a piece at a time (one ``tolist`` per piece, not per row)."""
-    for start in range(0, len(values), rows):
-        yield from values.iloc[start:start + rows].tolist()
+    for piece in _pieces(values, rows):
+        yield from piece
 
 
 def _length_stats(texts: pd.Series) -> dict[str, float]:
