@@ -162,8 +162,8 @@ def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult])
 
 
 def write_csv(df: pd.DataFrame, path: Path) -> None:
-    """A frame as CSV without its index; Arrow's writer when installed (~15× pandas' on a large run's texts; the
-    same cells read back)."""
+    """A frame as CSV without its index; Arrow's writer when installed (far faster than pandas' on a large run's
+    texts; the same cells read back)."""
     try:
         import pyarrow as pa
         import pyarrow.csv as pcsv
