@@ -231,3 +231,23 @@ def test_split_keeps_file_order_and_takes_rows_chunk_by_chunk(tmp_path):
     # the same seed and file give the same split and hash
     again = make_split(load_dataset(p), 0.25, seed=3)
     assert again.hash == split.hash and again.test["id"].tolist() == split.test["id"].tolist()
+
+
+@pytest.mark.parametrize("sizes", [(50, 50), (7, 3, 2, 2), (1000, 13, 13, 13, 2, 2, 2, 5), tuple(range(2, 40))])
+@pytest.mark.parametrize("seed", [0, 42, 2024])
+@pytest.mark.parametrize("test_size", [0.25, 0.1, 0.5])
+def test_stratified_rows_equal_scikit_learns_split(sizes, seed, test_size):
+    """The split is drawn without scikit-learn but picks exactly the rows ``train_test_split`` picks for the same
+    seed (ties in class sizes included), so splits and their hashes are unchanged."""
+    import numpy as np
+    from sklearn.model_selection import train_test_split
+
+    from baseline.data import stratified_rows
+
+    strata = np.random.default_rng(seed).permutation(np.repeat(np.arange(len(sizes)), sizes))
+    n_test = int(np.ceil(test_size * len(strata)))
+    if n_test < len(sizes) or len(strata) - n_test < len(sizes):
+        pytest.skip("too few rows for every class in both parts")
+    tr, te = train_test_split(np.arange(len(strata)), test_size=test_size, random_state=seed, stratify=strata)
+    ours_tr, ours_te = stratified_rows(strata, n_test, seed)
+    assert ours_tr.tolist() == sorted(tr.tolist()) and ours_te.tolist() == sorted(te.tolist())

@@ -144,3 +144,36 @@ def test_without_the_data_extra_the_check_is_skipped_with_the_reason(monkeypatch
     monkeypatch.setattr(dp, "cleanlab_available", lambda: 'extra "data" not installed (pip install "baseline[data]")')
     r = label_check(_frame(["a b", "c d"] * 5, ["x", "y"] * 5))
     assert r == {"status": "skipped", "reason": 'extra "data" not installed (pip install "baseline[data]")'}
+
+
+def test_a_run_too_large_to_scan_drops_texts_and_keeps_its_data_plan(tmp_path, monkeypatch):
+    """Past the scan's size the pipeline lets the split's texts go before its late stages: the label check still
+    reads its seeded sample (the same rows and flags as a direct check) and leakage still counts normalised
+    matches from the cached hashes, as the profile does."""
+    import json
+
+    import baseline.dataplan as dp
+    from baseline.cli import main
+    from baseline.data import load_dataset, make_split
+
+    monkeypatch.setattr(dp, "MAX_CHECK_ROWS", 60)
+    monkeypatch.setattr(dp, "MAX_PAIRS", 0)
+    rng = np.random.default_rng(0)
+    words = {"pos": ["love", "great", "superb"], "neg": ["awful", "broken", "refund"]}
+    rows = [(f"{rng.choice(words[lab])} {rng.choice(words[lab])} item {i % 70}", lab)
+            for i, lab in enumerate(["pos", "neg"] * 100)]
+    data = tmp_path / "d.csv"
+    pd.DataFrame(rows, columns=["text", "label"]).to_csv(data, index=False)
+    assert main(["compare", "--data", str(data), "--adapters", "majority", "--out", str(tmp_path / "o"),
+                 "--home", str(tmp_path / "h"), "--no-progress"]) == 0
+    res = json.loads(next((tmp_path / "o").glob("*/results.json")).read_text())
+    lq, lk = res["data_plan"]["label_quality"], res["data_plan"]["leakage"]
+    assert lq["status"] == "ok" and lq["rows_checked"] == 60 and lq["sampled_from"] == 150
+    assert lk["status"] == "ok" and not lk["scanned"]
+    assert lk["normalised"] == res["profile"]["test_texts_in_train"] > 0
+    split = make_split(load_dataset(data), 0.25, 42)
+    direct = label_check(*dp.label_check_rows(split.train, 42)[:1], seed=42,
+                         sampled_from=dp.label_check_rows(split.train, 42)[1])
+    assert (direct["flagged"], direct["examples"]) == (lq["flagged"], lq["examples"])
+    split.drop_texts()
+    assert "text" not in split.train.columns and len(split.text_keys("test")[0]) == len(split.test)

@@ -73,6 +73,16 @@ class Split:
             self._keys[part] = text_keys(getattr(self, part)["text"])
         return self._keys[part]
 
+    def drop_texts(self) -> None:
+        """Let every part's text column go (ids, labels and the cached text hashes stay): once the adapters have
+        run and the predictions are written, a large run's late stages need no texts, and at 1M rows they are the
+        largest thing the process holds."""
+        for part in ("train", "test", "validation"):
+            frame = getattr(self, part)
+            if frame is not None and "text" in frame.columns:
+                self.text_keys(part)  # the leakage check reads these after the texts are gone
+                setattr(self, part, frame.drop(columns="text"))
+
     def assignment(self) -> pd.DataFrame:
         """Row id → split name, the table that is saved with every run."""
         parts = [self.train.assign(split="train"), self.test.assign(split="test")]
@@ -420,6 +430,46 @@ def _take_parts(frame: pd.DataFrame, parts: list[np.ndarray]) -> list[pd.DataFra
     return [pd.DataFrame(c) for c in columns]
 
 
+def _approximate_mode(counts: np.ndarray, draws: int, rng: np.random.RandomState) -> np.ndarray:
+    """Rows to draw from each class so that ``draws`` rows keep the classes' shares: the floor of each exact share,
+    then one more for the largest remainders, ties broken at random (one ``rng.choice`` per remainder value, from
+    the largest down)."""
+    exact = counts / counts.sum() * draws
+    out = np.floor(exact)
+    short = int(draws - out.sum())
+    if short > 0:
+        rest = exact - out
+        for value in np.unique(rest)[::-1]:
+            tied = np.flatnonzero(rest == value)
+            take = min(len(tied), short)
+            out[rng.choice(tied, size=take, replace=False)] += 1
+            short -= take
+            if short == 0:
+                break
+    return out.astype(int)
+
+
+def stratified_rows(strata: np.ndarray, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Ascending train and test row numbers of a seeded stratified split (strata: class codes 0..k-1, each
+    present): the rows scikit-learn's ``train_test_split(..., stratify=strata, random_state=seed)`` picks, drawn
+    with the same random stream (class sizes by approximate mode, then one permutation per class), so splits
+    made before this function existed are unchanged. Written here so the split needs no scikit-learn (its import
+    costs 70 MB at the point where a large file's memory peaks) and stays the same whatever version is installed;
+    ``tests/test_data.py`` checks it against scikit-learn."""
+    counts = np.bincount(strata)
+    n_train = len(strata) - n_test
+    rng = np.random.RandomState(seed)
+    n_tr = _approximate_mode(counts, n_train, rng)
+    n_te = _approximate_mode(counts - n_tr, n_test, rng)
+    members = np.split(np.argsort(strata, kind="stable"), np.cumsum(counts)[:-1])
+    part = np.full(len(strata), -1, dtype=np.int8)
+    for i, rows in enumerate(members):
+        mixed = rows[rng.permutation(counts[i])]
+        part[mixed[:n_tr[i]]] = 0
+        part[mixed[n_tr[i]:n_tr[i] + n_te[i]]] = 1
+    return np.flatnonzero(part == 0), np.flatnonzero(part == 1)
+
+
 def _emptied(df: pd.DataFrame) -> pd.DataFrame:
     """A new empty frame with ``df``'s columns and types; ``df.iloc[:0]`` would keep its buffers alive."""
     return pd.DataFrame({c: pd.Series([], dtype=df[c].dtype) for c in df.columns})
@@ -460,18 +510,14 @@ def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42) -> Split:
     if n_test < len(counts) or len(df) - n_test < len(counts):
         raise BadInput(f"{len(df)} rows cannot be split into train and test that each hold all "
                        f"{len(counts)} classes at --test-size {test_size}: add rows or change --test-size")
-    from sklearn.model_selection import train_test_split
-
-    # split row numbers, then take the rows: the same split as splitting the frame, without sklearn's
-    # generic indexing of a wide object frame
     # labels as codes in sorted order: the classes np.unique would find, without sorting 1M strings
     codes, uniques = pd.factorize(df["label"])  # Arrow's dictionary encoding: no Python string per row
     rank = np.empty(len(uniques), dtype=np.int64)
     rank[np.argsort(np.asarray([str(u) for u in uniques], dtype=object))] = np.arange(len(uniques))
-    strata = rank[codes]
-    tr, te = train_test_split(np.arange(len(df)), test_size=test_size, random_state=seed, stratify=strata)
+    tr, te = stratified_rows(rank[codes], n_test, seed)
+    del codes
     ds.frame = _emptied(df)
-    train, test = _take_parts(df, [np.sort(tr), np.sort(te)])
+    train, test = _take_parts(df, [tr, te])
     del df
     return Split(train=train, test=test, validation=None, source="stratified", seed=seed,
                  test_size=test_size, hash=split_hash(train, test, None), labels=labels)

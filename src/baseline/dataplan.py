@@ -92,9 +92,18 @@ def _stratified_sample(labels: pd.Series, size: int, seed: int) -> np.ndarray:
     return np.sort(np.concatenate(picked)) if picked else np.zeros(0, dtype=np.int64)
 
 
+def label_check_rows(train: pd.DataFrame, seed: int = 42) -> tuple[pd.DataFrame, int | None]:
+    """The train rows the label check reads, and the size of train when they are a sample: all of train up to
+    ``MAX_CHECK_ROWS``, else a seeded stratified sample of that many (only those rows copied)."""
+    if len(train) <= MAX_CHECK_ROWS:
+        return train, None
+    return take_rows(train, _stratified_sample(train["label"], MAX_CHECK_ROWS, seed)), len(train)
+
+
 def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None = None,
-                examples: int = EXAMPLES) -> dict[str, Any]:
-    """cleanlab label issues on the train split; writes ``label_issues.csv`` into ``run_dir``."""
+                examples: int = EXAMPLES, sampled_from: int | None = None) -> dict[str, Any]:
+    """cleanlab label issues on the train split; writes ``label_issues.csv`` into ``run_dir``. ``sampled_from``:
+    ``train`` is already ``label_check_rows``' sample of a train split that size."""
     t0 = time.perf_counter()
     why = cleanlab_available()
     if why:
@@ -102,10 +111,8 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     from cleanlab.filter import find_label_issues
     from cleanlab.rank import get_label_quality_scores
 
-    sampled_from = None
-    if len(train) > MAX_CHECK_ROWS:
-        sampled_from = len(train)
-        train = take_rows(train, _stratified_sample(train["label"], MAX_CHECK_ROWS, seed))
+    if sampled_from is None:
+        train, sampled_from = label_check_rows(train, seed)
     counts = train["label"].astype(str).value_counts()
     usable = counts[counts >= 2].index
     rows = train[train["label"].astype(str).isin(usable)].reset_index(drop=True)
@@ -201,18 +208,20 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
         return {"status": "skipped", "reason": "empty split"}
     k_train, k_test = keys if keys is not None else (normalized_keys(train["text"]), normalized_keys(test["text"]))
     normalised = pd.Series(k_test).isin(k_train).to_numpy()
-    scanned = len(train) * len(test) <= MAX_PAIRS
+    scanned = scans_pairs(len(train), len(test))
     if scanned:
         sim, arg = nearest_train(train["text"], test["text"])
     else:  # too many pairs for an exact nearest-neighbour scan: normalised matches only, and say so
         sim, arg = np.zeros(len(test)), np.zeros(len(test), dtype=np.int64)
     near = (sim >= threshold) & ~normalised
     leaked = near | normalised
-    tr_text, tr_lab = train["text"], train["label"]  # read at the few rows shown, not copied whole
+    tr_lab = train["label"]
     order = np.flatnonzero(near)[np.argsort(-sim[near], kind="stable")]
     # spread the examples over the similarity range: the closest and the ones nearest the threshold
     pick = order if len(order) <= examples else order[np.unique(np.linspace(0, len(order) - 1, examples).round().astype(int))]
-    ex = [{"test": redact(str(test["text"].iloc[i]))[:200], "train": redact(str(tr_text.iloc[arg[i]]))[:200],
+    # texts read at the few rows shown, not copied whole (and only found by the scan: without it the frames may
+    # hold no texts, see ``Split.drop_texts``)
+    ex = [{"test": redact(str(test["text"].iloc[i]))[:200], "train": redact(str(train["text"].iloc[arg[i]]))[:200],
            "similarity": round(float(sim[i]), 3), "test_label": str(test["label"].iloc[i]),
            "train_label": str(tr_lab.iloc[arg[i]])} for i in pick]
     n = len(test)
@@ -229,6 +238,11 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
             "same_label_share": float(np.mean(same)) if same and scanned else None,
             "material": bool(leaked.mean() >= MATERIAL_SHARE), "material_share": MATERIAL_SHARE,
             "examples": ex, "leaked_mask": leaked, "seconds": time.perf_counter() - t0}
+
+
+def scans_pairs(n_train: int, n_test: int) -> bool:
+    """Whether the near-duplicate scan runs at this size (it compares every test text with every train text)."""
+    return n_train * n_test <= MAX_PAIRS
 
 
 def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndarray) -> list[dict[str, Any]]:
@@ -322,13 +336,15 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
 
 
 def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: int = 42,
-              check_labels: bool = True) -> dict[str, Any]:
+              check_labels: bool = True, label_rows: tuple[pd.DataFrame, int | None] | None = None) -> dict[str, Any]:
     """Label quality, near-duplicate leakage (with the headline without leaked rows when material), and the
-    learning curve's advice; every figure JSON-ready, with the seconds each part took."""
+    learning curve's advice; every figure JSON-ready, with the seconds each part took. ``label_rows``: what
+    ``label_check_rows`` gave, taken before the split's texts were dropped."""
     out: dict[str, Any] = {}
     if check_labels:
         try:
-            out["label_quality"] = label_check(split.train, seed, run_dir)
+            rows, sampled_from = label_rows if label_rows is not None else label_check_rows(split.train, seed)
+            out["label_quality"] = label_check(rows, seed, run_dir, sampled_from=sampled_from)
         except Exception as ex:  # a failed check is reported, never a failed run
             out["label_quality"] = {"status": "failed", "reason": redact(f"{type(ex).__name__}: {ex}")[:300]}
     else:

@@ -20,6 +20,7 @@ from baseline import RESULTS_SCHEMA_VERSION, __version__
 from baseline.adapters.base import AdapterContext
 from baseline.adapters.registry import Registry
 from baseline.data import Dataset, Split, load_dataset, make_split, profile
+from baseline.dataplan import label_check_rows, scans_pairs
 from baseline.decide import Bar, decide
 from baseline.errors import BadInput
 from baseline.ledger import SpendLedger
@@ -312,6 +313,12 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     t = time.perf_counter()
     write_predictions(run_dir, split, results)
     stages["predictions_csv_s"] = time.perf_counter() - t
+    # the last stage that reads the split's texts has run, save the data plan's: its label-check rows (a 20k
+    # sample of a large train) and, when the near-duplicate scan runs at this size, the whole parts
+    label_rows = label_check_rows(split.train, opts.seed) if req.label_check else None
+    if not scans_pairs(len(split.train), len(split.test)):
+        split.drop_texts()
+        release_memory()
 
     previous = None
     if store is not None:
@@ -376,7 +383,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
     results_json["timing"]["analysis_s"] = time.perf_counter() - t
     release_memory()
-    add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress)
+    add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress, label_rows)
     results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
@@ -398,7 +405,8 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
 
 
 def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest, split: Split, curve: Any, bar: Bar,
-                               run_dir: Path, seed: int, progress: Progress) -> None:
+                               run_dir: Path, seed: int, progress: Progress,
+                               label_rows: tuple[pd.DataFrame, int | None] | None = None) -> None:
     """The business case per candidate, the data plan (label quality, near-duplicate leakage) and the learning
     curve's advice for every verdict; each part's time goes into ``timing`` like any other stage."""
     from baseline.business import ValueInputs, business_case
@@ -410,7 +418,7 @@ def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest
     results_json["settings"]["business"] = v.to_json()
     results_json["business"] = business_case(results_json, run_dir, v, req.resamples, seed)
     results_json["timing"]["business_s"] = time.perf_counter() - t
-    plan = data_plan(split, results_json, run_dir, seed, req.label_check)
+    plan = data_plan(split, results_json, run_dir, seed, req.label_check, label_rows)
     decision = results_json["decision"]
     plan["enough_data"] = labels_advice(curve, decision, results_json["adapters"], bar)
     decision["labels_advice"] = plan["enough_data"].get("text")
