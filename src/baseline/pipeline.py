@@ -378,7 +378,6 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         "files": {"predictions": "predictions.csv", "split": "split.csv", "profile": "profile.json",
                   "report_md": "report.md", "report_html": "report.html"},
     }
-    release_memory()
     t = time.perf_counter()
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
     results_json["timing"]["analysis_s"] = time.perf_counter() - t
@@ -387,7 +386,6 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
-    release_memory()
     t_render = time.perf_counter()
     _phase(progress, f"writing the report to {run_dir}")
     render(run_dir)
