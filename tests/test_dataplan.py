@@ -147,9 +147,10 @@ def test_without_the_data_extra_the_check_is_skipped_with_the_reason(monkeypatch
 
 
 def test_a_run_too_large_to_scan_drops_texts_and_keeps_its_data_plan(tmp_path, monkeypatch):
-    """Past the scan's size the pipeline lets the split's texts go before its late stages: the label check still
-    reads its seeded sample (the same rows and flags as a direct check) and leakage still counts normalised
-    matches from the cached hashes, as the profile does."""
+    """Past the scan's size (where the pipeline drops the split's texts before its late stages) the data plan is
+    whole: the label check reads its seeded sample (the same rows and flags as a direct check), leakage counts
+    normalised matches from the cached hashes as the profile does (reading a dropped text column would fail it),
+    and ``drop_texts`` keeps the hashes while letting the texts go."""
     import json
 
     import baseline.dataplan as dp
@@ -172,8 +173,8 @@ def test_a_run_too_large_to_scan_drops_texts_and_keeps_its_data_plan(tmp_path, m
     assert lk["status"] == "ok" and not lk["scanned"]
     assert lk["normalised"] == res["profile"]["test_texts_in_train"] > 0
     split = make_split(load_dataset(data), 0.25, 42)
-    direct = label_check(*dp.label_check_rows(split.train, 42)[:1], seed=42,
-                         sampled_from=dp.label_check_rows(split.train, 42)[1])
+    rows, sampled_from = dp.label_check_rows(split.train, 42)
+    direct = label_check(rows, seed=42, sampled_from=sampled_from)
     assert (direct["flagged"], direct["examples"]) == (lq["flagged"], lq["examples"])
     split.drop_texts()
     assert "text" not in split.train.columns and len(split.text_keys("test")[0]) == len(split.test)

@@ -93,11 +93,12 @@ def value_candidate(truth: list[str], preds: list[str | None], scores: list[floa
     """The business case of one candidate on the test rows; ``weights`` are bootstrap row counts (B × n)."""
     n = len(truth)
     m, e, vol = float(inputs.manual_cost_per_item), float(inputs.error_cost), int(inputs.monthly_volume)
-    answered = np.array([p is not None for p in preds])
-    correct = np.array([p is not None and p == t for p, t in zip(preds, truth, strict=True)])
+    p = np.asarray(preds, dtype=object)
+    answered = pd.notna(p)
+    correct = answered & (p == np.asarray(truth, dtype=object))
     s = None
     if scores is not None:
-        s = np.array([np.nan if v is None else float(v) for v in scores], dtype=float)
+        s = np.asarray(scores, dtype=float)  # None → NaN
         if not (~np.isnan(s) & answered).any():
             s = None
     notes: list[str] = []
@@ -171,7 +172,7 @@ def break_even(one_off: float, saving: float, saving_ci: list[float]) -> dict[st
 def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInputs,
                   resamples: int = 1000, seed: int = 42) -> dict[str, Any]:
     """The business case of every scored candidate, or the flags that would produce it."""
-    from baseline.report.analysis import _labels, load_predictions, scored_names
+    from baseline.report.analysis import _label_array, _score_array, load_predictions, scored_names
 
     base: dict[str, Any] = {"inputs": inputs.to_json(), "missing": inputs.missing(), "rows": [],
                             "choice": (results.get("decision") or {}).get("choice")}
@@ -182,17 +183,15 @@ def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInp
         base["missing"] = ["predictions.csv"]
         return base
     by = {a["name"]: a for a in results.get("adapters", [])}
-    truth = df["label"].astype(str).tolist()
+    truth = df["label"].astype(str).to_numpy(dtype=object)
     weights = bootstrap_weights(len(truth), resamples, seed)
     for name in scored_names(results):
         if name not in df.columns:
             continue
         col = f"{name}:score"
-        sc = None
-        if col in df.columns:
-            sc = [None if pd.isna(v) else float(v) for v in pd.to_numeric(df[col], errors="coerce")]
+        sc = _score_array(df[col]) if col in df.columns else None
         cost = by[name].get("cost") or {}
-        row = value_candidate(truth, _labels(df[name]), sc, inputs, cost.get("per_1k_usd"), cost.get("one_off_usd"),
+        row = value_candidate(truth, _label_array(df[name]), sc, inputs, cost.get("per_1k_usd"), cost.get("one_off_usd"),
                               weights)
         row["name"] = name
         base["rows"].append(row)

@@ -248,7 +248,7 @@ def scans_pairs(n_train: int, n_test: int) -> bool:
 def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndarray) -> list[dict[str, Any]]:
     """The headline metric of every scored candidate on the test rows that do not leak, beside the full figure."""
     from baseline.metrics import score
-    from baseline.report.analysis import _labels, load_predictions, scored_names
+    from baseline.report.analysis import _label_array, load_predictions, scored_names
 
     df = load_predictions(run_dir)
     if df is None or len(df) != len(leaked):
@@ -262,7 +262,7 @@ def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndar
     for name in scored_names(results):
         if name not in df.columns:
             continue
-        preds = np.asarray(_labels(df[name]), dtype=object)
+        preds = _label_array(df[name])
         clean = score(labels, truth[keep].tolist(), preds[keep].tolist())[metric]
         full = by[name]["metrics"][metric]
         out.append({"name": name, "metric": metric, "all_rows": full, "without_leaked": clean,
@@ -343,7 +343,7 @@ def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: in
     out: dict[str, Any] = {}
     if check_labels:
         try:
-            rows, sampled_from = label_rows if label_rows is not None else label_check_rows(split.train, seed)
+            rows, sampled_from = label_rows or (split.train, None)
             out["label_quality"] = label_check(rows, seed, run_dir, sampled_from=sampled_from)
         except Exception as ex:  # a failed check is reported, never a failed run
             out["label_quality"] = {"status": "failed", "reason": redact(f"{type(ex).__name__}: {ex}")[:300]}

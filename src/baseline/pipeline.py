@@ -313,8 +313,8 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     t = time.perf_counter()
     write_predictions(run_dir, split, results)
     stages["predictions_csv_s"] = time.perf_counter() - t
-    # the last stage that reads the split's texts has run, save the data plan's: its label-check rows (a 20k
-    # sample of a large train) and, when the near-duplicate scan runs at this size, the whole parts
+    # no later stage reads the split's texts except the data plan: take its label-check rows now (a 20k sample
+    # of a large train) and keep the whole parts only when the near-duplicate scan will run at this size
     label_rows = label_check_rows(split.train, opts.seed) if req.label_check else None
     if not scans_pairs(len(split.train), len(split.test)):
         split.drop_texts()

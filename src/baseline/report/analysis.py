@@ -7,7 +7,6 @@ monthly cost at the user's volume. Nothing here runs a model or reads the networ
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -25,10 +24,6 @@ EXAMPLE_CHARS = 240
 def _clip(text: Any, n: int = EXAMPLE_CHARS) -> str:
     s = redact(str(text))
     return s if len(s) <= n else s[: n - 1].rstrip() + "…"
-
-
-def _labels(col: pd.Series) -> list[str | None]:
-    return [None if (v is None or (isinstance(v, float) and math.isnan(v))) else str(v) for v in col]
 
 
 def _label_array(col: pd.Series) -> np.ndarray:
@@ -130,9 +125,8 @@ def coverage_precision(truth: Sequence[str], preds: Sequence[str | None], scores
     so the coverage at the target is optimistic; confirm it on fresh data.
     """
     n = len(truth)
-    s = scores if isinstance(scores, np.ndarray) else np.array([np.nan if v is None else float(v) for v in scores],
-                                                                dtype=float)
-    p = preds if isinstance(preds, np.ndarray) else np.asarray(preds, dtype=object)
+    s = np.asarray(scores, dtype=float)  # None → NaN
+    p = np.asarray(preds, dtype=object)
     ok = ~np.isnan(s) & pd.notna(p)
     if n == 0 or not ok.any():
         return None
