@@ -1,0 +1,88 @@
+"""tfidf-logreg's solver at scale: the shipped lbfgs against newton-cg on the same features, split and C.
+
+Generates (or reuses) ``bench_scale.py``'s synthetic CSV, splits it as ``baseline compare`` does (seed 42,
+test 0.25), builds the adapter's features (word 1–2-gram TF-IDF, sublinear tf, accents stripped) and fits
+``LogisticRegression(C=10, max_iter=2000)`` with each solver, each in its own child process so that peak RSS is
+that solver's alone. Reports per solver: vectorize and LR fit seconds, peak RSS, macro-F1 on test, iterations,
+and how often the two solvers give the same answer. Not a change to the adapter: a measurement for the issue
+that would change it.
+
+Run: python bench/bench_tfidf_solver.py [--rows 1000000] [--solvers lbfgs newton-cg]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "bench"))
+
+
+def fit_one(data: Path, solver: str, preds_out: Path) -> dict:
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import f1_score
+
+    from baseline.data import load_dataset, make_split
+
+    split = make_split(load_dataset(data), 0.25, 42)
+    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
+    x = vec.fit_transform(split.train["text"].tolist())
+    vec_s = time.perf_counter() - t0
+    vec_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    t0 = time.perf_counter()
+    clf = LogisticRegression(C=10.0, max_iter=2000, solver=solver).fit(x, split.train["label"].tolist())
+    fit_s = time.perf_counter() - t0
+    pred = clf.predict(vec.transform(split.test["text"].tolist()))
+    np.save(preds_out, pred.astype(str))
+    return {"solver": solver, "features": int(x.shape[1]), "vectorize_s": round(vec_s, 1), "lr_fit_s": round(fit_s, 1),
+            "peak_rss_mb_before_features": round(base_mb), "peak_rss_mb_vectorize": round(vec_peak_mb),
+            "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "macro_f1": round(float(f1_score(split.test["label"].tolist(), pred, average="macro")), 4),
+            "iterations": int(np.max(clf.n_iter_))}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=1_000_000)
+    ap.add_argument("--solvers", nargs="+", default=["lbfgs", "newton-cg"])
+    ap.add_argument("--single", nargs=2, metavar=("SOLVER", "PREDS"), help="one fit in this process")
+    ap.add_argument("--out", default=str(REPO / "bench" / "results" / "tfidf_solver.json"))
+    a = ap.parse_args()
+    from bench_scale import generate
+
+    data = generate(a.rows, Path(tempfile.gettempdir()) / f"baseline-scale-{a.rows}.csv")
+    if a.single:
+        print(json.dumps(fit_one(data, a.single[0], Path(a.single[1]))))
+        return
+    runs, preds = [], {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for solver in a.solvers:
+            out = Path(tmp) / f"{solver}.npy"
+            p = subprocess.run([sys.executable, __file__, "--rows", str(a.rows), "--single", solver, str(out)],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                raise SystemExit(p.stderr[-3000:])
+            runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
+            print(json.dumps(runs[-1]), flush=True)
+            preds[solver] = np.load(out)
+    first = preds[a.solvers[0]]
+    agreement = {s: round(float((preds[s] == first).mean()), 4) for s in a.solvers[1:]}
+    result = {"rows": a.rows, "runs": runs, f"agreement_with_{a.solvers[0]}": agreement}
+    Path(a.out).write_text(json.dumps(result, indent=2))
+    print(json.dumps(agreement))
+
+
+if __name__ == "__main__":
+    main()
