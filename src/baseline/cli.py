@@ -8,6 +8,7 @@ import os
 import re
 import shlex
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -96,8 +97,16 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="cmd", metavar="COMMAND", parser_class=_Parser)
 
     def data_args(sp: argparse.ArgumentParser) -> None:
-        sp.add_argument("--task", default="text-classification", choices=["text-classification"],
-                        help="the task (default: text-classification)")
+        sp.add_argument("--task", help="the task: text-classification (default; label sets joined by --label-sep "
+                        "are read as multi-label, with a note) or multi-label-text-classification (alias multi-label)")
+        sp.add_argument("--multi-label", action="store_true",
+                        help="several labels per row: one column of labels joined by --label-sep, or --label-cols")
+        sp.add_argument("--single-label", action="store_true",
+                        help="one label per row, even when label values contain --label-sep (no detection)")
+        sp.add_argument("--label-sep", help="multi-label: the character joining a row's labels in --label-col "
+                        "(default '|'; an empty cell is the empty set)")
+        sp.add_argument("--label-cols", metavar="A,B,C", help="multi-label: one 0/1 column per label "
+                        "(instead of --label-col)")
         sp.add_argument("--data", help="CSV, TSV, JSONL, JSON or Parquet file (default: the bundled demo feedback data)")
         sp.add_argument("--text-col", help="column holding the text (auto-detected: text, sentence, body, ...)")
         sp.add_argument("--label-col", help="column holding the label (auto-detected: label, class, category, ...)")
@@ -127,8 +136,14 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--mlflow-uri", metavar="URI", help="MLflow tracking URI (implies --mlflow)")
     c.add_argument("--mlflow-experiment", metavar="NAME", help="MLflow experiment (default: the dataset's name; implies --mlflow)")
     c.add_argument("--max-cost", type=_float("--max-cost"), help="USD cap on what this run may spend on paid services")
-    c.add_argument("--metric", choices=["macro_f1", "accuracy", "weighted_f1"], help="headline metric (default macro_f1)")
-    c.add_argument("--min-metric", "--min-macro-f1", dest="min_metric", type=_float("--min-metric"),
+    c.add_argument("--metric", help="headline metric: macro_f1 (single-label default), accuracy, weighted_f1; "
+                   "multi-label: micro_f1 (default), macro_f1, samples_f1, accuracy (subset accuracy)")
+    for m in BAR_METRICS:
+        c.add_argument(f"--min-{m.replace('_', '-')}", dest=f"min_{m}", type=_float(f"--min-{m.replace('_', '-')}"),
+                       help=argparse.SUPPRESS if m != "micro_f1" else
+                       "bar on a named metric with the same CI rule (--min-macro-f1, --min-micro-f1, --min-samples-f1, "
+                       "--min-accuracy, --min-weighted-f1)")
+    c.add_argument("--min-metric", dest="min_metric", type=_float("--min-metric"),
                    help="bar: minimum headline metric")
     c.add_argument("--max-p95-ms", type=_float("--max-p95-ms"), help="bar: maximum p95 per-item latency (ms)")
     c.add_argument("--max-cost-per-1k", type=_float("--max-cost-per-1k"), help="bar: maximum USD per 1,000 predictions")
@@ -169,6 +184,8 @@ def build_parser() -> argparse.ArgumentParser:
     a = sub.add_parser("adapters", help="list adapters with family, availability and reason")
     a.add_argument("--json", action="store_true")
     a.add_argument("--config")
+    a.add_argument("--task", default="text-classification",
+                   help="availability for this task (text-classification, multi-label-text-classification)")
 
     r = sub.add_parser("report", help="re-render report.md/report.html from a run folder (runs nothing)")
     r.add_argument("run_dir")
@@ -260,7 +277,7 @@ def _build_options(args: argparse.Namespace, cfg: dict[str, Any], with_cache: bo
     if with_cache:
         home.ensure()
     opts = RunOptions(
-        task=args.task, seed=int(pick(args.seed, cc, "seed", 42)),
+        task=_task_name(args, cc), seed=int(pick(args.seed, cc, "seed", 42)),
         device=str(pick(getattr(args, "device", None), cc, "device", "auto")),
         threads=threads, metric=pick(getattr(args, "metric", None), cfg.get("bar", {}), "metric", "macro_f1"),
         max_cost=pick(getattr(args, "max_cost", None), cc, "max_cost"),
@@ -283,12 +300,63 @@ def _build_options(args: argparse.Namespace, cfg: dict[str, Any], with_cache: bo
     return opts, out
 
 
+BAR_METRICS = ("macro_f1", "micro_f1", "samples_f1", "accuracy", "weighted_f1")
+
+
+def _named_bar(args: argparse.Namespace) -> tuple[str | None, float | None]:
+    """The ``--min-<metric>`` flag given (metric, value), or (None, None); two of them is bad input."""
+    given = [(m, getattr(args, f"min_{m}", None)) for m in BAR_METRICS if getattr(args, f"min_{m}", None) is not None]
+    if len(given) > 1 or (given and args.min_metric is not None):
+        raise BadInput("give one metric bar: --min-metric (the headline) or one --min-<metric>")
+    return given[0] if given else (None, None)
+
+
+def _task_name(args: argparse.Namespace, cc: dict[str, Any]) -> str:
+    """The task the flags name (``--multi-label`` / ``--single-label`` / ``--task``), default text-classification."""
+    from baseline.config import pick
+    from baseline.tasks import MULTI_LABEL, TEXT_CLASSIFICATION, get_task
+
+    if getattr(args, "multi_label", False) and getattr(args, "single_label", False):
+        raise BadInput("--multi-label and --single-label contradict each other: give one")
+    task = pick(getattr(args, "task", None), cc, "task", TEXT_CLASSIFICATION)
+    if getattr(args, "multi_label", False) or pick(None, cc, "multi_label", False):
+        if get_task(task).name not in (TEXT_CLASSIFICATION, MULTI_LABEL):
+            raise BadInput(f"--multi-label does not apply to --task {task}")
+        return MULTI_LABEL
+    return get_task(task).name
+
+
+def _task_explicit(args: argparse.Namespace, cc: dict[str, Any]) -> bool:
+    """Whether the user fixed the task, so the data is not inspected for label sets."""
+    from baseline.tasks import TEXT_CLASSIFICATION
+
+    return bool(getattr(args, "multi_label", False) or getattr(args, "single_label", False)
+                or cc.get("multi_label") is not None or cc.get("single_label")
+                or (getattr(args, "task", None) or cc.get("task") or TEXT_CLASSIFICATION) != TEXT_CLASSIFICATION)
+
+
+def _label_inputs(args: argparse.Namespace, cc: dict[str, Any]) -> dict[str, Any]:
+    """``--label-sep`` and ``--label-cols`` (flags over baseline.toml) for the task's reader."""
+    from baseline.config import pick
+
+    cols = pick(getattr(args, "label_cols", None), cc, "label_cols")
+    if isinstance(cols, str):
+        cols = [c.strip() for c in cols.split(",") if c.strip()]
+    if cols is not None and getattr(args, "label_col", None):
+        raise BadInput("--label-col and --label-cols both given: one column of joined labels, or one 0/1 column "
+                       "per label")
+    sep = pick(getattr(args, "label_sep", None), cc, "label_sep", "|")
+    return {"label_sep": sep, "label_cols": cols or None}
+
+
 def _bar(args: argparse.Namespace, cfg: dict[str, Any], metric: str):
     from baseline.config import pick
     from baseline.decide import Bar
 
     b = cfg.get("bar", {})
-    min_metric = args.min_metric if args.min_metric is not None else b.get("min_metric", b.get(f"min_{metric}"))
+    _, named = _named_bar(args)
+    min_metric = (args.min_metric if args.min_metric is not None else named if named is not None
+                  else b.get("min_metric", b.get(f"min_{metric}")))
     bar = Bar(metric=metric, min_metric=min_metric,
               max_p95_ms=pick(args.max_p95_ms, b, "max_p95_ms"),
               max_cost_per_1k=pick(args.max_cost_per_1k, b, "max_cost_per_1k"),
@@ -500,7 +568,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
         learning_curve=bool(args.learning_curve or cc.get("learning_curve", False)),
         value=_value_inputs(args, cfg), label_check=not (args.no_label_check or cc.get("label_check") is False),
         command="baseline " + " ".join(shlex.quote(a) for a in sys.argv[1:]),
-        fresh=bool(args.fresh), rerun=[s.strip() for s in (args.rerun or "").split(",") if s.strip()])
+        fresh=bool(args.fresh), rerun=[s.strip() for s in (args.rerun or "").split(",") if s.strip()],
+        task_explicit=_task_explicit(args, cc),
+        metric_explicit=args.metric is not None or (cfg.get("bar") or {}).get("metric") is not None,
+        bar_metric=_named_bar(args)[0], **_label_inputs(args, cc))
     console = _console(stderr=args.json)
     store = Store(resolve_home(args.home).history_path)
     if args.no_progress or args.json:
@@ -552,7 +623,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 def cmd_estimate(args: argparse.Namespace) -> int:
     from baseline.adapters.registry import Registry
     from baseline.config import load_config, pick
-    from baseline.data import demo_dataset_path, load_dataset, make_split
+    from baseline.data import demo_dataset_path
     from baseline.pipeline import estimate_adapters
 
     cfg = load_config(args.config)
@@ -560,9 +631,16 @@ def cmd_estimate(args: argparse.Namespace) -> int:
     args.out = None
     opts, _ = _build_options(args, cfg, with_cache=False)
     Registry.discover().check_options(opts.adapter_options)
-    ds = load_dataset(pick(args.data, cc, "data") or demo_dataset_path(), pick(args.text_col, cc, "text_col"),
-                      pick(args.label_col, cc, "label_col"), pick(args.split_col, cc, "split_col"))
-    split = make_split(ds, float(pick(args.test_size, cc, "test_size", 0.25)), opts.seed)
+    from baseline.pipeline import QuietTaskProgress, load_for_task
+    from baseline.tasks import TaskInputs, get_task
+
+    inputs = TaskInputs(path=str(pick(args.data, cc, "data") or demo_dataset_path()),
+                        text_col=pick(args.text_col, cc, "text_col"), label_col=pick(args.label_col, cc, "label_col"),
+                        split_col=pick(args.split_col, cc, "split_col"), explicit=_task_explicit(args, cc),
+                        **_label_inputs(args, cc))
+    ds, task = load_for_task(get_task(opts.task), inputs, QuietTaskProgress())
+    opts = replace(opts, task=task.name)
+    split = task.split(ds, float(pick(args.test_size, cc, "test_size", 0.25)), opts.seed)
     reg = Registry.discover()
     spec = pick(args.adapters, cc, "adapters") or "all"
     names, _ = reg.select(spec)
@@ -592,13 +670,15 @@ def cmd_estimate(args: argparse.Namespace) -> int:
 def cmd_adapters(args: argparse.Namespace) -> int:
     from baseline.adapters.registry import Registry
     from baseline.config import load_config
+    from baseline.tasks import get_task
 
     cfg = load_config(args.config)
+    task = get_task(args.task).name
     reg = Registry.discover()
     rows = []
     for name in reg.names():
         e = reg.get(name)
-        av = e.availability("text-classification", (cfg.get("adapters") or {}).get(name, {}))
+        av = e.availability(task, (cfg.get("adapters") or {}).get(name, {}))
         cls = e.cls
         rows.append({"name": name, "family": e.family, "simplicity": cls.simplicity if cls else None,
                      "paid": bool(cls and cls.paid), "available": av.ok, "reason": av.reason,
@@ -608,7 +688,7 @@ def cmd_adapters(args: argparse.Namespace) -> int:
         return EXIT_OK
     from rich.table import Table
 
-    t = Table(title="baseline adapters (entry-point group baseline.adapters)")
+    t = Table(title=f"baseline adapters for {task} (entry-point group baseline.adapters)")
     for h in ["adapter", "family", "rank", "paid", "available", "reason / description"]:
         t.add_column(h, overflow="fold")
     for r in rows:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -45,10 +45,13 @@ class Dataset:
     label_col: str
     split_col: str | None = None
     notes: list[str] = field(default_factory=list)
+    label_names: list[str] | None = None  # the single labels when ``label`` holds label sets (multi-label)
 
     @cached_property
     def labels(self) -> list[str]:
         """The distinct labels, sorted (read once: ``make_split`` moves the rows out of ``frame``)."""
+        if self.label_names is not None:
+            return list(self.label_names)
         return sorted(self.frame["label"].unique().tolist())
 
 
@@ -308,9 +311,9 @@ def _pick_column(df: pd.DataFrame, given: str | None, names: tuple[str, ...], ro
     return None
 
 
-def load_dataset(path: str | Path, text_col: str | None = None, label_col: str | None = None,
-                 split_col: str | None = None, name: str | None = None) -> Dataset:
-    """Read CSV, TSV, JSONL, JSON or Parquet and validate it into a :class:`Dataset`."""
+def read_table(path: str | Path) -> tuple[pd.DataFrame, str]:
+    """Read CSV, TSV, JSONL, JSON or Parquet as a frame with string column names, and the file's SHA-256; a missing,
+    empty or unreadable file is ``BadInput`` naming it. Every task reads its file through here."""
     path = Path(path)
     if not path.exists():
         raise BadInput(f"data file {str(path)!r} does not exist: check the path given to --data")
@@ -327,6 +330,53 @@ def load_dataset(path: str | Path, text_col: str | None = None, label_col: str |
     if len(df) == 0:
         raise BadInput(f"{path}: the file has a header but no rows; add labeled rows")
     df.columns = [str(c) for c in df.columns]
+    return df, digest
+
+
+def pick_text_column(df: pd.DataFrame, text_col: str | None, path: str | Path) -> str:
+    """The text column (given or auto-detected), with no empty or missing text (``BadInput`` naming the rows)."""
+    t = _pick_column(df, text_col, TEXT_COL_NAMES, "text", "--text-col")
+    bad_text = _blank(df[t])
+    if bad_text.any():
+        rows = np.flatnonzero(bad_text.to_numpy())
+        raise BadInput(f"{path}: {len(rows)} row(s) have an empty or missing text in column {t!r} "
+                       f"(first at data row {rows[0] + 1}); fill them in or remove them")
+    return t
+
+
+def pick_split_column(df: pd.DataFrame, split_col: str | None) -> tuple[str | None, np.ndarray | None]:
+    """The split column (given or auto-detected) and its values as train/test/validation, or (None, None)."""
+    s = _pick_column(df, split_col, SPLIT_COL_NAMES, "split", "--split-col", required=False)
+    if s is None:
+        return None, None
+    raw_split = df[s].astype(str).str.strip().str.lower()
+    unknown = sorted(set(raw_split) - set(SPLIT_ALIASES))
+    if unknown:
+        raise BadInput(f"split column {s!r} has unknown value(s) {unknown[:5]}; use train/test/validation "
+                       f"(or drop the column to let baseline split)")
+    return s, raw_split.map(SPLIT_ALIASES).to_numpy()
+
+
+def row_ids(n: int) -> pd.Series:
+    """Row ids "0" … "n-1" as a string column."""
+    return _row_ids(n)
+
+
+def load_dataset(path: str | Path, text_col: str | None = None, label_col: str | None = None,
+                 split_col: str | None = None, name: str | None = None) -> Dataset:
+    """Read CSV, TSV, JSONL, JSON or Parquet and validate it into a single-label text :class:`Dataset`."""
+    return text_dataset(*read_table(path), path, text_col, label_col, split_col, name)
+
+
+def label_column(df: pd.DataFrame, label_col: str | None) -> str:
+    """The label column, given or auto-detected (``BadInput`` when neither)."""
+    return _pick_column(df, label_col, LABEL_COL_NAMES, "label", "--label-col")
+
+
+def text_dataset(df: pd.DataFrame, digest: str, path: str | Path, text_col: str | None = None,
+                 label_col: str | None = None, split_col: str | None = None, name: str | None = None) -> Dataset:
+    """Validate a frame read by ``read_table`` into a single-label text :class:`Dataset`."""
+    path = Path(path)
 
     t = _pick_column(df, text_col, TEXT_COL_NAMES, "text", "--text-col")
     lab = _pick_column(df, label_col, LABEL_COL_NAMES, "label", "--label-col")
@@ -475,9 +525,30 @@ def _emptied(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({c: pd.Series([], dtype=df[c].dtype) for c in df.columns})
 
 
-def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42) -> Split:
-    """Keep the file's own train/test split when present; else a seeded stratified split. Either way each part keeps
-    the file's row order. The rows move from ``ds.frame`` into the split (``ds.frame`` is left empty)."""
+def label_strata_rows(df: pd.DataFrame, n_test: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Single-label stratification: every class with at least 2 rows, and on both sides of the split."""
+    counts = df["label"].value_counts()
+    small = counts[counts < 2]
+    if len(small):
+        raise BadInput(f"class {small.index[0]!r} has only {int(small.iloc[0])} row; a stratified split needs "
+                       "at least 2 per class: add examples or remove the class")
+    if n_test < len(counts) or len(df) - n_test < len(counts):
+        raise BadInput(f"{len(df)} rows cannot be split into train and test that each hold all "
+                       f"{len(counts)} classes with {n_test} test rows: add rows or change --test-size")
+    # labels as codes in sorted order: the classes np.unique would find, without sorting 1M strings
+    codes, uniques = pd.factorize(df["label"])  # Arrow's dictionary encoding: no Python string per row
+    rank = np.empty(len(uniques), dtype=np.int64)
+    rank[np.argsort(np.asarray([str(u) for u in uniques], dtype=object))] = np.arange(len(uniques))
+    return stratified_rows(rank[codes], n_test, seed)
+
+
+def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42,
+               strata_rows: Callable[[pd.DataFrame, int, int], tuple[np.ndarray, np.ndarray]] = label_strata_rows,
+               check_train: Callable[[pd.DataFrame, Dataset], None] | None = None) -> Split:
+    """Keep the file's own train/test split when present; else a seeded stratified split (``strata_rows``: the
+    task's stratification). Either way each part keeps the file's row order. The rows move from ``ds.frame`` into
+    the split (``ds.frame`` is left empty)."""
+    check_train = check_train or _check_train
     df = ds.frame
     labels = ds.labels
     if "split" in df.columns:
@@ -494,28 +565,15 @@ def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42) -> Split:
             val = parts[2] if has_val else None
             if test_name == "validation":
                 ds.notes.append("no test split in the file: its validation split is used as test")
-            _check_train(train, ds)
+            check_train(train, ds)
             return Split(train=train, test=test, validation=val, source="file", seed=seed,
                          test_size=None, hash=split_hash(train, test, val), labels=labels)
         ds.notes.append(f"split column holds only {sorted(present)}: ignored, rows split by baseline")
         df = df.drop(columns="split")
     if not 0 < test_size < 1:
         raise BadInput(f"--test-size must be between 0 and 1 (got {test_size})")
-    counts = df["label"].value_counts()
-    small = counts[counts < 2]
-    if len(small):
-        raise BadInput(f"class {small.index[0]!r} has only {int(small.iloc[0])} row; a stratified split needs "
-                       "at least 2 per class: add examples or remove the class")
     n_test = int(np.ceil(test_size * len(df)))
-    if n_test < len(counts) or len(df) - n_test < len(counts):
-        raise BadInput(f"{len(df)} rows cannot be split into train and test that each hold all "
-                       f"{len(counts)} classes at --test-size {test_size}: add rows or change --test-size")
-    # labels as codes in sorted order: the classes np.unique would find, without sorting 1M strings
-    codes, uniques = pd.factorize(df["label"])  # Arrow's dictionary encoding: no Python string per row
-    rank = np.empty(len(uniques), dtype=np.int64)
-    rank[np.argsort(np.asarray([str(u) for u in uniques], dtype=object))] = np.arange(len(uniques))
-    tr, te = stratified_rows(rank[codes], n_test, seed)
-    del codes
+    tr, te = strata_rows(df, n_test, seed)
     ds.frame = _emptied(df)
     train, test = _take_parts(df, [tr, te])
     del df

@@ -247,8 +247,10 @@ def scans_pairs(n_train: int, n_test: int) -> bool:
 
 def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndarray) -> list[dict[str, Any]]:
     """The headline metric of every scored candidate on the test rows that do not leak, beside the full figure."""
-    from baseline.metrics import score
     from baseline.report.analysis import _label_array, load_predictions, scored_names
+    from baseline.tasks import get_task
+
+    task = get_task(results.get("task") or "text-classification")
 
     df = load_predictions(run_dir)
     if df is None or len(df) != len(leaked):
@@ -263,7 +265,7 @@ def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndar
         if name not in df.columns:
             continue
         preds = _label_array(df[name])
-        clean = score(labels, truth[keep].tolist(), preds[keep].tolist())[metric]
+        clean = task.score(labels, truth[keep].tolist(), preds[keep].tolist())[metric]
         full = by[name]["metrics"][metric]
         out.append({"name": name, "metric": metric, "all_rows": full, "without_leaked": clean,
                     "change": clean - full, "rows": int(keep.sum())})
@@ -336,7 +338,8 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
 
 
 def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: int = 42,
-              check_labels: bool = True, label_rows: tuple[pd.DataFrame, int | None] | None = None) -> dict[str, Any]:
+              check_labels: bool = True, label_rows: tuple[pd.DataFrame, int | None] | None = None,
+              skip_reason: str = "--no-label-check") -> dict[str, Any]:
     """Label quality, near-duplicate leakage (with the headline without leaked rows when material), and the
     learning curve's advice; every figure JSON-ready, with the seconds each part took. ``label_rows``: what
     ``label_check_rows`` gave, taken before the split's texts were dropped."""
@@ -348,7 +351,7 @@ def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: in
         except Exception as ex:  # a failed check is reported, never a failed run
             out["label_quality"] = {"status": "failed", "reason": redact(f"{type(ex).__name__}: {ex}")[:300]}
     else:
-        out["label_quality"] = {"status": "skipped", "reason": "--no-label-check"}
+        out["label_quality"] = {"status": "skipped", "reason": skip_reason}
     try:
         nd = near_duplicates(split.train, split.test,
                              keys=(split.text_keys("train")[1], split.text_keys("test")[1]))

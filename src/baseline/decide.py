@@ -40,7 +40,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-METRIC_NAMES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "weighted_f1": "weighted-F1"}
+METRIC_NAMES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "weighted_f1": "weighted-F1", "micro_f1": "micro-F1",
+                "samples_f1": "samples-F1"}
 RISING_PER_DOUBLING = 0.01   # learning-curve gain per doubling of train below which it counts as flat
 MAX_LABEL_FACTOR = 16        # beyond this many times the labels, "collect more labels" is not advice
 DEFAULT_MARGIN = 0.02        # see the README ("The decision"): 2 points of the headline metric
@@ -224,7 +225,9 @@ def _versus(pairwise: dict[str, Any], r: dict[str, Any], ref: dict[str, Any], ma
 def _rows(m: dict[str, Any]) -> int | None:
     """Test rows behind a candidate's metrics (from its confusion matrix)."""
     mat = (m.get("confusion") or {}).get("matrix")
-    return int(sum(map(sum, mat))) if mat else None
+    if not mat:  # a task without a confusion matrix (multi-label) states its rows
+        return m.get("rows")
+    return int(sum(map(sum, mat)))
 
 
 def _dominator(r: dict[str, Any], pool: list[dict[str, Any]]) -> dict[str, Any] | None:

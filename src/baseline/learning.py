@@ -17,7 +17,6 @@ import pandas as pd
 
 from baseline.adapters.registry import Registry
 from baseline.data import Split, split_hash
-from baseline.metrics import evaluate
 from baseline.runner import STATUS_OK, Budget, RunOptions, load_result, run_adapter
 
 FRACTIONS = (0.1, 0.25, 0.5, 1.0)
@@ -87,7 +86,9 @@ def learning_curve(registry: Registry, names: list[str], split: Split, opts: Run
                 pt.update({metric: None, "ci": None, "reason": res.reason})
             points.append(pt)
         if preds:
-            ev = evaluate(split.labels, y_true, preds, headline=metric, resamples=resamples, seed=opts.seed)
+            from baseline.tasks import get_task
+
+            ev = get_task(opts.task).evaluate(split.labels, y_true, preds, metric, resamples, opts.seed)
             for pt in points:
                 m = ev.metrics.get(str(pt["fraction"]))
                 if m is None:

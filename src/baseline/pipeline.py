@@ -19,7 +19,7 @@ import pandas as pd
 from baseline import RESULTS_SCHEMA_VERSION, __version__
 from baseline.adapters.base import AdapterContext
 from baseline.adapters.registry import Registry
-from baseline.data import Dataset, Split, load_dataset, make_split, profile
+from baseline.data import Dataset, Split
 from baseline.dataplan import label_check_rows, scans_pairs
 from baseline.decide import Bar, decide
 from baseline.errors import BadInput
@@ -40,6 +40,7 @@ from baseline.runner import (
     unanswered_summary,
 )
 from baseline.store import Store
+from baseline.tasks import Task, TaskInputs, TaskMismatch, get_task
 
 PACKAGES = ("numpy", "pandas", "scikit-learn", "scipy", "torch", "transformers", "sentence-transformers",
             "flaml", "lightgbm", "xgboost", "boto3", "botocore", "azure-ai-textanalytics", "azure-core")
@@ -64,6 +65,11 @@ class CompareRequest:
     rerun: list[str] | None = None      # rerun these even when an earlier result on the split matches
     value: Any = None              # business.ValueInputs (manual cost, error cost, precision target)
     label_check: bool = True       # cleanlab label-issue check on train ([data] extra); --no-label-check
+    task_explicit: bool = False    # the user named the task: no detection from the data
+    metric_explicit: bool = False  # the user chose the headline metric: not the task's default
+    label_sep: str = "|"           # multi-label: the character joining a row's labels in one column
+    label_cols: list[str] | None = None  # multi-label: one 0/1 column per label
+    bar_metric: str | None = None  # the metric a --min-<metric> bar names (None: the headline)
 
 
 def provenance() -> dict[str, Any]:
@@ -91,7 +97,7 @@ def estimate_adapters(registry: Registry, names: list[str], split: Split, opts: 
         row.update(available=av.ok, reason=av.reason)
         if e.cls is not None:
             try:
-                ctx = AdapterContext(labels=split.labels, options=opts.adapter_options.get(name, {}),
+                ctx = AdapterContext(labels=split.labels, options=opts.adapter_options.get(name, {}), task=opts.task,
                                      label_map=opts.label_maps.get(name), prices=opts.prices, seed=opts.seed)
                 a = e.cls(ctx)
                 fit = a.estimate_fit(train_t, train_l) if e.cls.learns else None
@@ -145,14 +151,16 @@ def new_run_dir(out: Path, dataset: str, taken: Callable[[str], bool] | None = N
     return d
 
 
-def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult]) -> Path:
-    """Per-item predictions beside the report: one row per test item, one column per adapter."""
+def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult], task: Task | None = None) -> Path:
+    """Per-item predictions beside the report: one row per test item, one column per adapter, and its confidence in
+    the whole answer (the task's reading of the adapter's scores)."""
     df = pd.DataFrame({"id": split.test["id"], "text": split.test["text"], "label": split.test["label"]})
     for r in results:
         if not r.predictions:
             continue
         df[r.name] = r.predictions
-        top = [max(s.values()) if s else None for s in r.scores] if r.scores else None
+        conf = task.item_confidence if task is not None else (lambda s: max(s.values()) if s else None)
+        top = [conf(s) for s in r.scores] if r.scores else None
         if top and any(t is not None for t in top):
             df[f"{r.name}:score"] = top
         if r.item_errors and any(r.item_errors):
@@ -174,9 +182,49 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     pcsv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path)
 
 
-def score_results(split: Split, results: list[AdapterResult], metric: str, resamples: int, seed: int):
+def score_results(split: Split, results: list[AdapterResult], metric: str, resamples: int, seed: int,
+                  task: Task | None = None):
+    """The task's metrics, CIs and paired comparisons for every scored candidate."""
     preds = {r.name: r.predictions for r in results if r.status in SCORED and r.predictions}
-    return evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples, seed=seed)
+    if task is None:
+        return evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples,
+                        seed=seed)
+    return task.evaluate(split.labels, split.test["label"].tolist(), preds, metric, resamples, seed)
+
+
+class QuietTaskProgress(Progress):
+    """A progress sink for commands that load data outside ``compare`` (``estimate``): notes go to stderr."""
+
+    def message(self, text: str) -> None:
+        print(text, file=sys.stderr)
+
+
+def load_for_task(task: Task, inputs: TaskInputs, progress: Progress) -> tuple[Dataset, Task]:
+    """The task's reading of the file; when the data is plainly another task's (labels joined by the separator,
+    several 0/1 label columns) and the user did not name the task, that task reads it, with a printed note."""
+    try:
+        return task.load(inputs), task
+    except TaskMismatch as m:
+        other = get_task(m.task)
+        progress.message(f"note: {m.note}")
+        ds = other.load(inputs)
+        ds.notes.append(m.note)
+        return ds, other
+
+
+def resolve_metric(task: Task, opts: RunOptions, bar: Bar, explicit: bool,
+                   bar_metric: str | None = None) -> tuple[RunOptions, Bar]:
+    """The headline metric (the user's when given, checked against the task's; else the task's own) and the metric
+    the bar is on (``--min-<metric>`` names one; ``--min-metric`` means the headline)."""
+    metric = opts.metric if explicit else task.headline
+    if metric not in task.metric_names:
+        raise BadInput(f"--metric {metric} is not a metric of {task.title}; use one of "
+                       f"{', '.join(task.metric_names)}")
+    on = bar_metric or metric
+    if on not in task.metric_names:
+        raise BadInput(f"--min-{on.replace('_', '-')} is not a metric of {task.title}; bars can use "
+                       + ", ".join(f"--min-{m.replace('_', '-')}" for m in task.metric_names))
+    return replace(opts, metric=metric), replace(bar, metric=on)
 
 
 def _phase(progress: Progress, name: str) -> None:
@@ -198,14 +246,17 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     t_start = time.perf_counter()
     path = req.data or str(demo_dataset_path())
     _phase(progress, f"loading {path}")
-    ds: Dataset = load_dataset(path, req.text_col, req.label_col, req.split_col)
+    inputs = TaskInputs(path=path, text_col=req.text_col, label_col=req.label_col, split_col=req.split_col,
+                        label_sep=req.label_sep, label_cols=req.label_cols, explicit=req.task_explicit)
+    ds, task = load_for_task(get_task(opts.task), inputs, progress)
+    opts, bar = resolve_metric(task, replace(opts, task=task.name), bar, req.metric_explicit, req.bar_metric)
     stages = {"load_s": time.perf_counter() - t_start}
     _phase(progress, f"splitting and profiling {len(ds.frame):,} rows")
     t = time.perf_counter()
-    split = make_split(ds, req.test_size, opts.seed)
+    split = task.split(ds, req.test_size, opts.seed)
     stages["split_s"] = time.perf_counter() - t
     t = time.perf_counter()
-    prof = profile(ds, split)
+    prof = task.profile(ds, split)
     stages["profile_s"] = time.perf_counter() - t
     release_memory()
     names, paid_listed = registry.select(req.adapters)
@@ -291,7 +342,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     stages["run_wall_s"] = time.perf_counter() - t_run  # adapters plus the runner's bookkeeping around them
     t_score = time.perf_counter()
     _phase(progress, f"scoring: {req.resamples} bootstrap resamples × {len(split.test):,} test rows")
-    ev = score_results(split, results, opts.metric, req.resamples, opts.seed)
+    ev = score_results(split, results, opts.metric, req.resamples, opts.seed, task)
     score_s = time.perf_counter() - t_score
 
     curve = None
@@ -311,11 +362,12 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         adapters_json.append(d)
     decision = decide(adapters_json, ev.pairwise, bar, curve)
     t = time.perf_counter()
-    write_predictions(run_dir, split, results)
+    write_predictions(run_dir, split, results, task)
     stages["predictions_csv_s"] = time.perf_counter() - t
     # no later stage reads the split's texts except the data plan: take its label-check rows now (a 20k sample
     # of a large train) and keep the whole parts only when the near-duplicate scan will run at this size
-    label_rows = label_check_rows(split.train, opts.seed) if req.label_check else None
+    check_labels = req.label_check and task.applies("label_quality")
+    label_rows = label_check_rows(split.train, opts.seed) if check_labels else None
     if not scans_pairs(len(split.train), len(split.test)):
         split.drop_texts()
         release_memory()
@@ -348,8 +400,11 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         "finished": finished,
         "command": req.command,
         "task": opts.task,
+        "task_info": task.describe(),
         "dataset": {"name": ds.name, "path": ds.path, "sha256": ds.file_sha256, "text_col": ds.text_col,
-                    "label_col": ds.label_col, "split_col": ds.split_col},
+                    "label_col": ds.label_col, "split_col": ds.split_col,
+                    **({"label_sep": req.label_sep, "label_cols": req.label_cols}
+                       if ds.label_names is not None else {})},
         "split": {"source": split.source, "seed": split.seed, "test_size": split.test_size, "hash": split.hash,
                   "labels": split.labels, "rows": prof["rows"], "file": "split.csv"},
         "profile": prof,
@@ -382,7 +437,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv
     results_json["timing"]["analysis_s"] = time.perf_counter() - t
     release_memory()
-    add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress, label_rows)
+    add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress, label_rows, task)
     results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     (run_dir / "results.json").write_text(json.dumps(results_json, indent=2, ensure_ascii=False, default=float),
                                           encoding="utf-8")
@@ -404,7 +459,8 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
 
 def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest, split: Split, curve: Any, bar: Bar,
                                run_dir: Path, seed: int, progress: Progress,
-                               label_rows: tuple[pd.DataFrame, int | None] | None = None) -> None:
+                               label_rows: tuple[pd.DataFrame, int | None] | None = None,
+                               task: Task | None = None) -> None:
     """The business case per candidate, the data plan (label quality, near-duplicate leakage) and the learning
     curve's advice for every verdict; each part's time goes into ``timing`` like any other stage."""
     from baseline.business import ValueInputs, business_case
@@ -416,7 +472,15 @@ def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest
     results_json["settings"]["business"] = v.to_json()
     results_json["business"] = business_case(results_json, run_dir, v, req.resamples, seed)
     results_json["timing"]["business_s"] = time.perf_counter() - t
-    plan = data_plan(split, results_json, run_dir, seed, req.label_check, label_rows)
+    check = req.label_check and (task is None or task.applies("label_quality"))
+    skip = ("--no-label-check" if not req.label_check or task is None
+            else task.not_applicable.get("label_quality", "--no-label-check"))
+    plan = data_plan(split, results_json, run_dir, seed, check, label_rows, skip_reason=skip)
+    ml = (results_json.get("profile") or {}).get("multi_label")
+    if ml:  # label sets: co-occurrence and labels too rare to learn, from the profile
+        plan["label_sets"] = {k: ml[k] for k in ("cardinality", "empty_rows", "distinct_label_sets", "rare_labels",
+                                                  "rare_rule", "labels_test_not_train")} | {
+            "top_pairs": ml["co_occurrence"]["top_pairs"]}
     decision = results_json["decision"]
     plan["enough_data"] = labels_advice(curve, decision, results_json["adapters"], bar)
     decision["labels_advice"] = plan["enough_data"].get("text")

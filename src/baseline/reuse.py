@@ -56,7 +56,7 @@ def _model_identity(cls: type[Adapter], split: Split, opts: RunOptions) -> str |
     if getattr(cls, "cache_identity", None) is Adapter.cache_identity:
         return None
     try:
-        ctx = AdapterContext(labels=split.labels, options=opts.adapter_options.get(cls.name, {}),
+        ctx = AdapterContext(labels=split.labels, options=opts.adapter_options.get(cls.name, {}), task=opts.task,
                              label_map=opts.label_maps.get(cls.name), prices=opts.prices, seed=opts.seed,
                              cache_dir=opts.cache_dir, metric=opts.metric)
         a = cls(ctx)

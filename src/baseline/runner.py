@@ -275,7 +275,7 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
     device = resolve_device(opts.device) if cls.uses_device else "cpu"
     adir = workdir / "adapters" / name
     adir.mkdir(parents=True, exist_ok=True)
-    ctx = AdapterContext(labels=split.labels, options=options, label_map=opts.label_maps.get(name),
+    ctx = AdapterContext(labels=split.labels, options=options, label_map=opts.label_maps.get(name), task=opts.task,
                          prices=opts.prices, workdir=adir, cache_dir=opts.cache_dir, seed=opts.seed,
                          device=device, threads=opts.threads, metric=opts.metric, run_id=opts.run_id,
                          log=progress.message)

@@ -58,12 +58,12 @@ def _predictions(run_dir: Path) -> pd.DataFrame | None:
 
 
 def paired_difference(a_dir: Path, b_dir: Path, name_a: str, name_b: str, labels: list[str], metric: str,
-                      resamples: int = 1000, seed: int = 42) -> dict[str, Any] | None:
+                      resamples: int = 1000, seed: int = 42, task: str = "text-classification") -> dict[str, Any] | None:
     """(b's ``name_b`` − a's ``name_a``) on the headline metric, paired on the same test rows, with its 95% CI.
 
     Only for two runs on the same split (same ids in the same order); ``None`` otherwise.
     """
-    from baseline.metrics import evaluate
+    from baseline.tasks import get_task
 
     pa, pb = _predictions(a_dir), _predictions(b_dir)
     if pa is None or pb is None or name_a not in pa or name_b not in pb or list(pa["id"]) != list(pb["id"]):
@@ -73,8 +73,7 @@ def paired_difference(a_dir: Path, b_dir: Path, name_a: str, name_b: str, labels
     def col(df: pd.DataFrame, n: str) -> list[str | None]:
         return [v if v != "" else None for v in df[n].tolist()]
 
-    ev = evaluate(labels, truth, {"a": col(pa, name_a), "b": col(pb, name_b)}, headline=metric,
-                  resamples=resamples, seed=seed)
+    ev = get_task(task).evaluate(labels, truth, {"a": col(pa, name_a), "b": col(pb, name_b)}, metric, resamples, seed)
     cmp = ev.pairwise["b"]["a"]
     return {"difference": float(cmp["difference"]), "ci": [float(cmp["ci"][0]), float(cmp["ci"][1])],
             "n": cmp["n"], "discordant": cmp["discordant"], "mcnemar_p": cmp["mcnemar_p"]}
@@ -108,7 +107,8 @@ def diff_runs(a_dir: Path, b_dir: Path, resamples: int = 1000) -> dict[str, Any]
                                "reused_from": (xb.get("reused_from") or {}).get("run_id"), "paired": None}
         if same_split and ma is not None and mb is not None:
             row["paired"] = paired_difference(a_dir, b_dir, name, name, b["split"]["labels"], metric, resamples,
-                                              int(b["settings"].get("seed") or 42))
+                                              int(b["settings"].get("seed") or 42),
+                                              b.get("task") or "text-classification")
         rows.append(row)
     spend = [float((a.get("spend") or {}).get("billed_now_usd") or 0.0),
              float((b.get("spend") or {}).get("billed_now_usd") or 0.0)]
@@ -182,7 +182,8 @@ def gate(r: dict[str, Any], run_dir: Path, require: str = "choice", candidate: s
         paired = None
         if old["split"]["hash"] == r["split"]["hash"]:
             paired = paired_difference(old_dir, run_dir, name, name, r["split"]["labels"], metric,
-                                       int(r["settings"].get("resamples") or 1000), int(r["settings"].get("seed") or 42))
+                                       int(r["settings"].get("resamples") or 1000), int(r["settings"].get("seed") or 42),
+                                       r.get("task") or "text-classification")
         ci = (f" (paired on the same {paired['n']} rows: {signed(paired['difference'])}, 95% CI "
               f"[{signed(paired['ci'][0])}, {signed(paired['ci'][1])}])" if paired else "")
         if drop > max_drop:

@@ -118,6 +118,10 @@ class AdapterContext:
     device: str = "auto"
     threads: int | None = None
     metric: str = "macro_f1"
+    # the run's task (``baseline.tasks``): for "multi-label-text-classification" ``labels`` are the single labels,
+    # ``fit`` gets each row's label set and ``predict_batch`` answers one, both as canonical strings
+    # (``baseline.tasks.labelsets.encode`` / ``decode``), with per-label scores (independent probabilities)
+    task: str = "text-classification"
     run_id: str = ""  # the run folder's name: resource names, idempotency tokens and tags derive from it
     log: Callable[[str], None] = field(default=lambda msg: logging.getLogger("baseline").info(msg))
 
@@ -220,6 +224,21 @@ def validate_options(name: str, schema: dict[str, Opt] | None, options: dict[str
                            f"allowed keys: {allowed}")
 
 
+def _task_title(task: str) -> str:
+    try:
+        from baseline.tasks import all_tasks
+
+        cls = all_tasks().get(task)
+        return cls.title if cls is not None else repr(task)
+    except Exception:
+        return repr(task)
+
+
+def is_multilabel(ctx: AdapterContext) -> bool:
+    """Whether this run answers label sets (the multi-label task)."""
+    return ctx.task == "multi-label-text-classification"
+
+
 def _importable(module: str) -> bool:
     try:
         return importlib.util.find_spec(module) is not None
@@ -261,6 +280,8 @@ class Adapter:
     by_default: ClassVar[bool] = True   # False: a free adapter too slow on a CPU to run unless named
     not_by_default_reason: ClassVar[str] = ""
     learns: ClassVar[bool] = False
+    # the tasks this adapter answers (``baseline.tasks``); any other is "does not support <task>" at availability
+    tasks: ClassVar[tuple[str, ...]] = ("text-classification",)
     extra: ClassVar[str | None] = None
     requires: ClassVar[tuple[str, ...]] = ()
     local_compute: ClassVar[bool] = True
@@ -286,8 +307,8 @@ class Adapter:
     @classmethod
     def availability(cls, task: str, options: dict[str, Any] | None = None) -> Availability:
         """Cheap check, no network calls that cost money: dependencies, credentials, task fit."""
-        if task != "text-classification":
-            return Availability.no(f"task {task!r} not supported")
+        if task not in cls.tasks:
+            return Availability.no(f"does not support {_task_title(task)}")
         missing = [m for m in cls.requires if not _importable(m)]
         if missing:
             hint = f'extra "{cls.extra}" not installed (pip install "baseline[{cls.extra}]")' if cls.extra else f"missing {missing}"

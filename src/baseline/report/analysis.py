@@ -224,8 +224,9 @@ def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None
     pts = [(n, by[n]["cost"].get("per_1k_usd"), by[n]["metrics"][metric]) for n in names
            if (by[n].get("cost") or {}).get("per_1k_usd") is not None]
     out["pareto"] = pareto_front(pts)
-    for n in names:
-        out["confused_pairs"][n] = confused_pairs(by[n]["metrics"]["confusion"])
+    for n in names:  # a task without a confusion matrix (multi-label) has no confused pairs
+        if by[n]["metrics"].get("confusion"):
+            out["confused_pairs"][n] = confused_pairs(by[n]["metrics"]["confusion"])
     if df is None:
         return out
     pair = disagreement_pair(results)

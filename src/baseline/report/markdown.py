@@ -117,6 +117,18 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
 
     # -- confusion
     L += ["## Confusion", ""]
+    if v["not_applicable"].get("confusion"):
+        L += [v["not_applicable"]["confusion"] + ".", ""]
+    ls = v.get("label_sets")
+    if ls:
+        pred = ", ".join(f"{n} {c:.2f}" for n, c in ls["predicted_cardinality"].items())
+        L += [f"Labels per row: {ls['cardinality'].get('test', 0):.2f} in test ({ls['empty_rows'].get('test', 0)} test "
+              f"rows with no label), {ls['distinct']} distinct label sets."
+              + (f" Predicted labels per row: {pred}." if pred else "")
+              + (f" Too rare to learn ({ls['rare_rule']}): {', '.join(ls['rare'])}." if ls["rare"] else ""), ""]
+        if ls["pairs"]:
+            L += ["Most frequent label pairs (co-occurrence):", "",
+                  table(["label", "label", "rows with both", "Jaccard"], ls["pairs"]), ""]
     for cm in v["confusion"]:
         L += [f"### {cm['name']}", ""]
         if cm["kind"] == "matrix":

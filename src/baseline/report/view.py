@@ -256,11 +256,30 @@ def _confusion(r: dict[str, Any], top: list[str], by: dict[str, Any], analysis: 
     out = []
     k = len(r["split"]["labels"])
     for n in top:
-        conf = by[n]["metrics"]["confusion"]
+        conf = by[n]["metrics"].get("confusion")
+        if not conf:  # the task has none (multi-label): the view says why instead
+            continue
         pairs = (analysis.get("confused_pairs") or {}).get(n) or []
         out.append({"name": n, "kind": "matrix" if k <= MAX_MATRIX_CLASSES else "pairs", "confusion": conf,
                     "pairs": [[p["true"], p["predicted"], str(p["count"]), f"{p['share_of_true']:.0%}"] for p in pairs]})
     return out
+
+
+def _label_sets(r: dict[str, Any]) -> dict[str, Any] | None:
+    """Multi-label runs: cardinality, empty rows, the most frequent label pairs and labels too rare to learn."""
+    ml = (r.get("profile") or {}).get("multi_label")
+    if not ml:
+        return None
+    card = ml.get("cardinality") or {}
+    pairs = [[p["a"], p["b"], str(p["rows"]), f"{p['jaccard']:.2f}"] for p in ml["co_occurrence"]["top_pairs"]]
+    cards = {}
+    for a in r.get("adapters", []):
+        c = (a.get("metrics") or {}).get("cardinality")
+        if c:
+            cards[a["name"]] = c.get("predicted")
+    return {"cardinality": card, "empty_rows": ml.get("empty_rows") or {}, "pairs": pairs,
+            "rare": ml.get("rare_labels") or [], "rare_rule": ml.get("rare_rule", ""),
+            "distinct": ml.get("distinct_label_sets"), "predicted_cardinality": cards}
 
 
 def _per_class(r: dict[str, Any], top: list[str], by: dict[str, Any]) -> dict[str, Any]:
@@ -600,6 +619,8 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
                  "pricing": sorted({by[n]["cost"].get("pricing", "") for n in names} - {""})},
         "latency": _latency_section(_latency(r, names, by), bar.get("max_p95_ms")),
         "confusion": _confusion(r, top, by, analysis),
+        "not_applicable": (r.get("task_info") or {}).get("not_applicable") or {},
+        "label_sets": _label_sets(r),
         "per_class": _per_class(r, top, by),
         "disagreements": analysis.get("disagreements"),
         "coverage": {"rows": coverage_rows, "curves": {n: cov[n] for n in names if n in cov}, "target": target,
