@@ -4,7 +4,8 @@ It serves what ``azure-ai-textanalytics`` 5.x sends with ``api_version="2023-04-
 ``2022-05-01``): the synchronous ``POST /language/:analyze-text`` (kind ``SentimentAnalysis``) and
 the jobs long-running operation ``POST /language/analyze-text/jobs`` → 202 + ``Operation-Location``,
 ``GET`` polls ``notStarted`` → ``running`` → ``succeeded`` with ``CustomSingleLabelClassification``
-results. Shapes follow the generated ``v2023_04_01`` models and the real recordings in
+results, or ``CustomMultiLabelClassification`` ones (kind ``CustomMultiLabelClassificationLROResults``,
+each document's ``class`` a list of zero or more ``{category, confidenceScore}``, from ``classify_multi``). Shapes follow the generated ``v2023_04_01`` models and the real recordings in
 ``shared/reference/recordings/azure-language`` (error bodies are copied from them verbatim).
 
 Knobs: fixed ``latency_s``, a server-side rate limit (``rate_limit`` requests/s, token bucket with
@@ -109,7 +110,8 @@ class AzureLanguageDouble:
                  max_docs_sync: int = 10, max_docs_jobs: int = 25, max_doc_chars: int = 5120,
                  max_job_chars: int = 125_000, doc_errors: dict[str, tuple[str, str]] | None = None,
                  sentiment: Callable[[str], tuple[str, dict[str, float]]] = lexicon_sentiment,
-                 classify: Callable[[str], tuple[str, float]] | None = None, polls_before_done: int = 1,
+                 classify: Callable[[str], tuple[str, float]] | None = None,
+                 classify_multi: Callable[[str], list[tuple[str, float]]] | None = None, polls_before_done: int = 1,
                  model_version: str = "2022-11-01", job_error: dict[str, str] | None = None) -> None:
         self.key = key
         self.latency_s = latency_s
@@ -120,6 +122,7 @@ class AzureLanguageDouble:
         self.doc_errors = dict(doc_errors or {})
         self.sentiment = sentiment
         self.classify = classify or (lambda text: ("other", 0.5))
+        self.classify_multi = classify_multi or (lambda text: [])
         self.polls_before_done = polls_before_done
         self.model_version = model_version
         self.job_error = job_error
@@ -351,7 +354,8 @@ class AzureLanguageDouble:
                 len(d.get("text", "")) > self.max_doc_chars for d in docs):
             return 400, {}, ('{"error":{"code":"InvalidRequest","message":"Invalid Document in request.","innererror":'
                              '{"code":"InvalidDocument","message":"' + TOO_LONG_DOC[1] + '"}}}')
-        if len(tasks) != 1 or tasks[0].get("kind") != "CustomSingleLabelClassification":
+        if len(tasks) != 1 or tasks[0].get("kind") not in ("CustomSingleLabelClassification",
+                                                           "CustomMultiLabelClassification"):
             return 400, {}, ('{"error":{"code":"InvalidRequest","message":"Invalid Request.","innererror":'
                              '{"code":"InvalidParameterValue","message":"Unsupported task kind."}}}')
         job_id = str(uuid.uuid4())
@@ -384,9 +388,14 @@ class AzureLanguageDouble:
         show_stats = query.get("showStats", "").lower() == "true"
         ok, errors = self._doc_result_errors(job["docs"], None)
         out = []
+        multi = job["task"].get("kind") == "CustomMultiLabelClassification"
         for d in ok:
-            category, score = self.classify(d["text"])
-            doc = {"id": d["id"], "class": [{"category": category, "confidenceScore": score}], "warnings": []}
+            if multi:
+                classes = [{"category": c, "confidenceScore": sc} for c, sc in self.classify_multi(d["text"])]
+            else:
+                category, score = self.classify(d["text"])
+                classes = [{"category": category, "confidenceScore": score}]
+            doc = {"id": d["id"], "class": classes, "warnings": []}
             if show_stats:
                 doc["statistics"] = {"charactersCount": len(d["text"]), "transactionsCount": records(d["text"])}
             out.append(doc)
@@ -398,7 +407,8 @@ class AzureLanguageDouble:
                                      "transactionsCount": sum(records(d["text"]) for d in ok)}
         results.update(documents=out, errors=errors, projectName=params.get("projectName"),
                        deploymentName=params.get("deploymentName"))
-        item = {"kind": "CustomSingleLabelClassificationLROResults", "taskName": job["task"].get("taskName", "0"),
+        kind = "CustomMultiLabelClassificationLROResults" if multi else "CustomSingleLabelClassificationLROResults"
+        item = {"kind": kind, "taskName": job["task"].get("taskName", "0"),
                 "lastUpdateDateTime": _now(), "status": "succeeded", "results": results}
         state.update(status="succeeded", errors=[],
                      tasks={"completed": 1, "failed": 0, "inProgress": 0, "total": 1, "items": [item]})

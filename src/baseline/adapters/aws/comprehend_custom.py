@@ -32,6 +32,7 @@ from baseline.adapters.base import (
     Cost,
     FitInfo,
     Opt,
+    is_multilabel,
 )
 from baseline.adapters.cloud import (
     truncate_utf8,
@@ -39,6 +40,21 @@ from baseline.adapters.cloud import (
 from baseline.costs import comprehend_units
 from baseline.errors import BadInput
 from baseline.redact import one_line, redact
+from baseline.tasks.labelsets import decode, encode
+
+# Multi-label mode (``Mode="MULTI_LABEL"``). Training minimum and label cap: Comprehend Developer Guide,
+# guidelines-and-limits.md ("Minimum number of training documents per class (multi-label mode): 10";
+# "Maximum number of classes (multi-label mode): 100"). The CSV joins a row's labels with ``LabelDelimiter``
+# (default "|", botocore model: one character of ``[ ~!@#$%^*\-_+=|\\:;\t>?/]``); baseline's canonical label sets
+# are already "|"-joined and a label may not contain "|" (``baseline.tasks.labelsets.check_label_names``).
+MIN_DOCS_PER_LABEL_MULTI = 10
+MAX_LABELS_MULTI = 100
+LABEL_DELIMITER = "|"
+# ``ClassifyDocument`` (and the async job output) answer a multi-label model with ``Labels`` [{Name, Score}], one
+# independent score per label and no decision; a label is taken when its score is >= ``threshold`` (option, default
+# 0.5: the usual cut for independent per-label probabilities; no AWS page that states a service-side threshold was
+# found, so it is baseline's choice and an option).
+MULTI_LABEL_THRESHOLD = 0.5
 
 
 class ComprehendCustom(_AwsAdapter):
@@ -60,18 +76,25 @@ class ComprehendCustom(_AwsAdapter):
     from creation to deletion with the 60-second minimum; async inference per 100-character unit.
     Teardown deletes the endpoint (waits until gone), stops training still running, deletes the
     classifier and every S3 object under the run's own prefix; it is idempotent.
+
+    Multi-label task: the same life cycle, cost and teardown with ``Mode="MULTI_LABEL"``: the training CSV's label
+    cell joins a row's labels with ``LabelDelimiter`` "|", rows with no label are left out of training (Comprehend
+    wants at least one per document; counted and noted), each label needs 10+ train texts (100 labels at most), and
+    a label is predicted when its ``Labels`` score is >= ``threshold`` (default 0.5); every label gets its score.
     """
 
     name = "aws-comprehend-custom"
     simplicity = RANK_CUSTOM_CLOUD
     description = "Amazon Comprehend custom classifier trained on the train split (endpoint or async job)"
     learns = True
+    tasks = ("text-classification", "multi-label-text-classification")
     batch_size = 1
     max_concurrency = 2
     service_name = "comprehend"
     option_schema = {**_AwsAdapter.option_schema, "bucket": Opt("str"), "role_arn": Opt("str"),
                      "prefix": Opt("str"), "s3_endpoint_url": Opt("str"), "language": Opt("str"),
                      "mode": Opt("str", choices=("endpoint", "async")), "inference_units": Opt("int", lo=1),
+                     "threshold": Opt("float", lo=0, hi=1),
                      **{k: Opt("float", lo=0) for k in ("poll_interval", "max_poll_interval", "max_wait",
                                                         "teardown_wait", "est_training_hours",
                                                         "est_endpoint_start_s")}}
@@ -93,6 +116,9 @@ class ComprehendCustom(_AwsAdapter):
         self.teardown_wait = _opt_float(self.name, o, "teardown_wait", 900.0)
         self.est_training_hours = _opt_float(self.name, o, "est_training_hours", 1.0)
         self.est_endpoint_start_s = _opt_float(self.name, o, "est_endpoint_start_s", 600.0)
+        self.threshold = float(_opt_float(self.name, o, "threshold", MULTI_LABEL_THRESHOLD) or 0.0)
+        if self.threshold > 1.0:
+            raise BadInput(f"[adapters.{self.name}] threshold must be between 0 and 1 (got {self.threshold:g})")
         if self.mode == "async":
             self.batch_size = 1_000_000  # the runner hands every text to one job
             self.max_concurrency = 1
@@ -165,7 +191,8 @@ class ComprehendCustom(_AwsAdapter):
     def endpoint_description(self) -> str:
         how = f"real-time endpoint ({self.ius} IU)" if self.mode == "endpoint" else "async classification job"
         where = f"s3://{self.bucket}/{self.run_prefix}/" if self.bucket else "S3 bucket not set"
-        return f"Amazon Comprehend custom classifier (training + {how}) {self._where()}, {where}"
+        kind = "multi-label " if is_multilabel(self.ctx) else ""
+        return f"Amazon Comprehend custom {kind}classifier (training + {how}) {self._where()}, {where}"
 
     def cache_identity(self) -> None:
         """No cache: the model is trained in this run and deleted at teardown, so its answers do not carry over."""
@@ -353,15 +380,53 @@ class ComprehendCustom(_AwsAdapter):
         self._client()
         self._s3()
 
-    def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
+    def _multilabel_rows(self, texts: list[str], labels: list[str]) -> tuple[list[str], list[str], int]:
+        """Multi-label training rows: (texts, label cells "a|b", rows left out for having no label), checked first.
+
+        Comprehend's multi-label CSV gives every document at least one label ("each document has at least one class
+        assigned to it", Developer Guide prep-classifier-data-multi-label.md), so rows whose set is empty are left
+        out of training (counted in the fit details and a note); the model can still answer the empty set, when no
+        label reaches the threshold. Raises one line when a label has fewer than 10 texts or there are over 100.
+        """
+        kept_texts: list[str] = []
+        cells: list[str] = []
+        empty = 0
         counts: dict[str, int] = {}
-        for lab in labels:
-            counts[str(lab)] = counts.get(str(lab), 0) + 1
-        small = {k: v for k, v in counts.items() if v < MIN_DOCS_PER_CLASS}
+        for t, lab in zip(texts, labels, strict=True):
+            if not " ".join(str(t).split()):
+                continue  # never sent (as in single-label mode): not counted towards the minimum either
+            labs = sorted(decode(str(lab)) or ())
+            if not labs:
+                empty += 1
+                continue
+            for x in labs:
+                counts[x] = counts.get(x, 0) + 1
+            kept_texts.append(t)
+            cells.append(LABEL_DELIMITER.join(labs))
+        small = {k: v for k, v in sorted(counts.items()) if v < MIN_DOCS_PER_LABEL_MULTI}
         if len(counts) < 2 or small:
-            raise RuntimeError(f"Comprehend custom classification needs at least {MIN_DOCS_PER_CLASS} train texts "
-                               f"in each of 2+ classes; too few: {small or counts}")
+            raise RuntimeError(f"Comprehend multi-label training needs at least {MIN_DOCS_PER_LABEL_MULTI} train "
+                               f"texts for each of 2+ labels; too few: {small or counts}")
+        if len(counts) > MAX_LABELS_MULTI:
+            raise RuntimeError(f"Comprehend multi-label training takes at most {MAX_LABELS_MULTI} labels; the train "
+                               f"split has {len(counts)}")
+        return kept_texts, cells, empty
+
+    def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
+        multi = is_multilabel(self.ctx)
+        empty_rows = 0
+        if multi:
+            texts, labels, empty_rows = self._multilabel_rows(texts, labels)
+        else:
+            counts: dict[str, int] = {}
+            for lab in labels:
+                counts[str(lab)] = counts.get(str(lab), 0) + 1
+            small = {k: v for k, v in counts.items() if v < MIN_DOCS_PER_CLASS}
+            if len(counts) < 2 or small:
+                raise RuntimeError(f"Comprehend custom classification needs at least {MIN_DOCS_PER_CLASS} train texts "
+                                   f"in each of 2+ classes; too few: {small or counts}")
         # COMPREHEND_CSV: label, text; no header; one document per line (newlines become spaces).
+        # Multi-label: the label cell holds the row's labels joined by LABEL_DELIMITER.
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
         cut_rows = 0
@@ -374,11 +439,14 @@ class ComprehendCustom(_AwsAdapter):
             w.writerow([str(lab), one])
         train_uri = self._put(f"{self.run_prefix}/train.csv", buf.getvalue().encode("utf-8"))
         client = self._client()
+        input_config = {"DataFormat": "COMPREHEND_CSV", "S3Uri": train_uri}
+        if multi:
+            input_config["LabelDelimiter"] = LABEL_DELIMITER
         rec = self._track("document-classifier", self.run_name, state="requested")  # before: the answer may be lost
         resp, err, _, _ = self._call(
             client.create_document_classifier, DocumentClassifierName=self.run_name,
-            DataAccessRoleArn=self.role_arn, LanguageCode=self.language, Mode="MULTI_CLASS",
-            InputDataConfig={"DataFormat": "COMPREHEND_CSV", "S3Uri": train_uri},
+            DataAccessRoleArn=self.role_arn, LanguageCode=self.language, Mode="MULTI_LABEL" if multi else "MULTI_CLASS",
+            InputDataConfig=input_config,
             OutputDataConfig={"S3Uri": f"s3://{self.bucket}/{self.run_prefix}/training-output/"},
             Tags=self._tags(), ClientRequestToken=self._token("classifier"))
         if err is not None:
@@ -408,6 +476,13 @@ class ComprehendCustom(_AwsAdapter):
             "metrics_note": "Comprehend's own evaluation on its held-out share of the train split"}
         if props.get("Message"):
             details["message"] = redact(str(props["Message"]))
+        if multi:
+            details.update(classifier_mode="MULTI_LABEL", label_delimiter=LABEL_DELIMITER, threshold=self.threshold,
+                           train_rows_without_labels=empty_rows)
+            if empty_rows:
+                self.notes.append(f"{empty_rows} train rows with no label (the empty set) left out of training: "
+                                  "Comprehend's multi-label CSV needs at least one label per document; the model "
+                                  f"answers the empty set when no label scores >= {self.threshold:g}")
         if cut_rows:
             self.notes.append(f"{cut_rows} training texts cut to {CLASSIFY_MAX_BYTES} UTF-8 bytes")
         self.notes.append("model storage priced as one model-month minimum ($0.50/model-month; conservative)")
@@ -489,8 +564,34 @@ class ComprehendCustom(_AwsAdapter):
             with self._alloc_lock:
                 self._allocated_iu_s += iu_s
             out.cost = out.cost + Cost(iu_s * float(ep["usd_per_iu_second"]), {"endpoint_iu_seconds": iu_s})
-            self._take_classes(resp.get("Classes") or resp.get("Labels") or [], i, out)
+            self._take_answer(resp, i, out)
         return out
+
+    def _take_answer(self, answer: dict[str, Any], i: int, out: BatchResult) -> None:
+        """One document's answer (ClassifyDocument response or async output line) into item ``i``."""
+        if is_multilabel(self.ctx):
+            self._take_labels(answer, i, out)
+        else:
+            self._take_classes(answer.get("Classes") or answer.get("Labels") or [], i, out)
+
+    def _take_labels(self, answer: dict[str, Any], i: int, out: BatchResult) -> None:
+        """Multi-label: the set of labels scoring >= threshold (canonical string), and every label's score."""
+        labels = answer.get("Labels")
+        if not isinstance(labels, list):
+            what = "Classes (a multi-class model)" if "Classes" in answer else "no Labels"
+            out.errors[i] = f"answer has {what} where a multi-label model answers Labels"
+            return
+        scores = dict.fromkeys(self.ctx.labels, 0.0)
+        taken: set[str] = set()
+        for c in labels:
+            name, score = str(c.get("Name")), float(c.get("Score", 0.0))
+            if name in scores:
+                scores[name] = max(scores[name], score)
+            if score >= self.threshold:
+                taken.add(name)
+        out.raw[i] = encode(taken)
+        out.scores[i] = scores
+        out.labels[i] = encode(x for x in taken if x in scores)
 
     def _take_classes(self, classes: list[dict[str, Any]], i: int, out: BatchResult) -> None:
         scores = dict.fromkeys(self.ctx.labels, 0.0)
@@ -566,7 +667,7 @@ class ComprehendCustom(_AwsAdapter):
             if rec.get("Error") or rec.get("ErrorCode"):
                 out.errors[i] = redact(str(rec.get("Error") or rec.get("ErrorCode")))
                 continue
-            self._take_classes(rec.get("Classes") or rec.get("Labels") or [], i, out)
+            self._take_answer(rec, i, out)
         self.notes.append("async job: per-item latency is the job's wall time, not a per-document latency")
         return out
 
@@ -601,6 +702,10 @@ class ComprehendCustom(_AwsAdapter):
         return results
 
     def explain(self) -> dict[str, Any]:
+        if is_multilabel(self.ctx):
+            return {"kind": "service", "text": f"Comprehend custom classifier, MULTI_LABEL mode ({self.mode}): a label "
+                    f"is predicted when its score is >= {self.threshold:g}; Comprehend's own evaluation metrics are "
+                    "in the fit details"}
         return {"kind": "service", "text": f"Comprehend custom classifier ({self.mode}); Comprehend's own "
                 "evaluation metrics are in the fit details"}
 

@@ -1,4 +1,4 @@
-"""Azure AI Language custom single-label classification."""
+"""Azure AI Language custom single-label (and, for the multi-label task, multi-label) classification."""
 
 from __future__ import annotations
 
@@ -18,10 +18,12 @@ from baseline.adapters.base import (
     Availability,
     BatchResult,
     Opt,
+    is_multilabel,
 )
 from baseline.adapters.cloud import InvalidAnswer, truncate_chars
 from baseline.costs import azure_text_records
 from baseline.errors import BadInput
+from baseline.tasks.labelsets import encode
 
 
 class AzureCustom(_AzureLanguage):
@@ -31,6 +33,15 @@ class AzureCustom(_AzureLanguage):
     options. Training Azure custom models is out of scope: train and deploy in Language Studio
     (or the authoring API) first. Categories map onto dataset labels by explicit
     [label_maps.azure-language-custom] entries or identical names; others are abstentions.
+
+    Multi-label task: the project must be a custom multi-label one (``projectKind``
+    "CustomMultiLabelClassification", trained and deployed in Azure like the single-label one);
+    documents go through ``begin_multi_label_classify`` (task kind ``CustomMultiLabelClassification``)
+    and each answer's ``class`` list (zero or more categories with ``confidenceScore``) is the
+    predicted set, as the service decides it. Every dataset label gets a score: the confidence the
+    service returned for it, 0.0 for a label it did not return. A category that maps to no dataset
+    label is left out of the set, kept in the raw answer and counted in a note. Billing, retries,
+    batching (25 documents / 125,000 characters per job) and teardown are the single-label ones.
     """
 
     name = "azure-language-custom"
@@ -38,6 +49,7 @@ class AzureCustom(_AzureLanguage):
     description = ("Azure AI Language custom single-label classification (a project + deployment you "
                    "trained in Azure; baseline does not train it)")
     learns = False
+    tasks = ("text-classification", "multi-label-text-classification")
     batch_size = MAX_JOB_DOCS
     service_limit = MAX_JOB_DOCS
     price_row = ("azure_language", "custom_classification")
@@ -49,6 +61,7 @@ class AzureCustom(_AzureLanguage):
         self.project = ctx.option("project")
         self.deployment = ctx.option("deployment")
         self.polling_interval = self._number("polling_interval", 5.0, float)
+        self._unmapped = 0  # multi-label: returned categories that map to no dataset label
         bad = {k: v for k, v in (ctx.label_map or {}).items() if v not in ctx.labels}
         if bad:
             k, v = next(iter(bad.items()))
@@ -68,11 +81,16 @@ class AzureCustom(_AzureLanguage):
 
     def endpoint_description(self) -> str:
         where = f"{self.project}/{self.deployment}" if self.project and self.deployment else "project not set"
-        return (f"Azure AI Language custom single-label classification ({where}) "
+        kind = "multi-label" if is_multilabel(self.ctx) else "single-label"
+        return (f"Azure AI Language custom {kind} classification ({where}) "
                 f"{_at(self.endpoint)}")
 
+    def _operation(self) -> str:
+        """The SDK operation (and cache key part) this run's task uses."""
+        return "multi_label_classify" if is_multilabel(self.ctx) else "single_label_classify"
+
     def cache_identity(self) -> str:
-        return self._identity("op=single_label_classify", f"project={self.project}",
+        return self._identity(f"op={self._operation()}", f"project={self.project}",
                               f"deployment={self.deployment}")
 
     def _map(self, category: str | None) -> str | None:
@@ -116,18 +134,20 @@ class AzureCustom(_AzureLanguage):
                 continue
             docs_in = [sent[k] for k in job]
 
-            def call(client: Any, docs_in: list[str] = docs_in) -> Any:
-                poller = client.begin_single_label_classify(
+            op = self._operation()
+
+            def call(client: Any, docs_in: list[str] = docs_in, op: str = op) -> Any:
+                poller = getattr(client, f"begin_{op}")(
                     docs_in, project_name=self.project, deployment_name=self.deployment, language=self.language,
                     show_stats=True, polling_interval=self.polling_interval,
                     disable_service_logs=self.disable_service_logs or None)
                 return list(poller.result())
 
-            def validate(docs: Any, m: int = len(job)) -> None:
-                self._check_docs(docs, m, "single_label_classify")
+            def validate(docs: Any, m: int = len(job), op: str = op) -> None:
+                self._check_docs(docs, m, op)
                 for doc in docs:
                     if not doc.is_error and not isinstance(doc.classifications, list):
-                        raise InvalidAnswer("single_label_classify: a document has no classifications")
+                        raise InvalidAnswer(f"{op}: a document has no classifications")
 
             bill = self._cost(sum(azure_text_records(t, unit_chars) for t in docs_in))
             docs = self._ask(call, out, job, bill, validate)
@@ -138,6 +158,9 @@ class AzureCustom(_AzureLanguage):
                     out.errors[k] = f"{doc.error.code}: {doc.error.message}"
                     continue
                 billed += self._records(text, doc)
+                if is_multilabel(self.ctx):
+                    self._take_set(doc.classifications, k, out)
+                    continue
                 top = doc.classifications[0] if doc.classifications else None
                 category = top.category if top is not None else None
                 label = self._map(category)
@@ -146,3 +169,28 @@ class AzureCustom(_AzureLanguage):
                 out.scores[k] = {label: float(top.confidence_score)} if label is not None and top else {}
         out.cost = self._cost(billed)
         return out
+
+    def _take_set(self, classifications: list[Any], k: int, out: BatchResult) -> None:
+        """Multi-label: the returned categories (mapped) as a canonical set; every label's score (0.0 if absent)."""
+        scores = dict.fromkeys(self.ctx.labels, 0.0)
+        taken: set[str] = set()
+        categories: set[str] = set()
+        for c in classifications:
+            categories.add(str(c.category))
+            label = self._map(c.category)
+            if label is None:
+                self._unmapped += 1
+                continue
+            taken.add(label)
+            scores[label] = max(scores[label], float(c.confidence_score))
+        out.raw[k] = encode(categories)
+        out.labels[k] = encode(taken)
+        out.scores[k] = scores
+
+    def teardown(self) -> None:
+        """Close the clients; in multi-label runs, first note the categories left out for mapping to no label."""
+        if self._unmapped:
+            self.notes.append(f"{self._unmapped} returned categories map to no dataset label: left out of the "
+                              "predicted sets (see the raw answers; map them under label_maps.azure-language-custom)")
+            self._unmapped = 0
+        super().teardown()
