@@ -16,6 +16,10 @@ moto) and fits a tiny multinomial naive Bayes, so predictions follow the trainin
 read ONE_DOC_PER_LINE input from S3 and write ``output.tar.gz`` (JSON lines ``{"File", "Line",
 "Classes"}``, lines shuffled unless ``shuffle_output=False``) back to S3. ``TrainingEndTime −
 TrainingStartTime`` is ``training_seconds`` (simulated), so training cost is predictable.
+``Mode="MULTI_LABEL"`` classifiers read the label cell split on ``InputDataConfig.LabelDelimiter`` (default
+"|"), train one yes/no naive Bayes per label, end ``IN_ERROR`` (with a ``Message`` of the double's own
+wording) when a document has no label or a label has under 10 documents, and answer ``Labels`` (every label
+with its own score) instead of ``Classes``, in ClassifyDocument and in the async job output alike.
 
 Knobs: ``latency_s`` (fixed service latency), ``set_rate_limit(rps, burst)`` (token bucket per
 service: Comprehend answers 400 ThrottlingException, Bedrock 429, both with ``Retry-After`` and
@@ -118,6 +122,70 @@ class NaiveBayes:
         return sorted(((lab, math.exp(v - top) / z) for lab, v in logp.items()), key=lambda x: (-x[1], x[0]))
 
 
+class OneVsRestNB:
+    """The double's multi-label model: one yes/no naive Bayes per label, so each label scores independently."""
+
+    def __init__(self, rows: list[tuple[tuple[str, ...], str]]) -> None:
+        self.labels = sorted({lab for labs, _ in rows for lab in labs})
+        self.models = {lab: NaiveBayes([("yes" if lab in labs else "no", text) for labs, text in rows])
+                       for lab in self.labels}
+
+    def scores(self, text: str) -> list[tuple[str, float]]:
+        """Every label with its own probability (they need not sum to 1), highest first."""
+        out = [(lab, dict(m.scores(text)).get("yes", 0.0)) for lab, m in self.models.items()]
+        return sorted(out, key=lambda x: (-x[1], x[0]))
+
+
+def multilabel_problem(rows: list[tuple[tuple[str, ...], str]]) -> str | None:
+    """Why multi-label training would fail, or None. The limits are the documented ones (10 documents per label,
+    100 labels, at least one label per document); the message wording is the double's own, not recorded."""
+    if any(not labs for labs, _ in rows):
+        return "Training failed: every document in a multi-label training file needs at least one label."
+    counts: dict[str, int] = {}
+    for labs, _ in rows:
+        for lab in labs:
+            counts[lab] = counts.get(lab, 0) + 1
+    small = sorted(lab for lab, n in counts.items() if n < 10)
+    if small:
+        return f"Training failed: labels {small} have fewer than 10 documents (the multi-label minimum)."
+    if len(counts) > 100:
+        return f"Training failed: {len(counts)} labels is more than the multi-label maximum of 100."
+    return None
+
+
+def multilabel_metrics(model: OneVsRestNB, held: list[tuple[tuple[str, ...], str]]) -> dict[str, float]:
+    """EvaluationMetrics for a multi-label model on held-out rows (a label counts when it scores >= 0.5)."""
+    tp = fp = fn = wrong = exact = 0
+    per: dict[str, list[int]] = {lab: [0, 0, 0] for lab in model.labels}
+    for labs, text in held:
+        got = {lab for lab, s in model.scores(text) if s >= 0.5}
+        want = set(labs)
+        exact += got == want
+        wrong += len(got ^ want)
+        for lab in model.labels:
+            k = per[lab]
+            k[0] += lab in got and lab in want
+            k[1] += lab in got and lab not in want
+            k[2] += lab in want and lab not in got
+        tp += len(got & want)
+        fp += len(got - want)
+        fn += len(want - got)
+
+    def prf(t: int, f_p: int, f_n: int) -> tuple[float, float, float]:
+        p = t / (t + f_p) if t + f_p else 0.0
+        r = t / (t + f_n) if t + f_n else 0.0
+        return p, r, (2 * p * r / (p + r) if p + r else 0.0)
+
+    macro = [prf(*k) for k in per.values()] or [(0.0, 0.0, 0.0)]
+    mp, mr, mf = prf(tp, fp, fn)
+    n = max(1, len(held))
+    return {"Accuracy": round(exact / n, 4), "Precision": round(sum(x[0] for x in macro) / len(macro), 4),
+            "Recall": round(sum(x[1] for x in macro) / len(macro), 4),
+            "F1Score": round(sum(x[2] for x in macro) / len(macro), 4), "MicroPrecision": round(mp, 4),
+            "MicroRecall": round(mr, 4), "MicroF1Score": round(mf, 4),
+            "HammingLoss": round(wrong / (n * max(1, len(model.labels))), 4)}
+
+
 @dataclass
 class Failure:
     op: str
@@ -149,7 +217,7 @@ class Classifier:
     arn: str
     name: str
     props: dict[str, Any]
-    model: NaiveBayes | None = None
+    model: NaiveBayes | OneVsRestNB | None = None
     csv_text: str = ""
     polls: int = 0
     deleted_polls: int = 0
@@ -174,6 +242,9 @@ class AwsDouble:
         self.shuffle_output = shuffle_output
         self.sentiment: Callable[[str], str] = keyword_sentiment
         self.answer: Callable[[str, dict[str, Any]], str] = keyword_answer
+        # Converse with a toolConfig (label sets): the tool input's labels, or a str sent as text (see _converse)
+        self.answer_set: Callable[[str, dict[str, Any]], Any] = lambda text, req: tool_labels(req)[:1]
+        self._set_faults: list[str] = []
         self.doc_errors: dict[str, tuple[str, str]] = {}
         self.requests: list[dict[str, Any]] = []
         self.classifiers: dict[str, Classifier] = {}
@@ -545,6 +616,12 @@ class AwsDouble:
         cfg = req.get("InputDataConfig") or {}
         text = self._read_s3(str(cfg.get("S3Uri", "")))
         rows = [(r[0], r[1]) for r in csv.reader(io.StringIO(text)) if len(r) >= 2]
+        mode = req.get("Mode", "MULTI_CLASS")
+        if mode not in ("MULTI_CLASS", "MULTI_LABEL"):
+            raise ServiceError(400, "ValidationException", f"invalid Mode {mode!r}")
+        delim = cfg.get("LabelDelimiter")
+        if delim is not None and not re.match(r"^[ ~!@#$%^*\-_+=|\\:;\t>?/]$", str(delim)):  # the model's pattern
+            raise ServiceError(400, "ValidationException", f"invalid LabelDelimiter {delim!r}")
         arn = self._arn("document-classifier", name)
         token = req.get("ClientRequestToken")
         with self.lock:
@@ -552,21 +629,35 @@ class AwsDouble:
                 return {"DocumentClassifierArn": arn}  # the same request again: the same classifier
             if arn in self.classifiers:
                 raise ServiceError(400, "ResourceInUseException", f"Classifier {name} already exists")
-            held = rows[::10]
-            train = [r for k, r in enumerate(rows) if k % 10]
-            model = NaiveBayes(train or rows)
-            acc = sum(model.scores(t)[0][0] == lab for lab, t in held) / max(1, len(held))
-            metrics = {"Accuracy": round(acc, 4), "Precision": round(acc, 4), "Recall": round(acc, 4),
-                       "F1Score": round(acc, 4), "MicroPrecision": round(acc, 4), "MicroRecall": round(acc, 4),
-                       "MicroF1Score": round(acc, 4), "HammingLoss": round(1 - acc, 4)}
+            problem = None
+            if mode == "MULTI_LABEL":
+                # labels split on the configured delimiter only (another one makes "LABELLABEL" one label)
+                ml_rows = [(tuple(x for x in lab.split(delim or "|") if x), t) for lab, t in rows]
+                problem = multilabel_problem(ml_rows)
+                held_ml = ml_rows[::10]
+                train_ml = [r for k, r in enumerate(ml_rows) if k % 10]
+                ovr = OneVsRestNB(train_ml or ml_rows)
+                metrics = multilabel_metrics(ovr, held_ml)
+                model: NaiveBayes | OneVsRestNB = ovr
+                final: NaiveBayes | OneVsRestNB = OneVsRestNB(ml_rows)
+                n_train, n_held = len(train_ml), len(held_ml)
+            else:
+                held = rows[::10]
+                train = [r for k, r in enumerate(rows) if k % 10]
+                model = NaiveBayes(train or rows)
+                acc = sum(model.scores(t)[0][0] == lab for lab, t in held) / max(1, len(held))
+                metrics = {"Accuracy": round(acc, 4), "Precision": round(acc, 4), "Recall": round(acc, 4),
+                           "F1Score": round(acc, 4), "MicroPrecision": round(acc, 4), "MicroRecall": round(acc, 4),
+                           "MicroF1Score": round(acc, 4), "HammingLoss": round(1 - acc, 4)}
+                n_train, n_held, final = len(train), len(held), NaiveBayes(rows)
             props = {"DocumentClassifierArn": arn, "LanguageCode": req["LanguageCode"], "Status": "SUBMITTED",
                      "SubmitTime": time.time(), "InputDataConfig": cfg,
                      "OutputDataConfig": req.get("OutputDataConfig") or {},
-                     "DataAccessRoleArn": req["DataAccessRoleArn"], "Mode": req.get("Mode", "MULTI_CLASS"),
-                     "_token": token,
-                     "_metadata": {"NumberOfLabels": len(model.labels), "NumberOfTrainedDocuments": len(train),
-                                   "NumberOfTestDocuments": len(held), "EvaluationMetrics": metrics}}
-            self.classifiers[arn] = Classifier(arn, name, props, NaiveBayes(rows), text, tags=req.get("Tags") or [])
+                     "DataAccessRoleArn": req["DataAccessRoleArn"], "Mode": mode,
+                     "_token": token, "_problem": problem,
+                     "_metadata": {"NumberOfLabels": len(model.labels), "NumberOfTrainedDocuments": n_train,
+                                   "NumberOfTestDocuments": n_held, "EvaluationMetrics": metrics}}
+            self.classifiers[arn] = Classifier(arn, name, props, final, text, tags=req.get("Tags") or [])
             self._tags[arn] = list(req.get("Tags") or [])
         return {"DocumentClassifierArn": arn}
 
@@ -580,7 +671,12 @@ class AwsDouble:
             c.polls += 1
             if p["Status"] in ("SUBMITTED", "TRAINING"):
                 p.setdefault("TrainingStartTime", time.time())
-                if c.polls >= self.train_polls:
+                if c.polls >= self.train_polls and p.get("_problem"):  # bad training data: fails, billed so far
+                    p["Status"] = "IN_ERROR"
+                    p["Message"] = p["_problem"]
+                    p["TrainingEndTime"] = p["TrainingStartTime"] + 60.0
+                    p["EndTime"] = p["TrainingEndTime"] + 5
+                elif c.polls >= self.train_polls:
                     p["Status"] = "TRAINED"
                     p["TrainingEndTime"] = p["TrainingStartTime"] + self.training_seconds
                     p["EndTime"] = p["TrainingEndTime"] + 5
@@ -695,8 +791,13 @@ class AwsDouble:
                 self._public(e) for e in self.endpoints.values()
                 if flt.get("ModelArn") in (None, e["ModelArn"]) and flt.get("Status") in (None, e["Status"])]}
 
-    def _classes(self, model: NaiveBayes, text: str) -> list[dict[str, Any]]:
+    def _classes(self, model: NaiveBayes | OneVsRestNB, text: str) -> list[dict[str, Any]]:
         return [{"Name": lab, "Score": round(s, 6)} for lab, s in model.scores(text)]
+
+    @staticmethod
+    def _answer_key(c: Classifier) -> str:
+        """A multi-label model answers ``Labels``, a multi-class one ``Classes`` (ClassifyDocument, job output)."""
+        return "Labels" if c.props.get("Mode") == "MULTI_LABEL" else "Classes"
 
     def _op_ClassifyDocument(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         with self.lock:
@@ -704,12 +805,12 @@ class AwsDouble:
             if e is None or e["Status"] != "IN_SERVICE":
                 raise ServiceError(400, "ResourceUnavailableException",
                                    "The endpoint is not available: it must be IN_SERVICE")
-            model = self.classifiers[e["ModelArn"]].model
+            clf = self.classifiers[e["ModelArn"]]
         text = str(req.get("Text", ""))
         if not text:
             raise ServiceError(400, "InvalidRequestException", "Text must not be empty")
         self._check_size(text, 10000)
-        return {"Classes": self._classes(model, text)}
+        return {self._answer_key(clf): self._classes(clf.model, text)}
 
     def _op_StartDocumentClassificationJob(self, req: dict[str, Any]) -> dict[str, Any]:  # noqa: N802
         with self.lock:
@@ -734,8 +835,10 @@ class AwsDouble:
                 "DocumentClassifierArn": c.arn}
 
     def _finish_job(self, j: dict[str, Any]) -> None:
-        model = self.classifiers[j["DocumentClassifierArn"]].model
-        recs = [{"File": j["_file"], "Line": str(k), "Classes": self._classes(model, line)[:3]}
+        clf = self.classifiers[j["DocumentClassifierArn"]]
+        key = self._answer_key(clf)
+        top = None if key == "Labels" else 3  # multi-label lines carry every label (outputs-class-async.md shows 3-4)
+        recs = [{"File": j["_file"], "Line": str(k), key: self._classes(clf.model, line)[:top]}
                 for k, line in enumerate(j["_lines"])]
         if self.shuffle_output:
             random.Random(7).shuffle(recs)
@@ -783,6 +886,15 @@ class AwsDouble:
             return {"DocumentClassificationJobPropertiesList": [self._public(j) for j in self.jobs.values()]}
 
     # ---- Bedrock Converse ----------------------------------------------------------------------
+    def spoil_set(self, kind: str, times: int = 1) -> None:
+        """Spoil the next ``times`` tool answers (label sets; billed like any answer): "unknown" (a label outside
+        the enum added), "prose" (a text reply, no toolUse), "not_array" (``{"labels": "<label>"}``),
+        "extra_key", "other_tool" (a toolUse of another name) or "truncated" (cut JSON text, stopReason max_tokens)."""
+        if kind not in SET_FAULTS:
+            raise ValueError(f"set fault kind must be one of {SET_FAULTS}")
+        with self.lock:
+            self._set_faults += [kind] * times
+
     def _converse(self, model_id: str, req: dict[str, Any]) -> dict[str, Any]:
         if self.known_models is not None and model_id not in self.known_models:
             raise ServiceError(400, "ValidationException", "The provided model identifier is invalid.")
@@ -793,6 +905,8 @@ class AwsDouble:
         prompt_chars = sum(len(b.get("text", "")) for b in req.get("system") or [])
         prompt_chars += sum(len(b.get("text", "")) for m in msgs for b in m.get("content") or [])
         query = "".join(b.get("text", "") for b in msgs[-1].get("content") or []).removeprefix("Text: ")
+        if req.get("toolConfig"):
+            return self._converse_tool(req, query, prompt_chars, max_tokens)
         answer = self.answer(query, req)
         out_tokens = max(1, math.ceil(len(answer) / self.chars_per_token))
         stop = "end_turn"
@@ -804,3 +918,64 @@ class AwsDouble:
                 "output": {"message": {"content": [{"text": answer}], "role": "assistant"}},
                 "stopReason": stop,
                 "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens}}
+
+    def _converse_tool(self, req: dict[str, Any], query: str, prompt_chars: int, max_tokens: int) -> dict[str, Any]:
+        """Converse with a toolConfig: a ``toolUse`` block whose input is ``{"labels": answer_set(...)}`` when
+        the answer is a list (a str answer comes back as text, as from a model that ignored the tool). The tool
+        definition counts as prompt; a tool call's output is its input's tokens + ``TOOL_USE_TOKENS``."""
+        tc = req["toolConfig"]
+        tools = [t["toolSpec"] for t in tc.get("tools") or [] if isinstance(t, dict) and "toolSpec" in t]
+        if not tools:
+            raise ServiceError(400, "ValidationException", "toolConfig.tools must hold at least one toolSpec.")
+        forced = (tc.get("toolChoice") or {}).get("tool", {}).get("name")
+        if forced is not None and forced not in {t.get("name") for t in tools}:
+            raise ServiceError(400, "ValidationException", f"toolChoice names an unknown tool {forced!r}.")
+        name = forced or tools[0]["name"]
+        prompt_chars += len(json.dumps(tc))
+        answer = self.answer_set(query, req)
+        with self.lock:
+            fault = self._set_faults.pop(0) if self._set_faults else None
+        labels = tool_labels(req)
+        first = labels[0] if labels else "x"
+        stop = "tool_use"
+        block: dict[str, Any]
+        if fault == "prose" or isinstance(answer, str):
+            text = f"The text is about {first}, I think." if fault == "prose" else str(answer)
+            block, stop, out_chars = {"text": text}, "end_turn", len(text)
+        elif fault == "truncated":
+            text = json.dumps({"labels": list(answer) or [first]})[:-4]
+            block, stop, out_chars = {"text": text}, "max_tokens", len(text)
+        else:
+            tool_input: dict[str, Any] = {"labels": list(answer)}
+            if fault == "unknown":
+                tool_input = {"labels": [*answer, "not-a-label"]}
+            elif fault == "not_array":
+                tool_input = {"labels": first}
+            elif fault == "extra_key":
+                tool_input = {"labels": list(answer), "confidence": 0.9}
+            used = "some_other_tool" if fault == "other_tool" else name
+            block = {"toolUse": {"toolUseId": f"tooluse_{uuid.uuid4().hex[:22]}", "name": used, "input": tool_input}}
+            out_chars = len(json.dumps(tool_input, separators=(",", ":")))
+        out_tokens = max(1, math.ceil(out_chars / self.chars_per_token)) + (TOOL_USE_TOKENS if "toolUse" in block else 0)
+        if out_tokens > max_tokens:
+            out_tokens, stop = max_tokens, "max_tokens"
+            block = {"text": json.dumps(block.get("toolUse", {}).get("input", block.get("text")))[: 2 * max_tokens]}
+        in_tokens = max(1, math.ceil(prompt_chars / self.chars_per_token))
+        return {"metrics": {"latencyMs": int(self.latency_s * 1000)},
+                "output": {"message": {"content": [block], "role": "assistant"}},
+                "stopReason": stop,
+                "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens}}
+
+
+# Converse label sets (toolConfig): output tokens a toolUse block adds around its input, and the spoilers
+TOOL_USE_TOKENS = 12
+SET_FAULTS = ("unknown", "prose", "not_array", "extra_key", "other_tool", "truncated")
+
+
+def tool_labels(req: dict[str, Any]) -> list[str]:
+    """The label enum of a Converse request's first tool (``inputSchema.json.properties.labels.items.enum``)."""
+    try:
+        spec = req["toolConfig"]["tools"][0]["toolSpec"]
+        return list(spec["inputSchema"]["json"]["properties"]["labels"]["items"]["enum"])
+    except (KeyError, IndexError, TypeError):
+        return []

@@ -10,7 +10,15 @@ that is not JSON, no usage, a dropped connection, an Azure content-filter 400); 
 meter of the tokens it billed (answered 200s only).
 
 The answer for a text comes from ``oracle`` (text -> label, which may be a non-label), else ``default``
-(a callable of the text and the labels). Prompt tokens are counted the way OpenAI documents it: 3 per
+(a callable of the text and the labels).
+
+Label sets (multi-label): a request whose schema (``response_format`` or the tool's ``parameters``) is
+``{"labels": {"type": "array", "items": {"enum": [...]}}}`` is answered ``{"labels": [...]}``, compact, as
+strict structured output writes it: an ``oracle`` value that is a list (or tuple / set) is the set; a string is
+sent verbatim (prose, a hand-made bad array); otherwise ``set_default(text, labels)`` (a list). Fault
+``bad_set=`` spoils a 200 answer (billed like any answer): "unknown" (a label outside the enum added),
+"prose" (a sentence), "not_array" (``{"labels": "<label>"}``), "bare_string" (``"<label>"``), "extra_key"
+(``{"labels": [...], "confidence": 0.9}``) or "truncated" (cut mid-array, ``finish_reason`` "length"). Prompt tokens are counted the way OpenAI documents it: 3 per
 message + role + content + 3, with tiktoken's o200k_base when available, else ceil(chars / 4).
 """
 
@@ -50,11 +58,13 @@ class _Bucket:
 class ChatDouble:
     def __init__(self, key: str | None = None, latency: float = 0.0, rpm: float | None = None,
                  tpm: float | None = None, burst_s: float = 1.0, oracle: dict[str, str] | None = None,
-                 default: Callable[[str, list[str]], str] | None = None, p_top: float = 0.9) -> None:
+                 default: Callable[[str, list[str]], str] | None = None, p_top: float = 0.9,
+                 set_default: Callable[[str, list[str]], list[str]] | None = None) -> None:
         self.key = key
         self.latency = latency
-        self.oracle = dict(oracle or {})
+        self.oracle: dict[str, Any] = dict(oracle or {})
         self.default = default or (lambda text, labels: labels[0])
+        self.set_default = set_default or (lambda text, labels: labels[:1])
         self.p_top = p_top
         self.faults: list[dict[str, Any]] = []
         self.usage_override: tuple[int, int] | None = None
@@ -101,7 +111,8 @@ class ChatDouble:
 
     def fault(self, n: int = 1, **spec: Any) -> None:
         """The next ``n`` requests get this fault: status=429 (retry_after), 500, 503; body="not json";
-        no_usage=True; drop=True; status=400 with code="content_filter"."""
+        no_usage=True; drop=True; status=400 with code="content_filter"; bad_set="unknown" | "prose" |
+        "not_array" | "bare_string" | "extra_key" | "truncated" (a label-set answer spoiled, see the module doc)."""
         with self._lock:
             self.faults += [dict(spec) for _ in range(n)]
 
@@ -191,18 +202,27 @@ class ChatDouble:
                 ra = spec.get("retry_after")
                 return self._error(h, rec["status"], "The server had an error", "server_error",
                                    {"retry-after-ms": str(int(float(ra) * 1000))} if ra is not None else None)
+        sets = self._is_set_request(body)
         answer = self.oracle.get(text)
         if answer is None:
-            answer = self.default(text, labels)
-        content, value, tool = self._content(body, answer)
+            answer = self.set_default(text, labels) if sets else self.default(text, labels)
+        if sets:
+            content, value, tool = self._set_content(body, answer)
+        else:
+            content, value, tool = self._content(body, answer)
+        finish = "tool_calls" if tool else "stop"
+        if sets and spec is not None and spec.get("bad_set"):
+            content, finish = self._spoil_set(str(spec["bad_set"]), content, labels, finish)
+            value = content
         ctok = self.count(content)
         usage = self.usage_override or (ptok, ctok)
-        choice: dict[str, Any] = {"index": 0, "finish_reason": "tool_calls" if tool else "stop",
+        choice: dict[str, Any] = {"index": 0, "finish_reason": finish,
                                   "message": {"role": "assistant", "content": None if tool else content,
                                               "refusal": None}}
         if tool:
+            name = str(((body.get("tools") or [{}])[0].get("function") or {}).get("name") or "classify")
             choice["message"]["tool_calls"] = [{"id": "call_0", "type": "function",
-                                                "function": {"name": "classify", "arguments": content}}]
+                                                "function": {"name": name, "arguments": content}}]
         if body.get("logprobs") and not tool:
             choice["logprobs"] = {"content": self._logprobs(content, value, labels, int(body.get("top_logprobs") or 0))}
         resp = {"id": f"chatcmpl-{len(self.requests)}", "object": "chat.completion", "created": int(time.time()),
@@ -225,11 +245,27 @@ class ChatDouble:
         self._send(h, 200, resp)
 
     @staticmethod
-    def _labels(body: dict[str, Any]) -> list[str]:
+    def _schema(body: dict[str, Any]) -> dict[str, Any] | None:
         rf = body.get("response_format") or {}
         schema = (rf.get("json_schema") or {}).get("schema")
         if schema is None and body.get("tools"):
             schema = body["tools"][0]["function"]["parameters"]
+        return schema
+
+    @classmethod
+    def _is_set_request(cls, body: dict[str, Any]) -> bool:
+        """Whether the request asks for a label set: a schema whose ``labels`` is an array (or its prompt does)."""
+        schema = cls._schema(body)
+        if schema:
+            return (schema.get("properties") or {}).get("labels", {}).get("type") == "array"
+        system = str((body.get("messages") or [{}])[0].get("content", ""))
+        return '{"labels": [...]}' in system
+
+    @classmethod
+    def _labels(cls, body: dict[str, Any]) -> list[str]:
+        schema = cls._schema(body)
+        if schema and cls._is_set_request(body):
+            return list(schema["properties"]["labels"]["items"]["enum"])
         if schema:
             return list(schema["properties"]["label"]["enum"])
         system = str((body.get("messages") or [{}])[0].get("content", ""))
@@ -242,6 +278,34 @@ class ChatDouble:
         if (body.get("response_format") or {}).get("type") == "json_schema":
             return json.dumps({"label": answer}, separators=(",", ":")), answer, False
         return answer, answer, False
+
+    @staticmethod
+    def _set_content(body: dict[str, Any], answer: Any) -> tuple[str, str, bool]:
+        """A label-set answer: a list as compact ``{"labels": [...]}``, a string verbatim."""
+        tool = bool(body.get("tools"))
+        if isinstance(answer, list | tuple | set | frozenset):
+            content = json.dumps({"labels": list(answer)}, separators=(",", ":"))
+        else:
+            content = str(answer)
+        return content, content, tool
+
+    @staticmethod
+    def _spoil_set(kind: str, content: str, labels: list[str], finish: str) -> tuple[str, str]:
+        """A label-set answer spoiled as ``kind`` (content, finish_reason)."""
+        first = labels[0] if labels else "x"
+        if kind == "unknown":
+            return json.dumps({"labels": [first, "not-a-label"]}, separators=(",", ":")), finish
+        if kind == "prose":
+            return f"The text is about {first}, I think.", finish
+        if kind == "not_array":
+            return json.dumps({"labels": first}, separators=(",", ":")), finish
+        if kind == "bare_string":
+            return json.dumps(first), finish
+        if kind == "extra_key":
+            return json.dumps({"labels": [first], "confidence": 0.9}, separators=(",", ":")), finish
+        if kind == "truncated":
+            return content[: max(1, len(content) - 4)], "length"
+        raise ValueError(f"unknown bad_set fault {kind!r}")
 
     def _logprobs(self, content: str, value: str, labels: list[str], top: int) -> list[dict[str, Any]]:
         """The content in tokens: the text before the label as one token, the label in 3-character pieces."""

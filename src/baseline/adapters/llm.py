@@ -10,6 +10,11 @@
   punctuation and case-folding, an answer must equal exactly one label; anything else is an
   abstention (kept as the raw answer, counted), never a guess.
 - **Class scores from log-probabilities** (:func:`scores_from_logprobs`).
+- **Label sets** (the multi-label task): :func:`set_system_prompt` asks for every label that applies as
+  ``{"labels": [...]}``, :func:`set_schema` is that answer's JSON schema (an array whose items are an enum of
+  the labels: structured output or a tool's input), few-shot answers are written by :func:`set_answer`, and
+  :func:`parse_label_set` reads an answer strictly into the canonical set string; anything else is an item
+  error, never an abstention. :func:`template_id` takes the task, so single-label caches never answer sets.
 - **Token prices** (:func:`price_row`): an explicit override (adapter options, or a row in
   ``baseline.toml``'s ``[prices]``) first, then LiteLLM's model price map when the ``litellm`` package is
   installed (read from its bundled JSON, no network), then the packaged ``prices.toml``; every row
@@ -40,8 +45,11 @@ from baseline.adapters.base import Cost, Opt
 from baseline.adapters.cloud import truncate_chars
 from baseline.costs import PriceTable
 from baseline.errors import BadInput
+from baseline.tasks.labelsets import EMPTY, decode, encode
 
 PROMPT_VERSION = 1
+SINGLE_LABEL_TASK = "text-classification"
+MULTI_LABEL_TASK = "multi-label-text-classification"
 SELECTIONS = ("per_class", "random", "nearest")
 APPROX = "≈ ceil(chars / 4) tokens (stated approximation: no tokenizer for this model)"
 
@@ -68,18 +76,120 @@ def user_turn(text: str) -> str:
     return f"Text: {text}"
 
 
-def turns(text: str, examples: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
-    """(role, content) pairs after the system prompt: each example as a user turn and the label as the answer."""
+def turns(text: str, examples: Sequence[tuple[str, str]],
+          answer: Callable[[str], str] | None = None) -> list[tuple[str, str]]:
+    """(role, content) pairs after the system prompt: each example as a user turn and its label as the answer
+    (written by ``answer`` when given, e.g. :func:`set_answer` for label sets)."""
     out: list[tuple[str, str]] = []
     for ex_text, ex_label in examples:
-        out += [("user", user_turn(ex_text)), ("assistant", ex_label)]
+        out += [("user", user_turn(ex_text)), ("assistant", answer(ex_label) if answer else ex_label)]
     return [*out, ("user", user_turn(text))]
 
 
-def template_id(system: str, answer_format: str = "text") -> str:
-    """Hash of the prompt template (system prompt, turn format, answer format, version)."""
-    h = hashlib.sha256(f"{PROMPT_VERSION}\x00{system}\x00{user_turn('{text}')}\x00{answer_format}".encode())
-    return h.hexdigest()[:16]
+def template_id(system: str, answer_format: str = "text", task: str | None = None) -> str:
+    """Hash of the prompt template (system prompt, turn format, answer format, version; the task unless single-label)."""
+    key = f"{PROMPT_VERSION}\x00{system}\x00{user_turn('{text}')}\x00{answer_format}"
+    if task and task != SINGLE_LABEL_TASK:  # single-label ids stay what they always were
+        key += f"\x00task={task}"
+    return hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+# ---- label sets (multi-label task) -------------------------------------------------------------------
+
+SET_KEY = "labels"              # the answer object's one key: {"labels": [...]}
+SET_SCHEMA_NAME = "label_set"   # OpenAI response_format json_schema name
+SET_TOOL = "record_labels"      # the forced tool (Bedrock Converse toolSpec / OpenAI function)
+SET_TOOL_DESCRIPTION = "Record every label that applies to the text (an empty list when none applies)."
+
+
+def set_system_prompt(labels: Sequence[str], instructions: str = "") -> str:
+    """The system prompt for label sets: every label that applies, answered as ``{"labels": [...]}``."""
+    listed = "\n".join(f"- {lab}" for lab in labels)
+    intro = f"{instructions}\n" if instructions else ""
+    return (f"{intro}You are a text classifier. Tag the text with every one of these labels that applies "
+            f"(none, one or several):\n{listed}\n"
+            'Answer with a JSON object {"labels": [...]} listing the labels that apply, each written exactly as '
+            "above, an empty list when none applies, and nothing else.")
+
+
+def set_schema(labels: Sequence[str]) -> dict[str, Any]:
+    """JSON schema of a label-set answer: ``{"labels": [<enum of the labels>, ...]}``, nothing else."""
+    return {"type": "object",
+            "properties": {SET_KEY: {"type": "array", "items": {"type": "string", "enum": [str(x) for x in labels]}}},
+            "required": [SET_KEY], "additionalProperties": False}
+
+
+def set_answer(value: str) -> str:
+    """A canonical label-set string written as the model should answer it (few-shot turns): compact JSON."""
+    return json.dumps({SET_KEY: sorted(decode(value) or ())}, ensure_ascii=False, separators=(",", ":"))
+
+
+def full_set_answer(labels: Sequence[str]) -> str:
+    """The longest valid answer (every label): what ``max_tokens`` must allow."""
+    return set_answer(encode(labels))
+
+
+def answer_length_stats(train_labels: Sequence[str], count: Callable[[str], int]) -> tuple[float, float]:
+    """(mean answer tokens, mean label cardinality) over train rows' label sets: the expected answer size."""
+    from collections import Counter
+
+    seen = Counter(str(v) for v in train_labels)
+    n = sum(seen.values())
+    if not n:
+        return 0.0, 0.0
+    tokens = sum(count(set_answer(v)) * k for v, k in seen.items())
+    card = sum(len(decode(v) or ()) * k for v, k in seen.items())
+    return tokens / n, card / n
+
+
+def _clip(x: Any, n: int = 60) -> str:
+    s = x if isinstance(x, str) else json.dumps(x, ensure_ascii=False, default=str)
+    s = " ".join(s.split())
+    return repr(s if len(s) <= n else s[:n] + "…")
+
+
+def parse_label_set(content: Any, labels: Sequence[str]) -> tuple[str | None, str | None]:
+    """A label-set answer read strictly: (canonical set string, None), or (None, why it is an item error).
+
+    Accepted: a JSON array, or an object whose only key is ``labels`` holding one (as text, or already parsed,
+    e.g. a tool call's input). Each item must be a string equal to exactly one dataset label after the
+    single-label normalisation (:func:`normalize_answer`: surrounding whitespace, quotes and punctuation
+    stripped, case-folded). Duplicates collapse; an empty array is the empty set. Anything else (prose, a
+    code fence, a bare string, a non-array, a non-string item, an unknown or ambiguous label, extra keys) is
+    an error: never an abstention, never a guessed label.
+    """
+    obj = content
+    if content is None or (isinstance(content, str) and not content.strip()):
+        return None, "empty answer"
+    if isinstance(content, str):
+        try:
+            obj = json.loads(content)
+        except ValueError:
+            return None, f"answer is not a JSON label array: {_clip(content)}"
+    if isinstance(obj, dict):
+        if set(obj) != {SET_KEY}:
+            return None, f'answer object must hold only "{SET_KEY}" (got keys {sorted(map(str, obj))})'
+        obj = obj[SET_KEY]
+    if not isinstance(obj, list):
+        return None, f"answer is not a JSON array of labels: {_clip(content)}"
+    index: dict[str, list[str]] = {}
+    for lab in labels:
+        index.setdefault(normalize_answer(str(lab)), []).append(str(lab))
+    chosen: set[str] = set()
+    for item in obj:
+        if not isinstance(item, str):
+            return None, f"array item {_clip(item, 30)} is not a string"
+        hits = index.get(normalize_answer(item), [])
+        if len(hits) != 1:
+            return None, f"{'unknown' if not hits else 'ambiguous'} label {_clip(item, 40)}"
+        chosen.add(hits[0])
+    return encode(chosen), None
+
+
+def set_scores(value: str, labels: Sequence[str]) -> dict[str, float]:
+    """Per-label scores of an answered set: 1.0 for its labels, 0.0 for the others (no probabilities)."""
+    members = decode(value) or frozenset()
+    return {str(lab): float(str(lab) in members) for lab in labels}
 
 
 # ---- parsing -----------------------------------------------------------------------------------------
@@ -165,10 +275,13 @@ class FewShot:
     """Few-shot examples from the train split: ``per_class``, ``random`` or ``nearest``, seeded."""
 
     def __init__(self, k: int, method: str = "per_class", seed: int = 42, max_chars: int = 500,
-                 embedding_model: str | None = None, embedder: Callable[[list[str]], Any] | None = None) -> None:
+                 embedding_model: str | None = None, embedder: Callable[[list[str]], Any] | None = None,
+                 multilabel: bool = False) -> None:
         if method not in SELECTIONS:
             raise BadInput(f"few_shot_selection must be one of {', '.join(SELECTIONS)} (got {method!r})")
         self.k, self.method, self.seed, self.max_chars = k, method, seed, max_chars
+        # labels are canonical set strings; per_class draws k rows carrying each label (and k with no label)
+        self.multilabel = multilabel
         self.embedding_model = embedding_model
         self._embedder = embedder
         self.examples: list[tuple[str, str]] = []   # fixed examples (per_class, random)
@@ -203,7 +316,10 @@ class FewShot:
             return
         rng = random.Random(self.seed)
         rows = [(t, str(lab)) for t, lab in zip(texts, labels, strict=True) if str(t).strip()]
-        if self.method == "per_class":
+        if self.method == "per_class" and self.multilabel:
+            self.examples = [(self._clip(rows[i][0]), rows[i][1]) for i in self._per_label_rows(rows, label_order, rng)]
+            rng.shuffle(self.examples)
+        elif self.method == "per_class":
             by_label: dict[str, list[str]] = {}
             for t, lab in rows:
                 by_label.setdefault(lab, []).append(t)
@@ -219,6 +335,25 @@ class FewShot:
 
             self.pool = [(self._clip(t), lab) for t, lab in rows]
             self._vectors = np.asarray(self._embed([t for t, _ in self.pool]), dtype=np.float32)
+
+    def _per_label_rows(self, rows: list[tuple[str, str]], label_order: Sequence[str], rng: random.Random) -> list[int]:
+        """Multi-label ``per_class``: ``k`` rows carrying each label in turn (a row drawn once), then ``k`` with none."""
+        by_label: dict[str, list[int]] = {}
+        for i, (_, value) in enumerate(rows):
+            for lab in sorted(decode(value) or ()) or [EMPTY]:
+                by_label.setdefault(lab, []).append(i)
+        picked: list[int] = []
+        taken: set[int] = set()
+        for lab in [*map(str, label_order), EMPTY]:
+            pool = [i for i in by_label.get(lab, []) if i not in taken]
+            for i in rng.sample(pool, min(self.k, len(pool))):
+                taken.add(i)
+                picked.append(i)
+        return picked
+
+    def answer(self, value: str) -> str:
+        """An example's assistant turn: the label, or for label sets its JSON answer."""
+        return set_answer(value) if self.multilabel else value
 
     def _embed(self, texts: list[str]) -> Any:
         import numpy as np
@@ -245,10 +380,16 @@ class FewShot:
             return 0.0
         if self.examples or self.pool:
             ex = self.examples or self.pool[: self.k]
-            per = sum(len(t) + len(lab) + 10 for t, lab in ex) / max(1, len(ex))
+            per = sum(len(t) + len(self.answer(lab)) + 10 for t, lab in ex) / max(1, len(ex))
         else:
             per = sum(min(len(t), self.max_chars) for t in texts) / len(texts) + 10
-        n = self.k * len(set(map(str, labels))) if self.method == "per_class" else self.k
+        if self.method != "per_class":
+            n = self.k
+        elif self.multilabel:  # k per label present, plus k with no label
+            values = set(map(str, labels))
+            n = self.k * len({m for v in values for m in (decode(v) or ())} | ({EMPTY} & values))
+        else:
+            n = self.k * len(set(map(str, labels)))
         return n * per
 
 

@@ -2,6 +2,14 @@
 
 Prompting, few-shot selection, strict parsing and token prices are the shared LLM core
 (``baseline.adapters.llm``); this module only speaks Converse.
+
+Multi-label (``ctx.task`` "multi-label-text-classification"): the request carries ``toolConfig`` with one tool,
+``record_labels``, whose ``inputSchema.json`` is ``{"labels": [<enum of the labels>]}``, and ``toolChoice``
+``{"tool": {"name": "record_labels"}}`` forcing it (option ``tool_choice`` "any" for models that take only
+``any``; ``strict_tool`` adds the toolSpec's ``strict`` flag where the model supports it). The answer is the
+``toolUse`` block's ``input`` (or, from a model that ignored the tool, its text), parsed strictly by
+``llm.parse_label_set``: an empty array is the empty set; prose, an unknown label, a non-array or a cut-off
+answer is an item error, never an abstention (``content_filtered`` / ``guardrail_intervened`` stay abstentions).
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ from baseline.adapters.base import (
     Cost,
     FitInfo,
     Opt,
+    is_multilabel,
 )
 from baseline.adapters.cloud import (
     truncate_chars,
@@ -35,19 +44,23 @@ from baseline.adapters.cloud import (
 from baseline.adapters.llm import normalize_answer, parse_label  # noqa: F401 (re-exported)
 from baseline.errors import BadInput
 
+TOOL_CHOICES = ("tool", "any")
+
 
 class BedrockLLM(_AwsAdapter):
     """An LLM on Amazon Bedrock (Converse API) as a zero- or few-shot classifier over the dataset's labels.
 
     Options: ``model_id`` (required, e.g. "amazon.nova-micro-v1:0" or an inference profile such as
     "us.amazon.nova-micro-v1:0"), ``few_shot`` (examples per class drawn from train with the seed;
-    default 0 = zero-shot), ``max_tokens`` (default 10), ``temperature`` (default 0), ``max_chars``
+    default 0 = zero-shot), ``max_tokens`` (default 10; label sets: the every-label answer's characters / 2
+    + 32), ``temperature`` (default 0), ``max_chars``
     (texts are cut to this many characters, default 4000), ``max_example_chars`` (default 500),
     ``few_shot_selection`` ("per_class" default, "random", "nearest" by sentence embeddings with [hf];
     ``embedding_model``), ``batch_pricing`` / ``batch_discount`` (a Batch-inference projection),
     ``instructions`` (one line about the task, added to the system prompt), ``prompt_overhead_tokens``
     (per-request allowance in estimates, default 30), ``usd_per_1k_input`` / ``usd_per_1k_output``
-    (prices for a model the price table lacks), plus the shared AWS options. Answers are parsed
+    (prices for a model the price table lacks), ``tool_choice`` / ``strict_tool`` (label sets, see the module
+    doc), plus the shared AWS options. Answers are parsed
     strictly: after stripping quotes/punctuation and case-folding, the answer must equal exactly
     one label, otherwise the item abstains and the raw answer is kept.
     """
@@ -58,22 +71,33 @@ class BedrockLLM(_AwsAdapter):
     learns = True  # only to receive the train split for few-shot examples; nothing is trained
     batch_size = 1
     service_name = "bedrock-runtime"
+    tasks = (llm.SINGLE_LABEL_TASK, llm.MULTI_LABEL_TASK)
     option_schema = {**_AwsAdapter.option_schema, **llm.LLM_OPTIONS, "model_id": Opt("str"),
-                     "temperature": Opt("float", lo=0)}
+                     "temperature": Opt("float", lo=0), "tool_choice": Opt("str", choices=TOOL_CHOICES),
+                     "strict_tool": Opt("bool")}
+    tool_overhead_tokens = 12  # output tokens a toolUse block adds around its input (stated allowance, estimates)
 
     def __init__(self, ctx: AdapterContext) -> None:
         super().__init__(ctx)
         o = ctx.options
         self.model_id = str(o.get("model_id") or "")
         self.few_shot = _opt_int(self.name, o, "few_shot", 0)
-        self.max_tokens = _opt_int(self.name, o, "max_tokens", 10, lo=1)
+        self.multilabel = is_multilabel(ctx)
+        # label sets: room for the every-label answer (≈ chars/2, generous for a tokenizer we lack) + the tool call
+        default_max = (math.ceil(len(llm.full_set_answer(ctx.labels)) / 2) + 32) if self.multilabel else 10
+        self.max_tokens = _opt_int(self.name, o, "max_tokens", default_max, lo=1)
+        self.tool_choice = str(o.get("tool_choice", "tool"))
+        if self.tool_choice not in TOOL_CHOICES:
+            raise BadInput(f"[adapters.{self.name}] tool_choice must be 'tool' or 'any' (got {self.tool_choice!r})")
+        self.strict_tool = bool(o.get("strict_tool", False))
+        self._answer_tokens: tuple[float, float] | None = None  # multi-label: (mean answer tokens, cardinality)
         self.temperature = _opt_float(self.name, o, "temperature", 0.0)
         self.max_chars = _opt_int(self.name, o, "max_chars", 4000, lo=1)
         self.max_example_chars = _opt_int(self.name, o, "max_example_chars", 500, lo=1)
         self.overhead_tokens = _opt_int(self.name, o, "prompt_overhead_tokens", 30)
         self.instructions = " ".join(str(o.get("instructions", "")).split())
         self.fewshot = llm.FewShot(self.few_shot, str(o.get("few_shot_selection", "per_class")), ctx.seed,
-                                   self.max_example_chars, o.get("embedding_model"))
+                                   self.max_example_chars, o.get("embedding_model"), multilabel=self.multilabel)
         self.batch_pricing = bool(o.get("batch_pricing", False))
         self.batch_discount = o.get("batch_discount")
         self._est_example_chars: float | None = None
@@ -94,11 +118,23 @@ class BedrockLLM(_AwsAdapter):
 
     # ---- prompt --------------------------------------------------------------------------------
     def system_prompt(self) -> str:
+        if self.multilabel:
+            return llm.set_system_prompt(self.ctx.labels, self.instructions)
         return llm.system_prompt(self.ctx.labels, self.instructions)
 
     def messages(self, text: str) -> list[dict[str, Any]]:
+        answer = self.fewshot.answer if self.multilabel else None
         return [{"role": role, "content": [{"text": content}]}
-                for role, content in llm.turns(text, self.fewshot.for_text(text))]
+                for role, content in llm.turns(text, self.fewshot.for_text(text), answer)]
+
+    def tool_config(self) -> dict[str, Any]:
+        """Converse ``toolConfig`` for label sets: one tool whose input is the label-set schema, forced."""
+        spec: dict[str, Any] = {"name": llm.SET_TOOL, "description": llm.SET_TOOL_DESCRIPTION,
+                                "inputSchema": {"json": llm.set_schema(self.ctx.labels)}}
+        if self.strict_tool:
+            spec["strict"] = True
+        choice = {"tool": {"name": llm.SET_TOOL}} if self.tool_choice == "tool" else {"any": {}}
+        return {"tools": [{"toolSpec": spec}], "toolChoice": choice}
 
     # ---- prices, estimates ---------------------------------------------------------------------
     def price_row(self) -> dict[str, Any]:
@@ -113,6 +149,8 @@ class BedrockLLM(_AwsAdapter):
 
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
         self._train_digest = self.fewshot.digest(texts, labels)  # few-shot answers depend on the train split
+        if self.multilabel:
+            self._answer_tokens = llm.answer_length_stats(labels, lambda s: math.ceil(len(s) / 4))
         if self.few_shot and texts:
             self._est_example_chars = self.fewshot.mean_example_chars(texts, labels)
         return Cost(note="no training: few-shot examples only" if self.few_shot else "zero-shot: nothing to fit")
@@ -121,15 +159,23 @@ class BedrockLLM(_AwsAdapter):
         if not self.model_id:
             return Cost(note="model_id not set: cannot price")
         if self.examples:
-            shots = sum(len(t) + len(lab) + 10 for t, lab in self.examples)
+            shots = sum(len(t) + len(self.fewshot.answer(lab)) + 10 for t, lab in self.examples)
         else:
             shots = self._est_example_chars or 0.0
         fixed = (len(self.system_prompt()) + shots) / 4 + self.overhead_tokens
+        if self.multilabel:  # the tool's definition is part of the prompt
+            fixed += len(json.dumps(self.tool_config())) / 4
         docs = [t for t in texts if t.strip()]
         tin = sum(math.ceil(len(truncate_chars(t, self.max_chars)[0]) / 4) + fixed for t in docs)
-        tout = self.max_tokens * len(docs)
-        c = self.token_cost(tin, tout)
-        c.note = "≈ chars/4 input tokens + prompt, max_tokens output"
+        if self.multilabel and self._answer_tokens is not None:
+            per = min(float(self.max_tokens), self._answer_tokens[0] + self.tool_overhead_tokens)
+            c = self.token_cost(tin, per * len(docs))
+            c.note = (f"≈ chars/4 input tokens + prompt and tool; output: the expected label-set answer, {per:.1f} "
+                      f"tokens per text (train's mean of {self._answer_tokens[1]:.2f} labels per row + "
+                      f"{self.tool_overhead_tokens} for the tool call; max_tokens {self.max_tokens} the upper bound)")
+        else:
+            c = self.token_cost(tin, self.max_tokens * len(docs))
+            c.note = "≈ chars/4 input tokens + prompt, max_tokens output"
         if self.batch_pricing and docs:
             c.note += "; " + llm.batch_projection(self.price_row(), c.units, len(docs), self.batch_discount)
         return c
@@ -147,6 +193,9 @@ class BedrockLLM(_AwsAdapter):
                          train=getattr(self, "_train_digest", None))
             if self.fewshot.method != "per_class":
                 ident.update(selection=self.fewshot.method, embedding_model=self.fewshot.embedding_model)
+        if self.multilabel:  # only here: single-label identities stay byte for byte what they were
+            ident.update(task=self.ctx.task, tool=hashlib.sha256(json.dumps(self.tool_config(), sort_keys=True)
+                                                                .encode()).hexdigest()[:16])
         return json.dumps(ident, sort_keys=True)
 
     # ---- life cycle ----------------------------------------------------------------------------
@@ -185,14 +234,41 @@ class BedrockLLM(_AwsAdapter):
                 self._answered += 1
             service_ms += float((resp.get("metrics") or {}).get("latencyMs", 0.0))
             content = resp["output"]["message"]["content"]
-            answer = "".join(c.get("text", "") for c in content if isinstance(c, dict))
             stop = resp.get("stopReason")
+            if self.multilabel:
+                self._take_set(content, stop, i, out)
+                continue
+            answer = "".join(c.get("text", "") for c in content if isinstance(c, dict))
             out.raw[i] = answer if answer or stop in (None, "end_turn") else f"<{stop}>"
             out.labels[i] = parse_label(answer, self.ctx.labels)
             if out.labels[i] is not None:
                 out.scores[i] = {lab: float(lab == out.labels[i]) for lab in self.ctx.labels}
         out.service_ms = service_ms or None
         return out
+
+    def _take_set(self, content: list[Any], stop: str | None, i: int, out: BatchResult) -> None:
+        """A label-set answer: the forced tool's input (else the text), strictly parsed; abstains only when filtered."""
+        if stop in ("content_filtered", "guardrail_intervened"):
+            out.raw[i] = f"<{stop}>"
+            return
+        uses = [c["toolUse"] for c in content if isinstance(c, dict) and isinstance(c.get("toolUse"), dict)]
+        text = "".join(c.get("text", "") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str))
+        if uses:
+            use = uses[0]
+            answer: Any = use.get("input")
+            out.raw[i] = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+            if use.get("name") != llm.SET_TOOL:
+                out.errors[i] = f"invalid label set: a call to tool {use.get('name')!r}, not {llm.SET_TOOL!r}"
+                return
+        else:
+            answer = out.raw[i] = text
+        value, why = llm.parse_label_set(answer, self.ctx.labels)
+        if why is not None:
+            cut = f" (stopReason {stop}: raise max_tokens)" if stop == "max_tokens" else ""
+            out.errors[i] = f"invalid label set: {why}{cut}"
+            return
+        out.labels[i] = value
+        out.scores[i] = llm.set_scores(value, self.ctx.labels)
 
     def _converse(self, client: Any, doc: str, i: int, out: BatchResult) -> dict | None:
         """One Converse call, asked again while its answer does not validate; None when it ends as an item error.
@@ -203,10 +279,11 @@ class BedrockLLM(_AwsAdapter):
         for attempt in range(self.answer_attempts):
             out.retries += int(attempt > 0)
             _queued(out, self._pacer.wait())
+            extra = {"toolConfig": self.tool_config()} if self.multilabel else {}
             resp, err, retries, throttles = self._call(
                 client.converse, modelId=self.model_id, system=[{"text": self.system_prompt()}],
                 messages=self.messages(doc),
-                inferenceConfig={"maxTokens": self.max_tokens, "temperature": float(self.temperature)})
+                inferenceConfig={"maxTokens": self.max_tokens, "temperature": float(self.temperature)}, **extra)
             out.retries += retries
             out.throttles += throttles
             unconfirmed = self._stats.unconfirmed
@@ -257,5 +334,7 @@ class BedrockLLM(_AwsAdapter):
     def explain(self) -> dict[str, Any]:
         shots = (f"{self.few_shot}-shot ({self.fewshot.method}, {len(self.examples) or self.few_shot} examples)"
                  if self.few_shot else "zero-shot")
-        return {"kind": "prompt", "text": f"{self.model_id}, {shots}, strict label parsing; system prompt: "
+        parsing = f"a forced {llm.SET_TOOL} tool call, strict label-set parsing" if self.multilabel \
+            else "strict label parsing"
+        return {"kind": "prompt", "text": f"{self.model_id}, {shots}, {parsing}; system prompt: "
                 + self.system_prompt().replace("\n", " ")}

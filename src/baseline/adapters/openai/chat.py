@@ -22,6 +22,15 @@ or a refusal is an abstention too. Class scores come from ``logprobs`` when the 
 A response that is not a Chat Completion (malformed body, no choices, no usage) is asked again up to
 ``answer_attempts`` times, then its text is an item error, never an abstention.
 
+Multi-label (``ctx.task`` "multi-label-text-classification"): the same three formats answer a label set as
+``{"labels": [...]}`` whose items are an enum of the labels (``response_format`` json_schema "label_set",
+strict; or the forced function "record_labels"), parsed strictly by ``llm.parse_label_set``: an empty array
+is the empty set, anything else (prose, an unknown label, a non-array, a cut-off answer) is an item error,
+never an abstention (a refusal or content filter stays an abstention). Few-shot examples show sets, the
+task is part of the template id and cache identity, log-probabilities are not requested (scores are the
+set's 0/1 indicators), ``max_tokens`` defaults to the every-label answer + 12, and the estimate prices the
+expected answer (mean answer tokens over train's label sets, at most ``max_tokens``).
+
 Rate limits: ``rpm`` / ``tpm`` pacing (each request reserves its counted prompt tokens + max_tokens),
 ``max_concurrency`` requests in flight, the SDK's retries (``max_retries``; it honours ``Retry-After`` /
 ``retry-after-ms``), every attempt, retry and 429 counted. Spend: the response's ``usage`` priced per
@@ -50,6 +59,7 @@ from baseline.adapters.base import (
     Cost,
     FitInfo,
     Opt,
+    is_multilabel,
 )
 from baseline.adapters.cloud import InvalidAnswer, truncate_chars
 from baseline.errors import BadInput
@@ -112,6 +122,7 @@ class OpenAIChat(Adapter):
     warmup = False
     batch_size = 1
     max_concurrency = 4
+    tasks = (llm.SINGLE_LABEL_TASK, llm.MULTI_LABEL_TASK)
     option_schema = {
         **llm.LLM_OPTIONS, "model": Opt("str"), "base_url": Opt("str"), "azure_endpoint": Opt("str"),
         "azure_deployment": Opt("str"), "api_version": Opt("str"), "api_key_env": Opt("str"),
@@ -132,7 +143,8 @@ class OpenAIChat(Adapter):
         azure = self.conn["kind"].startswith("azure")
         self.request_model = (self.conn.get("deployment") or self.model) if azure else self.model  # Azure: the deployment
         self.answer_format = str(o.get("answer_format", "json_schema"))
-        self.logprobs = bool(o.get("logprobs", True))
+        self.multilabel = is_multilabel(ctx)
+        self.logprobs = bool(o.get("logprobs", True)) and not self.multilabel  # sets: no per-label probabilities
         self.top_logprobs = int(o.get("top_logprobs", 5))
         default_param = "max_completion_tokens" if self.conn["kind"] in ("openai", "azure", "azure-v1") else "max_tokens"
         self.max_tokens_param = str(o.get("max_tokens_param", default_param))
@@ -151,10 +163,16 @@ class OpenAIChat(Adapter):
         self.count, self.tokenizer = llm.token_counter(str(o.get("price_model") or self.model or "?"),
                                                        str(o.get("tokenizer", "auto")))
         self.fewshot = llm.FewShot(int(o.get("few_shot", 0)), str(o.get("few_shot_selection", "per_class")),
-                                   ctx.seed, int(o.get("max_example_chars", 500)), o.get("embedding_model"))
-        self.system = llm.system_prompt(ctx.labels, self.instructions)
-        label_tokens = max((self.count(str(lab)) for lab in ctx.labels), default=1)
-        self.max_tokens = int(o.get("max_tokens", label_tokens + (4 if self.answer_format == "text" else 12)))
+                                   ctx.seed, int(o.get("max_example_chars", 500)), o.get("embedding_model"),
+                                   multilabel=self.multilabel)
+        self._answer_tokens: tuple[float, float] | None = None  # multi-label: (mean answer tokens, cardinality)
+        if self.multilabel:
+            self.system = llm.set_system_prompt(ctx.labels, self.instructions)
+            self.max_tokens = int(o.get("max_tokens", self.count(llm.full_set_answer(ctx.labels)) + 12))
+        else:
+            self.system = llm.system_prompt(ctx.labels, self.instructions)
+            label_tokens = max((self.count(str(lab)) for lab in ctx.labels), default=1)
+            self.max_tokens = int(o.get("max_tokens", label_tokens + (4 if self.answer_format == "text" else 12)))
         self.pacer = llm.TokenPacer(o.get("rpm") or None, o.get("tpm") or None)
         self._stats = _Stats()
         self._lock = threading.Lock()
@@ -219,7 +237,8 @@ class OpenAIChat(Adapter):
         return llm.token_cost(self.price_row(), tin, tout)
 
     def messages(self, doc: str) -> list[dict[str, str]]:
-        pairs = [("system", self.system), *llm.turns(doc, self.fewshot.for_text(doc))]
+        answer = self.fewshot.answer if self.multilabel else None
+        pairs = [("system", self.system), *llm.turns(doc, self.fewshot.for_text(doc), answer)]
         return [{"role": r, "content": c} for r, c in pairs]
 
     def prompt_tokens(self, doc: str, messages: list[dict[str, str]] | None = None) -> int:
@@ -234,6 +253,8 @@ class OpenAIChat(Adapter):
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
         self.fewshot.digest(texts, labels)  # answers depend on the train split when examples are drawn from it
         self._train = (list(texts), list(labels))
+        if self.multilabel:
+            self._answer_tokens = llm.answer_length_stats(labels, self.count)
         if self.fewshot.k and self.fewshot.method != "nearest":
             self.fewshot.fit(texts, labels, self.ctx.labels)  # cheap and seeded: the estimate sees the real prompt
         return Cost(note=f"no training: {self.fewshot.k} few-shot ({self.fewshot.method})" if self.fewshot.k
@@ -244,8 +265,15 @@ class OpenAIChat(Adapter):
             return Cost(note="model not set: cannot price")
         docs = [truncate_chars(t, self.max_chars)[0] for t in texts if t.strip()]
         tin = sum(self.prompt_tokens(d) for d in docs)
-        c = self.token_cost(tin, self.max_tokens * len(docs))
-        c.note = f"input: {self.tokenizer}; output: max_tokens ({self.max_tokens}) per text, an upper bound"
+        if self.multilabel and self._answer_tokens is not None:
+            per, card = self._answer_tokens
+            per = min(float(self.max_tokens), per)
+            c = self.token_cost(tin, per * len(docs))
+            c.note = (f"input: {self.tokenizer}; output: the expected label-set answer, {per:.1f} tokens per text "
+                      f"(train's mean of {card:.2f} labels per row; max_tokens {self.max_tokens} the upper bound)")
+        else:
+            c = self.token_cost(tin, self.max_tokens * len(docs))
+            c.note = f"input: {self.tokenizer}; output: max_tokens ({self.max_tokens}) per text, an upper bound"
         if self.batch_pricing and docs:
             c.note += "; " + llm.batch_projection(self.price_row(), c.units, len(docs), self.batch_discount)
         return c
@@ -259,6 +287,8 @@ class OpenAIChat(Adapter):
                             "top_logprobs": self.top_logprobs, "max_chars": self.max_chars, "seed_value": self.ctx.seed},
                  "template": llm.template_id(self.system, self.answer_format), "labels": self.ctx.labels,
                  "few_shot": self.fewshot.identity()}
+        if self.multilabel:  # only here: single-label identities stay byte for byte what they were
+            ident.update(task=self.ctx.task, template=llm.template_id(self.system, self.answer_format, self.ctx.task))
         return json.dumps(ident, sort_keys=True)
 
     # ---- client --------------------------------------------------------------------------------
@@ -314,15 +344,20 @@ class OpenAIChat(Adapter):
             kw["temperature"] = float(self.temperature)
         if self.send_seed:
             kw["seed"] = self.ctx.seed
-        schema = {"type": "object", "properties": {"label": {"type": "string", "enum": list(self.ctx.labels)}},
-                  "required": ["label"], "additionalProperties": False}
+        if self.multilabel:
+            schema, name, tool, what = llm.set_schema(self.ctx.labels), llm.SET_SCHEMA_NAME, llm.SET_TOOL, \
+                llm.SET_TOOL_DESCRIPTION
+        else:
+            schema = {"type": "object", "properties": {"label": {"type": "string", "enum": list(self.ctx.labels)}},
+                      "required": ["label"], "additionalProperties": False}
+            name, tool, what = "classification", "classify", "Record the text's label."
         if self.answer_format == "json_schema":
             kw["response_format"] = {"type": "json_schema",
-                                     "json_schema": {"name": "classification", "strict": True, "schema": schema}}
+                                     "json_schema": {"name": name, "strict": True, "schema": schema}}
         elif self.answer_format == "tool":
-            kw["tools"] = [{"type": "function", "function": {"name": "classify", "strict": True, "parameters": schema,
-                                                             "description": "Record the text's label."}}]
-            kw["tool_choice"] = {"type": "function", "function": {"name": "classify"}}
+            kw["tools"] = [{"type": "function", "function": {"name": tool, "strict": True, "parameters": schema,
+                                                             "description": what}}]
+            kw["tool_choice"] = {"type": "function", "function": {"name": tool}}
         if self.logprobs and self.answer_format != "tool":
             kw["logprobs"] = True
             if self.top_logprobs:
@@ -437,6 +472,9 @@ class OpenAIChat(Adapter):
             self._usage["output_tokens"] += tout
             self._answered += 1
         text, finish = a["text"], a["finish"]
+        if self.multilabel:
+            self._take_set(text, finish, a["refusal"], i, out)
+            return
         if a["refusal"] or finish == "content_filter" or not text:
             out.raw[i] = text or ("<refusal>" if a["refusal"] else f"<{finish or 'empty'}>")
             return
@@ -451,6 +489,20 @@ class OpenAIChat(Adapter):
             out.scores[i] = scores or {lab: float(lab == label) for lab in self.ctx.labels}
         elif scores:
             out.scores[i] = scores
+
+    def _take_set(self, text: str | None, finish: str | None, refusal: Any, i: int, out: BatchResult) -> None:
+        """A label-set answer: the canonical set, an abstention (refusal, content filter) or an item error."""
+        if refusal or finish == "content_filter":
+            out.raw[i] = text or ("<refusal>" if refusal else "<content_filter>")
+            return
+        out.raw[i] = text
+        value, why = llm.parse_label_set(text, self.ctx.labels)
+        if why is not None:
+            cut = f" (finish_reason {finish}: raise max_tokens)" if finish == "length" else ""
+            out.errors[i] = redact(f"invalid label set: {why}{cut}")
+            return
+        out.labels[i] = value
+        out.scores[i] = llm.set_scores(value, self.ctx.labels)
 
     def _ok(self) -> None:
         with self._lock:
@@ -483,5 +535,6 @@ class OpenAIChat(Adapter):
 
     def explain(self) -> dict[str, Any]:
         shots = (f"{self.fewshot.k}-shot ({self.fewshot.method})" if self.fewshot.k else "zero-shot")
+        parsing = "strict label-set parsing" if self.multilabel else "strict label parsing"
         return {"kind": "prompt", "text": f"{self.model} via {self.endpoint_description()}, {shots}, "
-                f"{self.answer_format} answers, strict label parsing; system prompt: " + self.system.replace("\n", " ")}
+                f"{self.answer_format} answers, {parsing}; system prompt: " + self.system.replace("\n", " ")}
