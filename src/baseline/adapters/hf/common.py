@@ -402,3 +402,75 @@ class _HFAdapter(Adapter):
 
     def _release(self) -> None:
         """Drop the model so its memory is freed."""
+
+
+# ---- multi-label: one C shared by every label's probe -----------------------------------------------
+
+def _set_f1(Y: np.ndarray, P: np.ndarray, average: str) -> float:
+    """Micro- or macro-F1 of 0/1 predictions ``P`` against ``Y`` (macro over labels present in either)."""
+    tp = (Y & P).sum(axis=0).astype(float)
+    fp = ((1 - Y) & P).sum(axis=0).astype(float)
+    fn = (Y & (1 - P)).sum(axis=0).astype(float)
+    if average == "macro":
+        present = (tp + fp + fn) > 0
+        if not present.any():
+            return 0.0
+        return float(np.mean(2 * tp[present] / (2 * tp[present] + fp[present] + fn[present])))
+    denom = 2 * tp.sum() + fp.sum() + fn.sum()
+    return float(2 * tp.sum() / denom) if denom else 0.0
+
+
+def thresholded(Y: np.ndarray, proba: np.ndarray) -> np.ndarray:
+    """0/1 answers from out-of-fold probabilities, each label cut where ``OneVsRest`` would cut it.
+
+    The cut that maximises the label's F1 on these scores when it has enough positives and negatives, else 0.5:
+    the rule the final fit's thresholds follow, so each C is scored as it would be used.
+    """
+    from baseline.adapters.onevsrest import DEFAULT_THRESHOLD, MIN_POSITIVES, best_threshold
+
+    out = np.zeros_like(Y)
+    for j in range(Y.shape[1]):
+        pos = int(Y[:, j].sum())
+        cut = DEFAULT_THRESHOLD
+        if min(pos, len(Y) - pos) >= MIN_POSITIVES:
+            cut, _ = best_threshold(Y[:, j], proba[:, j])
+        out[:, j] = proba[:, j] >= cut
+    return out
+
+
+def choose_shared_C(X: np.ndarray, Y: np.ndarray, Cs: Sequence[float], folds: int, seed: int,
+                    make: Any, metric: str = "micro_f1") -> tuple[float, float]:
+    """One C for every label's logistic probe, by a warm-started regularisation path on each fold.
+
+    Per fold and label, C rises through ``Cs`` with each fit starting from the last solution (as the single-label
+    probe does); the out-of-fold probabilities at each C are cut per label as ``OneVsRest`` cuts them and scored
+    by micro-F1 (macro-F1 when that is the run's metric). ``folds`` 1 is one 20% holdout. ``make(c, warm)``
+    returns a binary estimator. Returns (C, its validation score); ties go to the smallest C.
+    One shared C, not one per label: a rare label's few positives cannot choose its own C reliably.
+    """
+    from sklearn.model_selection import KFold, ShuffleSplit
+
+    Y = np.asarray(Y, dtype=np.uint8)
+    n, k = Y.shape
+    cs = sorted(float(c) for c in Cs)
+    splitter = (ShuffleSplit(1, test_size=0.2, random_state=seed) if folds == 1
+                else KFold(folds, shuffle=True, random_state=seed))
+    oof = np.zeros((len(cs), n, k), dtype=np.float32)
+    seen = np.zeros(n, dtype=bool)
+    for tr, va in splitter.split(X):
+        seen[va] = True
+        Xtr, Xva = X[tr], X[va]
+        for j in range(k):
+            y = Y[tr, j]
+            if y.min() == y.max():  # constant in this fold's train part: a constant answer
+                oof[:, va, j] = float(y[0])
+                continue
+            clf = make(cs[0], True)
+            for ci, c in enumerate(cs):
+                clf.set_params(C=c).fit(Xtr, y)
+                oof[ci, va, j] = clf.predict_proba(Xva)[:, list(clf.classes_).index(1)]
+    average = "macro" if metric == "macro_f1" else "micro"
+    Yv = Y[seen]
+    scores = [_set_f1(Yv, thresholded(Yv, oof[ci][seen]).astype(np.uint8), average) for ci in range(len(cs))]
+    best = int(np.argmax(scores))
+    return cs[best], float(scores[best])
