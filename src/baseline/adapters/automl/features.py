@@ -52,7 +52,7 @@ class FeaturesMixin:
             from baseline.adapters.hf import HFEmbeddings
         except ImportError:
             HFEmbeddings = None  # noqa: N806
-        from baseline.runner import resolve_device
+        from baseline.devices import resolve_device
 
         device = resolve_device(str(self.ctx.device or "auto"))
         if HFEmbeddings is not None:

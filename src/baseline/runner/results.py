@@ -1,0 +1,163 @@
+"""What running a candidate produces: its statuses, options, budget, result record and the file it is saved in."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from baseline.adapters.base import Adapter
+from baseline.costs import PriceTable
+from baseline.redact import redact_tree
+from baseline.store import ResponseCache
+
+STATUS_OK = "ok"
+STATUS_FAILED = "failed"
+STATUS_SKIPPED = "skipped"
+STATUS_UNAVAILABLE = "unavailable"
+STATUS_STOPPED = "stopped"  # budget reached mid-run: partial predictions kept
+STATUS_INCOMPLETE = "incomplete"  # finished, but some items got no answer (item errors): rerun asks only those
+SCORED = (STATUS_OK, STATUS_STOPPED, STATUS_INCOMPLETE)  # statuses whose (partial) predictions are scored
+NOT_SENT_BUDGET = "not sent: --max-cost reached"
+
+
+@dataclass
+class Budget:
+    """What ``--max-cost`` leaves to spend across the run (USD). ``None`` means no cap."""
+
+    max_usd: float | None = None
+    spent: float = 0.0
+
+    @property
+    def remaining(self) -> float:
+        return float("inf") if self.max_usd is None else self.max_usd - self.spent
+
+
+@dataclass
+class RunOptions:
+    """Runner configuration; the CLI builds it from flags and baseline.toml."""
+
+    task: str = "text-classification"
+    seed: int = 42
+    device: str = "auto"
+    threads: int | None = None
+    metric: str = "macro_f1"
+    max_cost: float | None = None
+    latency_probe: int = 100          # single-item requests timed per free adapter
+    adapter_options: dict[str, dict[str, Any]] = field(default_factory=dict)
+    label_maps: dict[str, dict[str, str]] = field(default_factory=dict)
+    prices: PriceTable = field(default_factory=PriceTable.default)
+    cache: ResponseCache | None = None
+    cache_dir: Path = Path(".baseline-cache")
+    run_id: str = ""  # the run folder's name; adapters derive resource names, tokens and tags from it
+    executor: str = "local"           # "ray": free adapters as Ray tasks (baseline.executors.ray)
+    ray_address: str | None = None    # an existing Ray cluster; None starts a local instance for the run
+    # with --executor ray: free local-compute adapters predict through ray.data batch inference when the test
+    # set has at least this many rows (0: always; None: never); ray_data_actors caps the actor pool
+    ray_data_min_rows: int | None = 20_000
+    ray_data_actors: int | None = None
+
+
+@dataclass
+class AdapterResult:
+    """Everything measured for one adapter; predictions align with the test rows."""
+
+    name: str
+    family: str
+    simplicity: int
+    paid: bool
+    status: str
+    reason: str = ""
+    predictions: list[str | None] = field(default_factory=list)
+    scores: list[dict[str, float] | None] = field(default_factory=list)
+    raw: list[str | None] = field(default_factory=list)
+    item_errors: list[str | None] = field(default_factory=list)
+    timing: dict[str, Any] = field(default_factory=dict)
+    cost: dict[str, Any] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    fit: dict[str, Any] = field(default_factory=dict)
+    resources: list[dict[str, Any]] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    explain: dict[str, Any] = field(default_factory=dict)
+    reused_from: dict[str, Any] | None = None  # copied from an earlier run on the same split: its run id, date
+
+    def to_json(self) -> dict[str, Any]:
+        # shallow: every field already holds JSON-ready values, and a deep copy of thousands of
+        # per-item score dicts (dataclasses.asdict) costs more than the rest of the bookkeeping
+        return {f.name: getattr(self, f.name) for f in fields(self)}
+
+    @classmethod
+    def from_json(cls, d: dict[str, Any]) -> AdapterResult:
+        return cls(**d)
+
+
+class Progress:
+    """Callbacks the runner emits; the CLI renders them with rich. Default: silent."""
+
+    def stage(self, adapter: str, stage: str, total: int | None = None) -> None: ...
+    def phase(self, name: str) -> None: ...  # a stage outside the adapters (load, profile, scoring, report)
+    def advance(self, adapter: str, n: int) -> None: ...
+    def message(self, text: str) -> None: ...
+    def done(self, result: AdapterResult) -> None: ...
+
+
+def show_phase(progress: Progress, name: str) -> None:
+    """Announce a stage outside the adapters; progress renderers written before phases existed lack ``phase``."""
+    phase = getattr(progress, "phase", None)
+    if phase is not None:
+        phase(name)
+
+
+def empty_result(cls: type[Adapter] | None, name: str, status: str, reason: str) -> AdapterResult:
+    """A result with no answers yet: the adapter's identity, a status and its reason."""
+    return AdapterResult(name=name, family=cls.family if cls else "?", simplicity=cls.simplicity if cls else 999,
+                         paid=bool(cls and cls.paid), status=status, reason=reason)
+
+
+def unanswered_summary(results: list[AdapterResult], first: int = 3) -> list[dict[str, Any]]:
+    """Per adapter with unanswered items: how many, and the first distinct error messages."""
+    out = []
+    for r in results:
+        errs = [e for e in r.item_errors if e]
+        if not errs:
+            continue
+        out.append({"name": r.name, "status": r.status, "unanswered": len(errs), "of": len(r.item_errors),
+                    "first_errors": list(dict.fromkeys(errs))[:first]})
+    return out
+
+
+def _write_json(d: dict[str, Any], f: Any, rows: int = 20_000) -> None:
+    """``json.dump(d, f)`` for a dict whose long lists (per-item answers) are written ``rows`` items at a time: the
+    same text, without one string of a large run's whole result in memory (and at ``json.dumps`` speed, which
+    ``json.dump``'s many small writes are far from)."""
+    f.write("{")
+    for k, (key, value) in enumerate(d.items()):
+        f.write(("" if k == 0 else ", ") + json.dumps(key) + ": ")
+        if isinstance(value, list) and len(value) > rows:
+            f.write("[")
+            for start in range(0, len(value), rows):
+                f.write(("" if start == 0 else ", ") + json.dumps(value[start:start + rows], default=float)[1:-1])
+            f.write("]")
+        else:
+            f.write(json.dumps(value, default=float))
+    f.write("}")
+
+
+def save_result(res: AdapterResult, workdir: Path) -> Path:
+    """Write ``adapters/<name>/result.json`` in the run folder (secrets masked, replaced atomically)."""
+    p = workdir / "adapters" / res.name / "result.json"
+    p.parent.mkdir(parents=True, exist_ok=True)
+    tmp = p.with_suffix(".tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        _write_json(redact_tree(res.to_json()), f)
+    tmp.replace(p)
+    return p
+
+
+def load_result(workdir: Path, name: str) -> AdapterResult | None:
+    """The adapter's saved result in the run folder, or None when it has none."""
+    p = workdir / "adapters" / name / "result.json"
+    if not p.exists():
+        return None
+    return AdapterResult.from_json(json.loads(p.read_text(encoding="utf-8")))
