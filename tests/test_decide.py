@@ -16,6 +16,7 @@ from baseline.decide import (
     decide,
     pivot_advice,
     rows_to_settle,
+    standing_text,
 )
 from baseline.metrics import evaluate
 
@@ -377,3 +378,15 @@ def test_latency_bar_straddled_by_a_noisy_p95_is_warned():
     a["timing"]["item_latency_ms"].update(p95_ci=[40.0, 400.0], unstable=True)
     d = decide([a], {}, Bar(min_metric=0.8, max_p95_ms=100))
     assert d["verdict"] == ADOPT and any("straddles the 100 ms bar" in w for w in d["warnings"])
+
+
+def test_standing_text_states_the_verdicts_rule_for_each_standing():
+    """The sentence the gate prints is decide's own judgement of the bar, for every standing."""
+    a = cand("x", 40, 0.842, ci=(0.811, 0.870))
+    for limit, st in ((0.80, "clear"), (0.85, "borderline"), (0.90, "below")):
+        got, text = standing_text("macro-F1", 0.842, (0.811, 0.870), limit)
+        assert got == st == check_bars(a, Bar(min_metric=limit))["metric"]["standing"]
+        assert text.startswith(f"macro-F1 0.842 [0.811, 0.870] vs {limit:g}: {st} (")
+    assert standing_text("macro-F1", 0.842, (0.811, 0.870), 0.85)[1].endswith(
+        "(the 95% CI straddles the bar; the verdict's rule counts only a CI wholly at or above the bar as clearing)")
+    assert standing_text("micro-F1", 0.9, None, 0.85)[0] == "clear"   # no CI: the point stands in for it

@@ -16,10 +16,11 @@ import pytest
 from baseline.adapters.registry import Registry
 from baseline.adapters.trivial import Majority
 from baseline.cli import main
-from baseline.decide import Bar
+from baseline.decide import Bar, metric_standing
 from baseline.pipeline import CompareRequest, compare
 from baseline.runner import Progress, RunOptions
 from baseline.store import Store
+from baseline.workflow import gate
 
 FAST = ["--no-progress", "--resamples", "100", "--latency-probe", "5"]
 
@@ -202,7 +203,7 @@ def test_gate_exit_codes_pass_pivot_and_worsened_metric(tmp_path, capsys):
     capsys.readouterr()
     assert main(["gate", "latest", "--min-metric", "0.999"]) == 1
     err = capsys.readouterr().err
-    assert err.startswith("gate failed: ") and "below --min-metric 0.999" in err and err.count("\n") == 1
+    assert err.startswith("gate failed: ") and "vs --min-metric 0.999: below" in err and err.count("\n") == 1
 
     # pivot: nothing clears an unreachable bar
     assert main([*base, "--min-metric", "0.999"]) == 0
@@ -231,6 +232,71 @@ def test_gate_exit_codes_pass_pivot_and_worsened_metric(tmp_path, capsys):
     assert main(["gate", str(good), "--against", "previous"]) == 2  # 'previous' is earlier than RUN: none here
     assert main(["gate", "no-such-run"]) == 2
     assert main(["gate", str(good), "--require", "maybe"]) == 2
+
+
+def test_gate_applies_the_verdicts_ci_rule_not_the_point_estimate(tmp_path, capsys):
+    """A point estimate above the bar with a CI straddling it: the verdict says borderline, so the gate says no-go."""
+    out = tmp_path / "r"
+    base = ["compare", "--out", str(out), "--adapters", "majority,tfidf-logreg", *FAST]
+    assert main([*base, "--min-metric", "0.3"]) == 0
+    run = _runs(out)[-1]
+    r = _results(run)
+    m = _by(r)["tfidf-logreg"]["metrics"]
+    point, (lo, hi) = m["macro_f1"], m["ci"]["macro_f1"]
+    assert lo < point < hi
+    bar = round((lo + point) / 2, 4)   # the point estimate clears it; the CI straddles it
+    # the verdict on a run with that bar: borderline, so not cleared
+    assert main([*base, "--min-metric", str(bar)]) == 0
+    judged = _results(_runs(out)[-1])["decision"]
+    row = next(c for c in judged["candidates"] if c["name"] == "tfidf-logreg")
+    assert row["checks"]["metric"]["standing"] == "borderline" and not row["passes"]
+    # the gate on the first run with the same figure as --min-metric: the same rule, so no-go, naming the rule
+    capsys.readouterr()
+    assert main(["gate", str(run), "--candidate", "tfidf-logreg", "--min-metric", str(bar)]) == 1
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and f"macro-F1 {point:.3f} [{lo:.3f}, {hi:.3f}] vs --min-metric {bar:g}: borderline" in err
+    assert "the 95% CI straddles the bar; the verdict's rule counts only a CI wholly at or above the bar" in err
+    # the run's own bar, on the second run: the same words
+    assert main(["gate", str(_runs(out)[-1]), "--require", "any", "--candidate", "tfidf-logreg"]) == 1
+    err = capsys.readouterr().err
+    assert "the run's bar does not hold" in err and ": borderline (the 95% CI straddles the bar" in err
+    # every limit: the gate holds exactly when decide's rule says clear
+    for limit in (lo - 0.01, lo, bar, point + 0.001, hi + 0.01):
+        st = metric_standing(point, (lo, hi), limit)
+        ok, line = gate(r, run, candidate="tfidf-logreg", require="any", min_metric=limit)
+        assert ok == (st == "clear") and f": {st} (" in line, (limit, line)
+    # a pass says which rule it applied too
+    capsys.readouterr()
+    assert main(["gate", str(run), "--min-metric", str(round(lo - 0.01, 4))]) == 0
+    assert "clear (the whole 95% CI is at or above the bar: the verdict's rule for clearing)" in capsys.readouterr().out
+
+
+def test_gate_reads_any_tasks_headline_metric(tmp_path, capsys):
+    """A multi-label run: the gate judges micro-F1 (the task's headline) on its CI and pairs it against a rerun."""
+    import random
+
+    rng = random.Random(0)
+    words = {"billing": "invoice", "bug": "crash", "praise": "thanks"}
+    rows = []
+    for _ in range(300):
+        labs = sorted(lab for lab in words if rng.random() < 0.4)
+        rows.append({"text": " ".join(["my", "order", "today", *(words[lab] for lab in labs)]), "labels": "|".join(labs)})
+    data = tmp_path / "ml.csv"
+    pd.DataFrame(rows).to_csv(data, index=False)
+    out = tmp_path / "r"
+    assert main(["compare", "--data", str(data), "--label-col", "labels", "--multi-label", "--out", str(out),
+                 "--adapters", "majority,tfidf-logreg", "--no-label-check", *FAST]) == 0
+    run = _runs(out)[-1]
+    r = _results(run)
+    assert r["settings"]["metric"] == "micro_f1"
+    m = _by(r)[r["decision"]["choice"]]["metrics"]
+    lo = m["ci"]["micro_f1"][0]
+    capsys.readouterr()
+    assert main(["gate", str(run), "--min-metric", str(round(lo - 0.01, 4)), "--against", str(run)]) == 0
+    line = capsys.readouterr().out
+    assert f"micro-F1 {m['micro_f1']:.3f} [{lo:.3f}" in line and ": clear (" in line and "paired on the same" in line
+    assert main(["gate", str(run), "--min-metric", str(round(m["ci"]["micro_f1"][1] + 0.001, 4))]) == 1
+    assert "micro-F1" in capsys.readouterr().err
 
 
 def test_release_section_names_choice_fallback_and_figures_to_watch(tiny_csv, tmp_path):

@@ -9,6 +9,8 @@ The arithmetic, for a test set of ``n`` rows, a monthly volume ``V``, manual cos
 
 - a candidate *automates* an item when it answers it with a score at or above its threshold (candidates
   without scores: every answered item — full coverage at the measured error rate);
+- items the service never answered (item errors) are not abstentions: the case is valued on the answered
+  items (``n`` is their count) and the unanswered are counted apart, with a note;
 - the value of an automated item is ``m`` (the manual work avoided) minus ``e`` when it is wrong;
   items not automated go to people exactly as today (value 0);
 - monthly saving = V × (Σ value of automated test items) / n − running cost, where the running cost is
@@ -89,8 +91,18 @@ def _ci(samples: np.ndarray) -> list[float]:
 
 def value_candidate(truth: list[str], preds: list[str | None], scores: list[float | None] | None,
                     inputs: ValueInputs, per_1k_usd: float | None, one_off_usd: float | None,
-                    weights: np.ndarray) -> dict[str, Any]:
-    """The business case of one candidate on the test rows; ``weights`` are bootstrap row counts (B × n)."""
+                    weights: np.ndarray, unanswered: np.ndarray | None = None) -> dict[str, Any]:
+    """The business case of one candidate on its answered test rows (``unanswered``: item errors); ``weights``: B × n."""
+    notes: list[str] = []
+    miss = np.zeros(len(truth), dtype=bool) if unanswered is None else np.asarray(unanswered, dtype=bool)
+    if miss.any():
+        keep = ~miss
+        notes.append(f"{int(miss.sum()):,} of {len(truth):,} test items went unanswered (item errors, not abstentions): "
+                     f"valued on the {int(keep.sum()):,} answered; rerun or --resume the run to answer them")
+        truth = list(np.asarray(truth, dtype=object)[keep])
+        preds = list(np.asarray(preds, dtype=object)[keep])
+        scores = None if scores is None else list(np.asarray(scores, dtype=float)[keep])
+        weights = weights[:, keep]
     n = len(truth)
     m, e, vol = float(inputs.manual_cost_per_item), float(inputs.error_cost), int(inputs.monthly_volume)
     p = np.asarray(preds, dtype=object)
@@ -101,7 +113,6 @@ def value_candidate(truth: list[str], preds: list[str | None], scores: list[floa
         s = np.asarray(scores, dtype=float)  # None → NaN
         if not (~np.isnan(s) & answered).any():
             s = None
-    notes: list[str] = []
     if s is not None:
         how = "scores"
         ok = np.flatnonzero(~np.isnan(s) & answered)
@@ -133,10 +144,12 @@ def value_candidate(truth: list[str], preds: list[str | None], scores: list[floa
         return vol * total_value / rows - running
 
     saving = float(saving_of(item_value.sum(), n))
+    # rows drawn per resample: n for every resample of the whole test set; it varies over the answered subset
+    b_rows = np.maximum(weights.sum(axis=1), 1.0)
     w_auto = weights @ auto.astype(float)                      # automated rows per resample
     w_wrong = weights @ (auto & ~correct).astype(float)
-    b_saving = saving_of(weights @ item_value, n)
-    b_cov = w_auto / n
+    b_saving = saving_of(weights @ item_value, b_rows)
+    b_cov = w_auto / b_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         b_prec = np.where(w_auto > 0, 1 - w_wrong / w_auto, np.nan)
     saving_ci = _ci(b_saving)
@@ -150,7 +163,7 @@ def value_candidate(truth: list[str], preds: list[str | None], scores: list[floa
         "errors_per_month": float((auto & ~correct).mean() * vol),
         "manual_saved_usd": float(cov * vol * m), "error_cost_usd": float((auto & ~correct).mean() * vol * e),
         "running_usd": running, "monthly_saving_usd": saving, "monthly_saving_ci": saving_ci,
-        "one_off_usd": one_off, "notes": notes,
+        "one_off_usd": one_off, "notes": notes, "answered": n, "unanswered": int(miss.sum()),
     }
     out.update(break_even(one_off, saving, saving_ci))
     return out
@@ -172,7 +185,13 @@ def break_even(one_off: float, saving: float, saving_ci: list[float]) -> dict[st
 def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInputs,
                   resamples: int = 1000, seed: int = 42) -> dict[str, Any]:
     """The business case of every scored candidate, or the flags that would produce it."""
-    from baseline.report.analysis import _label_array, _score_array, load_predictions, scored_names
+    from baseline.report.analysis import (
+        _label_array,
+        _score_array,
+        load_predictions,
+        scored_names,
+        unanswered_of,
+    )
 
     base: dict[str, Any] = {"inputs": inputs.to_json(), "missing": inputs.missing(), "rows": [],
                             "choice": (results.get("decision") or {}).get("choice")}
@@ -192,7 +211,7 @@ def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInp
         sc = _score_array(df[col]) if col in df.columns else None
         cost = by[name].get("cost") or {}
         row = value_candidate(truth, _label_array(df[name]), sc, inputs, cost.get("per_1k_usd"), cost.get("one_off_usd"),
-                              weights)
+                              weights, unanswered_of(df, name))
         row["name"] = name
         base["rows"].append(row)
     base["rows"].sort(key=lambda r: -r["monthly_saving_usd"])

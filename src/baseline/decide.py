@@ -37,7 +37,7 @@ bench/simulate_decision.py), not argued from one example.
 from __future__ import annotations
 
 import math
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, fields
 from typing import Any
 
 METRIC_NAMES = {"macro_f1": "macro-F1", "accuracy": "accuracy", "weighted_f1": "weighted-F1", "micro_f1": "micro-F1",
@@ -72,6 +72,12 @@ class Bar:
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
 
+    @classmethod
+    def from_json(cls, d: dict[str, Any] | None) -> Bar:
+        """The bar a run stored (``settings.bar``); unknown keys are ignored."""
+        names = {f.name for f in fields(cls)}
+        return cls(**{k: v for k, v in (d or {}).items() if k in names})
+
     def is_set(self) -> bool:
         """Whether any pass/fail bar (not just the volume) was given."""
         return any(v is not None for v in (self.min_metric, self.max_p95_ms, self.max_cost_per_1k,
@@ -88,6 +94,28 @@ def metric_standing(value: float | None, ci: Any, limit: float) -> str:
     if hi >= limit:
         return "borderline"
     return "below"
+
+
+STANDING_WHY = {
+    "clear": "the whole {ci} is at or above the bar: the verdict's rule for clearing",
+    "borderline": "the {ci} straddles the bar; the verdict's rule counts only a CI wholly at or above the bar as clearing",
+    "below": "the whole {ci} is below the bar",
+}
+
+
+def standing_text(label: str, value: float | None, ci: Any, limit: float, level: float = 0.95,
+                  bar: str | None = None) -> tuple[str, str]:
+    """A metric against a bar by the verdict's rule (``metric_standing``): the standing and one clause saying why."""
+    st = metric_standing(value, ci, limit)
+    against = bar or f"{limit:g}"
+    if value is None:
+        return st, f"{label} n/a vs {against}: {st} (no figure)"
+    if ci is None:
+        return st, (f"{label} {value:.3f} (no CI) vs {against}: {st} (judged on the point estimate, standing in for "
+                    "the CI the verdict's rule uses)")
+    lo, hi = ci
+    why = STANDING_WHY[st].format(ci=f"{level:.0%} CI")
+    return st, f"{label} {value:.3f} [{lo:.3f}, {hi:.3f}] vs {against}: {st} ({why})"
 
 
 def check_bars(a: dict[str, Any], bar: Bar) -> dict[str, dict[str, Any]]:

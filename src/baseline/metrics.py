@@ -56,13 +56,15 @@ def _from_confusion(cm: np.ndarray) -> dict[str, np.ndarray]:
             "precision": precision, "recall": recall, "f1": f1, "support": support, "present": present}
 
 
-def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, Any]:
+def score(labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | None],
+          unanswered: Sequence[Any] | None = None) -> dict[str, Any]:
     """Point metrics, per-class table, confusion matrix and coverage for one candidate."""
-    return score_codes(labels, encode(labels, y_true), encode(labels, y_pred))
+    return score_codes(labels, encode(labels, y_true), encode(labels, y_pred), unanswered)
 
 
-def score_codes(labels: Sequence[str], yt: np.ndarray, yp: np.ndarray) -> dict[str, Any]:
-    """``score`` on integer codes (``encode``): callers that already hold them skip re-encoding."""
+def score_codes(labels: Sequence[str], yt: np.ndarray, yp: np.ndarray,
+                unanswered: Sequence[Any] | np.ndarray | None = None) -> dict[str, Any]:
+    """``score`` on integer codes (``encode``); ``unanswered`` (per item, its item error) keeps those items out of coverage."""
     k = len(labels)
     cm = confusion(yt, yp, k)
     m = _from_confusion(cm)
@@ -70,7 +72,7 @@ def score_codes(labels: Sequence[str], yt: np.ndarray, yp: np.ndarray) -> dict[s
                        "f1": float(m["f1"][i]), "support": int(m["support"][i])}
                  for i, lab in enumerate(labels) if m["present"][i]}
     absent = [lab for i, lab in enumerate(labels) if not m["present"][i]]
-    return {
+    out = {
         "accuracy": float(m["accuracy"]),
         "macro_f1": float(m["macro_f1"]),
         "weighted_f1": float(m["weighted_f1"]),
@@ -80,6 +82,68 @@ def score_codes(labels: Sequence[str], yt: np.ndarray, yp: np.ndarray) -> dict[s
         "absent_labels": absent,   # no test rows and never predicted: outside macro-F1, as in scikit-learn
         "confusion": {"labels": list(labels), "columns": list(labels) + ["(abstain)"], "matrix": cm.tolist()},
     }
+    if unanswered is not None:
+        out.update(answered_coverage(yp < k, unanswered))
+    return out
+
+
+def unanswered_mask(unanswered: Sequence[Any] | np.ndarray | None, n: int) -> np.ndarray:
+    """Per item, whether the service left it unanswered (an item error: any truthy value); all False when unknown."""
+    if unanswered is None or len(unanswered) == 0:
+        return np.zeros(n, dtype=bool)
+    mask = np.fromiter((bool(u) for u in unanswered), dtype=bool, count=len(unanswered))
+    if len(mask) != n:
+        raise ValueError(f"{len(mask)} unanswered flags for {n} items")
+    return mask
+
+
+def coverage_figures(n: int, covered: int, unanswered: int) -> dict[str, Any]:
+    """Coverage of ``n`` items of which ``unanswered`` got no answer and ``covered`` answered ones map to a label."""
+    answered = n - unanswered
+    return {"coverage": covered / answered if answered else 0.0, "abstained": answered - covered,
+            "answered": answered, "unanswered": unanswered, "unanswered_share": unanswered / n if n else 0.0}
+
+
+def answered_coverage(mapped: np.ndarray, unanswered: Sequence[Any] | np.ndarray | None) -> dict[str, Any]:
+    """Coverage = answered items that map to a dataset label / answered items; unanswered items (item errors) apart."""
+    mapped = np.asarray(mapped, dtype=bool)
+    miss = unanswered_mask(unanswered, len(mapped))
+    return coverage_figures(len(mapped), int((mapped & ~miss).sum()), int(miss.sum()))
+
+
+def split_unanswered(metrics: dict[str, dict[str, Any]], unanswered: dict[str, Sequence[Any] | None]) -> None:
+    """Any task's ``Evaluation.metrics`` in place, given each candidate's item errors: coverage of answered items only."""
+    for name, m in metrics.items():
+        errors = unanswered.get(name)
+        n = len(errors) if errors else _scored_rows(m)
+        if "unanswered" in m or "abstained" not in m or n is None:
+            continue
+        # the scorer counted every item without a label as an abstention; an unanswered item has no answer
+        m.update(_without_unanswered(m, n, int(unanswered_mask(errors, n).sum())))
+
+
+def coverage_of(m: dict[str, Any], counts: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A candidate's coverage figures, unanswered apart: its metrics', else (older runs) from ``counts["unanswered"]``."""
+    if "unanswered" in m:
+        return {k: m.get(k) for k in ("coverage", "abstained", "answered", "unanswered", "unanswered_share")}
+    n = _scored_rows(m)
+    if n is None or "abstained" not in m:
+        return {"coverage": m.get("coverage"), "abstained": m.get("abstained"), "answered": None,
+                "unanswered": int((counts or {}).get("unanswered") or 0), "unanswered_share": None}
+    return _without_unanswered(m, n, min(int((counts or {}).get("unanswered") or 0), n))
+
+
+def _without_unanswered(m: dict[str, Any], n: int, unanswered: int) -> dict[str, Any]:
+    """Coverage figures from a scorer's abstention count (which includes the unanswered items) and the unanswered."""
+    return coverage_figures(n, min(n - int(m["abstained"]), n - unanswered), unanswered)
+
+
+def _scored_rows(m: dict[str, Any]) -> int | None:
+    """Items behind one candidate's metrics: its confusion matrix's total, else the ``rows`` its task states."""
+    mat = (m.get("confusion") or {}).get("matrix")
+    if mat:
+        return int(sum(map(sum, mat)))
+    return m.get("rows")
 
 
 # Resample-rows held at once while bootstrapping: 2^21 counts (16 MB of float64 weights, the same again
@@ -220,12 +284,14 @@ def _paired(diff: np.ndarray, point: float, ca: np.ndarray, cb: np.ndarray, leve
 
 def evaluate(labels: Sequence[str], y_true: Sequence[str], predictions: dict[str, Sequence[str | None]],
              headline: str = "macro_f1", resamples: int = 1000, seed: int = 0, level: float = 0.95,
-             chunk_elements: int | None = None) -> Evaluation:
+             chunk_elements: int | None = None,
+             unanswered: dict[str, Sequence[Any] | None] | None = None) -> Evaluation:
     """Score every candidate, bootstrap CIs on the headline metrics, compare every pair on the same resamples.
 
     The resamples are worked through in chunks (``bootstrap_chunks``): memory holds one chunk of row
     counts and, per candidate, resamples × 3 metric values, never resamples × rows; every chunking gives
-    the same figures for the same seed.
+    the same figures for the same seed. ``unanswered`` (per candidate, its item errors) keeps items the
+    service never answered out of coverage (``score_codes``).
     """
     if headline not in HEADLINE:
         raise ValueError(f"headline metric must be one of {HEADLINE}")
@@ -237,7 +303,7 @@ def evaluate(labels: Sequence[str], y_true: Sequence[str], predictions: dict[str
     correct: dict[str, np.ndarray] = {}
     for name, pred in predictions.items():
         yp = encode(labels, pred)
-        metrics[name] = score_codes(labels, yt, yp)
+        metrics[name] = score_codes(labels, yt, yp, None if unanswered is None else unanswered.get(name))
         codes[name] = yt * (k + 1) + yp
         correct[name] = yp == yt
     samples = {name: {met: np.empty(resamples) for met in HEADLINE} for name in metrics}

@@ -26,6 +26,7 @@ import pandas as pd
 
 from baseline import __version__
 from baseline.errors import BadInput
+from baseline.metrics import coverage_of
 
 MISSING = 'the --mlflow flag needs MLflow: pip install "baseline[mlflow]"'
 FILE = "mlflow.json"
@@ -76,7 +77,7 @@ def _num(v: Any) -> float | None:
 
 
 def candidate_metrics(a: dict[str, Any]) -> dict[str, float]:
-    """A candidate's metrics with CI bounds, coverage, latency, throughput and cost, as MLflow metrics."""
+    """A candidate's metrics with CI bounds, coverage (of answered items) and unanswered, latency, throughput and cost."""
     out: dict[str, float | None] = {}
     m = a.get("metrics") or {}
     for k in HEADLINE:
@@ -85,7 +86,10 @@ def candidate_metrics(a: dict[str, Any]) -> dict[str, float]:
             ci = (m.get("ci") or {}).get(k)
             if ci:
                 out[f"{k}_ci_low"], out[f"{k}_ci_high"] = ci[0], ci[1]
-    out["coverage"] = m.get("coverage")
+    cov = coverage_of(m, a.get("counts")) if m else {}
+    out["coverage"] = cov.get("coverage")               # of the answered items
+    out["unanswered"] = cov.get("unanswered")           # items the service never answered (item errors)
+    out["unanswered_share"] = cov.get("unanswered_share")
     t = a.get("timing") or {}
     lat = t.get("item_latency_ms") or {}
     for q in ("p50", "p95", "p99"):

@@ -11,7 +11,7 @@ from typing import Any
 
 import pandas as pd
 
-from baseline.decide import ADOPT, PIVOT, metric_name
+from baseline.decide import ADOPT, PIVOT, Bar, check_bars, metric_name, standing_text
 from baseline.errors import BadInput
 from baseline.report.view import signed
 from baseline.reuse import identity_changes, load_identity
@@ -121,22 +121,39 @@ def diff_runs(a_dir: Path, b_dir: Path, resamples: int = 1000) -> dict[str, Any]
             "candidates": rows, "billed_usd": spend}
 
 
+def metric_label(r: dict[str, Any], metric: str) -> str:
+    """Human name of one of the run's task metrics (its ``task_info`` names them; else decide's names)."""
+    return ((r.get("task_info") or {}).get("metrics") or {}).get(metric) or metric_name(metric)
+
+
+def _check_failure(r: dict[str, Any], bar: Bar, c: dict[str, Any], key: str, level: float) -> str:
+    """One failed check of the run's bar, the metric by the verdict's CI rule."""
+    if key == "metric":
+        return standing_text(metric_label(r, bar.metric), c["value"], c.get("ci"), c["limit"], level)[1]
+    v = c["value"]
+    return f"{c['label']} (got {v if v is None else round(v, 6)}: judged on the measured figure, as the verdict)"
+
+
 def gate(r: dict[str, Any], run_dir: Path, require: str = "choice", candidate: str | None = None,
          min_metric: float | None = None, max_p95_ms: float | None = None, max_cost_per_1k: float | None = None,
          against: tuple[dict[str, Any], Path] | None = None, max_drop: float = 0.0) -> tuple[bool, str]:
     """Go / no-go for one run: ``(passed, one line saying why)``.
 
     Holds when the verdict meets ``require`` (``adopt``: ADOPT; ``choice``: a named choice, so not PIVOT;
-    ``any``), the gated candidate (``candidate``, else the run's choice) passes every bar the run set,
-    meets the extra limits given here (its point estimate against ``min_metric``; its p95 and cost per
-    1k), and — with ``against`` (an earlier run) — is not worse than it was there by more than
-    ``max_drop`` on the headline metric (paired on the same rows when the split is the same).
+    ``any``), the gated candidate (``candidate``, else the run's choice) passes every bar the run set
+    (``decide.check_bars``, the verdict's own checks), meets the extra limits given here and — with
+    ``against`` (an earlier run) — is not worse than it was there by more than ``max_drop`` on the
+    headline metric (paired on the same rows when the split is the same). ``min_metric`` is judged on
+    the headline metric's 95% CI by the verdict's rule (``decide.metric_standing``): only ``clear``
+    holds, ``borderline`` (the CI straddles it) and ``below`` do not; p95 and cost per 1k on the
+    measured figures, as the verdict judges its own latency and cost bars. The line names the rule.
     """
     if require not in REQUIRE:
         raise BadInput(f"--require must be one of {', '.join(REQUIRE)} (got {require!r})")
     d = r.get("decision") or {}
-    metric = d.get("metric") or r["settings"]["metric"]
-    mname = metric_name(metric)
+    settings = r.get("settings") or {}
+    metric = settings.get("metric") or d.get("metric") or "macro_f1"   # the headline, any task's
+    mname = metric_label(r, metric)
     verdict = d.get("verdict") or "—"
     name = candidate or d.get("choice")
     head = f"run {r['run_id']}: {_verdict(r)}"
@@ -150,18 +167,32 @@ def gate(r: dict[str, Any], run_dir: Path, require: str = "choice", candidate: s
     if a is None or a.get("status") != "ok" or not a.get("metrics"):
         return False, f"{head}: candidate {name} has no scored result in this run" + (
             f" (status {a.get('status')}: {a.get('reason', '')})" if a else "")
-    row = next((c for c in d.get("candidates") or [] if c["name"] == name), None)
-    if row is not None and not row["passes"]:
-        failed = [f"{c['label']} (got {c['value'] if c['value'] is None else round(c['value'], 6)}"
-                  + (", borderline" if c.get("standing") == "borderline" else "") + ")"
-                  for c in row["checks"].values() if not c["pass"]]
+    ms = a["metrics"]
+    if ms.get(metric) is None:
+        return False, f"{head}: candidate {name} has no {mname} in this run"
+    level = float(ms.get("ci_level") or settings.get("ci_level") or 0.95)
+    lower = metric in set((r.get("task_info") or {}).get("lower_is_better") or ())
+    if lower and min_metric is not None:
+        raise BadInput(f"--min-metric does not apply to {mname}: less is better for it")
+    bar = Bar.from_json(settings.get("bar") or d.get("bar"))
+    checks = check_bars(a, bar) if bar.is_set() else {}
+    failed = [_check_failure(r, bar, c, k, level) for k, c in checks.items() if not c["pass"]]
+    if failed:
         return False, f"{head}: the run's bar does not hold for {name}: {'; '.join(failed)}"
-    m = a["metrics"][metric]
-    held = [f"{mname} {m:.3f}"]
+    m = ms[metric]
+    held = []
+    if "metric" in checks:
+        c = checks["metric"]
+        held.append("the run's bar " + standing_text(metric_label(r, bar.metric), c["value"], c.get("ci"),
+                                                        c["limit"], level)[1])
     if min_metric is not None:
-        if m < min_metric:
-            return False, f"{head}: {name}'s {mname} {m:.3f} is below --min-metric {min_metric:g}"
-        held[-1] += f" ≥ {min_metric:g}"
+        st, text = standing_text(mname, m, (ms.get("ci") or {}).get(metric), min_metric, level,
+                                 bar=f"--min-metric {min_metric:g}")
+        if st != "clear":
+            return False, f"{head}: {name}'s {text}"
+        held.append(text)
+    if not held:
+        held.append(f"{mname} {m:.3f}")
     if max_p95_ms is not None:
         p95 = ((a.get("timing") or {}).get("item_latency_ms") or {}).get("p95")
         if p95 is None or p95 > max_p95_ms:
@@ -177,12 +208,12 @@ def gate(r: dict[str, Any], run_dir: Path, require: str = "choice", candidate: s
         oa = _adapter(old, name)
         om = ((oa or {}).get("metrics") or {}).get(metric)
         if om is None:
-            return False, f"{head}: {name} has no scored result in run {old['run_id']} to compare with"
-        drop = om - m
+            return False, f"{head}: {name} has no {mname} in run {old['run_id']} to compare with"
+        drop = (m - om) if lower else (om - m)
         paired = None
         if old["split"]["hash"] == r["split"]["hash"]:
             paired = paired_difference(old_dir, run_dir, name, name, r["split"]["labels"], metric,
-                                       int(r["settings"].get("resamples") or 1000), int(r["settings"].get("seed") or 42),
+                                       int(settings.get("resamples") or 1000), int(settings.get("seed") or 42),
                                        r.get("task") or "text-classification")
         ci = (f" (paired on the same {paired['n']} rows: {signed(paired['difference'])}, 95% CI "
               f"[{signed(paired['ci'][0])}, {signed(paired['ci'][1])}])" if paired else "")

@@ -243,7 +243,9 @@ def _add_gate(sub) -> None:
                    help="adopt: the verdict must be ADOPT; choice (default): it must name a choice (ADOPT or TOO CLOSE "
                    "TO CALL, not PIVOT); any: no verdict requirement")
     g.add_argument("--candidate", help="gate this candidate instead of the run's choice")
-    g.add_argument("--min-metric", type=number("--min-metric"), help="the candidate's headline metric must be at least this")
+    g.add_argument("--min-metric", type=number("--min-metric"),
+                   help="the candidate's headline metric must clear this by the verdict's rule: its whole 95%% CI at "
+                   "or above it (a CI that straddles it is borderline: no-go)")
     g.add_argument("--max-p95-ms", type=number("--max-p95-ms"), help="the candidate's p95 latency must be at most this")
     g.add_argument("--max-cost-per-1k", type=number("--max-cost-per-1k"), help="its USD per 1,000 predictions must be at most this")
     g.add_argument("--against", metavar="RUN", help="an earlier run (folder, id or 'previous' for the run before RUN on "

@@ -37,7 +37,9 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
 
     metric = results["settings"]["metric"]
     t = Table(title=f"Leaderboard — {results['dataset']['name']} ({results['split']['rows'].get('test')} test rows)")
-    for h in ["adapter", "family", f"{metric} [95% CI]", "accuracy [95% CI]", "coverage", "vs best", "p50 ms",
+    from baseline.report.view import COVERAGE_HEADER
+
+    for h in ["adapter", "family", f"{metric} [95% CI]", "accuracy [95% CI]", COVERAGE_HEADER, "vs best", "p50 ms",
               "p95 ms", "items/s", "$/1k", "one-off", "status"]:
         t.add_column(h, overflow="fold")
     for row in leaderboard_rows(results):

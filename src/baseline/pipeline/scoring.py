@@ -9,7 +9,7 @@ from typing import Any
 from baseline.adapters.registry import Registry
 from baseline.data import Split
 from baseline.decide import Bar, decide
-from baseline.metrics import Evaluation, evaluate
+from baseline.metrics import Evaluation, evaluate, split_unanswered
 from baseline.runner import SCORED, STATUS_OK, AdapterResult, Progress, RunOptions, show_phase
 from baseline.tasks import Task
 
@@ -17,11 +17,17 @@ from baseline.tasks import Task
 def score_results(split: Split, results: list[AdapterResult], metric: str, resamples: int, seed: int,
                   task: Task | None = None):
     """The task's metrics, CIs and paired comparisons for every scored candidate."""
-    preds = {r.name: r.predictions for r in results if r.status in SCORED and r.predictions}
+    scored = [r for r in results if r.status in SCORED and r.predictions]
+    preds = {r.name: r.predictions for r in scored}
     if task is None:
-        return evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples,
-                        seed=seed)
-    return task.evaluate(split.labels, split.test["label"].tolist(), preds, metric, resamples, seed)
+        ev = evaluate(split.labels, split.test["label"].tolist(), preds, headline=metric, resamples=resamples,
+                      seed=seed)
+    else:
+        scores = {r.name: r.scores for r in scored if r.scores and any(s for s in r.scores)}
+        ev = task.evaluate(split.labels, split.test["label"].tolist(), preds, metric, resamples, seed,
+                           scores=scores or None)
+    split_unanswered(ev.metrics, {r.name: r.item_errors for r in results})  # item errors are not abstentions
+    return ev
 
 
 def score(split: Split, results: list[AdapterResult], opts: RunOptions, resamples: int, task: Task,

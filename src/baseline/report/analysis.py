@@ -37,6 +37,16 @@ def _score_array(col: pd.Series) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
 
 
+def unanswered_of(df: pd.DataFrame, name: str) -> np.ndarray | None:
+    """Per row, whether ``name`` left it unanswered (its ``<name>:error`` column holds an item error); ``None``: none."""
+    col = f"{name}:error"
+    if col not in df.columns:
+        return None
+    e = df[col]
+    mask = (e.notna() & (e.astype(str) != "")).to_numpy(dtype=bool)
+    return mask if mask.any() else None
+
+
 def load_predictions(run_dir: str | Path) -> pd.DataFrame | None:
     """predictions.csv as strings (empty cells = abstentions), or ``None`` when the run has none."""
     p = Path(run_dir) / "predictions.csv"
@@ -87,6 +97,7 @@ def disagreements(df: pd.DataFrame, a: str, b: str, examples: int = 3) -> dict[s
     truth = df["label"].astype(str).to_numpy(dtype=object)
     pa, pb = _label_array(df[a]), _label_array(df[b])
     ra, rb, same = pa == truth, pb == truth, pa == pb  # None (an abstention) equals nothing but None
+    miss = {x: unanswered_of(df, x) for x in (a, b)}   # no answer at all: shown as unanswered, not abstained
 
     def pick(mask: np.ndarray, wrong: str) -> list[dict[str, Any]]:
         idx = np.flatnonzero(mask)
@@ -96,7 +107,8 @@ def disagreements(df: pd.DataFrame, a: str, b: str, examples: int = 3) -> dict[s
             idx = idx[np.argsort(-np.nan_to_num(s[idx], nan=-1.0), kind="stable")]
         rows = []
         for i in idx[:examples]:
-            row = {"id": str(df["id"].iloc[i]), "text": _clip(df["text"].iloc[i]), "label": truth[i], a: pa[i], b: pb[i]}
+            row = {"id": str(df["id"].iloc[i]), "text": _clip(df["text"].iloc[i]), "label": truth[i], a: pa[i], b: pb[i],
+                   "unanswered": [x for x, m in miss.items() if m is not None and m[i]]}
             if s is not None:
                 row["wrong_score"] = None if np.isnan(s[i]) else float(s[i])
             rows.append(row)
@@ -117,22 +129,28 @@ def disagreements(df: pd.DataFrame, a: str, b: str, examples: int = 3) -> dict[s
 
 
 def coverage_precision(truth: Sequence[str], preds: Sequence[str | None], scores: Sequence[float | None],
-                       target: float = TARGET_PRECISION, points: int = 60) -> dict[str, Any] | None:
+                       target: float = TARGET_PRECISION, points: int = 60,
+                       unanswered: Sequence[bool] | np.ndarray | None = None) -> dict[str, Any] | None:
     """Automate the most confident answers first: precision of the top-k by score against coverage k/n.
 
     Only cuts between different scores count (a threshold cannot split a tie). Abstentions and
-    items without a score are never automated. The threshold is read off the test set itself,
-    so the coverage at the target is optimistic; confirm it on fresh data.
+    items without a score are never automated. Coverage is over the answered items: items the service
+    never answered (``unanswered``, item errors) are left out of ``n`` and counted in ``unanswered``.
+    The threshold is read off the test set itself, so the coverage at the target is optimistic;
+    confirm it on fresh data.
     """
-    n = len(truth)
-    s = np.asarray(scores, dtype=float)  # None → NaN
-    p = np.asarray(preds, dtype=object)
+    miss = np.zeros(len(truth), dtype=bool) if unanswered is None else np.asarray(unanswered, dtype=bool)
+    keep = ~miss
+    s = np.asarray(scores, dtype=float)[keep]  # None → NaN
+    p = np.asarray(preds, dtype=object)[keep]
+    t = np.asarray(truth, dtype=object)[keep]
+    n = len(t)
     ok = ~np.isnan(s) & pd.notna(p)
     if n == 0 or not ok.any():
         return None
     idx = np.flatnonzero(ok)
     order = idx[np.argsort(-s[idx], kind="stable")]
-    correct = (p[order] == np.asarray(truth, dtype=object)[order]).astype(float)
+    correct = (p[order] == t[order]).astype(float)
     ss = s[order]
     k = np.arange(1, len(order) + 1)
     prec = np.cumsum(correct) / k
@@ -146,8 +164,8 @@ def coverage_precision(truth: Sequence[str], preds: Sequence[str | None], scores
                 "items": int(j + 1)}
     sel = cuts if cuts.size <= points else cuts[np.unique(np.linspace(0, cuts.size - 1, points).round().astype(int))]
     curve = [[round(float((j + 1) / n), 5), round(float(prec[j]), 5), round(float(ss[j]), 5)] for j in sel]
-    return {"target": target, "n": n, "answered_with_score": int(ok.sum()), "at_target": best,
-            "full_coverage_precision": float(prec[-1]), "max_coverage": float(len(order) / n),
+    return {"target": target, "n": n, "unanswered": int(miss.sum()), "answered_with_score": int(ok.sum()),
+            "at_target": best, "full_coverage_precision": float(prec[-1]), "max_coverage": float(len(order) / n),
             "curve": curve, "curve_columns": ["coverage", "precision", "threshold"],
             "note": "threshold read off the test set itself: optimistic, confirm on fresh data"}
 
@@ -220,24 +238,49 @@ def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None
     names = scored_names(results)
     metric = (results.get("settings") or {}).get("metric", "macro_f1")
     out: dict[str, Any] = {"top": top_candidates(results), "disagreements": None, "coverage_precision": {},
-                           "pareto": [], "confused_pairs": {}, "monthly": monthly(results, prices)}
+                           "pareto": [], "confused_pairs": {}, "monthly": monthly(results, prices), "unanswered": {}}
     pts = [(n, by[n]["cost"].get("per_1k_usd"), by[n]["metrics"][metric]) for n in names
            if (by[n].get("cost") or {}).get("per_1k_usd") is not None]
     out["pareto"] = pareto_front(pts)
+    if df is not None:
+        truth = df["label"].astype(str).to_numpy(dtype=object)
+        for n in names:
+            miss = unanswered_of(df, n) if n in df.columns else None
+            if miss is not None:
+                out["unanswered"][n] = unanswered_by_label(truth, miss)
     for n in names:  # a task without a confusion matrix (multi-label) has no confused pairs
         if by[n]["metrics"].get("confusion"):
-            out["confused_pairs"][n] = confused_pairs(by[n]["metrics"]["confusion"])
+            conf = split_abstain(by[n]["metrics"]["confusion"], (out["unanswered"].get(n) or {}).get("by_label"))
+            out["confused_pairs"][n] = confused_pairs(conf)
     if df is None:
         return out
     pair = disagreement_pair(results)
     if pair and all(p in df.columns for p in pair):
         out["disagreements"] = disagreements(df, *pair)
-    truth = df["label"].astype(str).to_numpy(dtype=object)
     for n in names:
         col = f"{n}:score"
         if n not in df.columns or col not in df.columns:
             continue
-        cp = coverage_precision(truth, _label_array(df[n]), _score_array(df[col]))
+        cp = coverage_precision(truth, _label_array(df[n]), _score_array(df[col]), unanswered=unanswered_of(df, n))
         if cp is not None:
             out["coverage_precision"][n] = cp
     return out
+
+
+def split_abstain(confusion: dict[str, Any], unanswered: dict[str, int] | None) -> dict[str, Any]:
+    """A confusion matrix whose ``(abstain)`` column held unanswered items too, with them in an ``(unanswered)`` column."""
+    if not unanswered or "(abstain)" not in confusion["columns"]:
+        return confusion
+    j = confusion["columns"].index("(abstain)")
+    matrix = []
+    for lab, row in zip(confusion["labels"], confusion["matrix"], strict=True):
+        u = min(int(unanswered.get(str(lab), 0)), int(row[j]))
+        matrix.append([*row[:j], int(row[j]) - u, *row[j + 1:], u])
+    return {**confusion, "columns": [*confusion["columns"], "(unanswered)"], "matrix": matrix}
+
+
+def unanswered_by_label(truth: np.ndarray, miss: np.ndarray) -> dict[str, Any]:
+    """How many rows one candidate left unanswered, in all and per true label (for the confusion view)."""
+    labels, counts = np.unique(truth[miss].astype(str), return_counts=True)
+    return {"items": int(miss.sum()), "of": int(len(miss)),
+            "by_label": {str(lab): int(c) for lab, c in zip(labels, counts, strict=True)}}

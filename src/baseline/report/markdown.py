@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from baseline.report.view import build_view, leaderboard_rows, plot_file
+from baseline.report.view import build_view, leaderboard_rows, plot_file, said_nothing
 
 __all__ = ["leaderboard_rows", "render_markdown", "table"]
 
@@ -159,7 +159,7 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
             L += [f"{who} right, {other} wrong:", ""]
             if ex:
                 L += [table(["text", "label", f"{other} said", "its score"],
-                            [[e["text"], e["label"], str(e[other] or "(abstained)"),
+                            [[e["text"], e["label"], str(e[other] or said_nothing(e, other)),
                               f"{e['wrong_score']:.2f}" if e.get("wrong_score") is not None else "—"] for e in ex]), ""]
             else:
                 L += ["none", ""]
@@ -175,6 +175,8 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
               f"automated while the automated answers stay at ≥{cv['target']:.0%} precision. The threshold is read off "
               "this test set, so the figure is optimistic; confirm it on fresh data.", "",
               table(cv["headers"], cv["rows"]), ""]
+        if cv.get("unanswered"):
+            L += [cv["unanswered"] + ".", ""]
     else:
         L += ["No candidate gives scores.", ""]
 

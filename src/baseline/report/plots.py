@@ -114,15 +114,15 @@ def latency_chart(rows: list[dict[str, Any]], max_p95_ms: float | None = None) -
 
 
 def confusion_chart(name: str, confusion: dict[str, Any]) -> str | None:
-    """Confusion matrix as row shares (recall per true class) with counts; abstentions as the last column."""
+    """Confusion matrix as row shares (recall per true class) with counts; abstentions and unanswered items last."""
     import numpy as np
 
     m = np.asarray(confusion["matrix"], dtype=float)
     labels, cols = confusion["labels"], list(confusion["columns"])
     if m.size == 0:
         return None
-    if not m[:, -1].any():          # no abstentions: drop the empty column
-        m, cols = m[:, :-1], cols[:-1]
+    keep = [j for j in range(len(cols)) if j < len(labels) or m[:, j].any()]  # no abstentions / unanswered: no column
+    m, cols = m[:, keep], [cols[j] for j in keep]
     share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
     k = len(labels)
     with plt.rc_context({**STYLE, "axes.grid": False}):

@@ -11,6 +11,8 @@ from pathlib import Path
 from typing import Any
 
 from baseline.decide import WITHIN, WORSE, curve_trend, metric_name
+from baseline.metrics import coverage_of
+from baseline.report.analysis import split_abstain
 from baseline.report.plan_view import business_view, data_plan_view, verdict_tiles
 
 SECTIONS = [
@@ -89,6 +91,22 @@ def ci_text(v: float | None, ci: Any) -> str:
     return f"{v:.3f} [{ci[0]:.3f}, {ci[1]:.3f}]"
 
 
+def coverage_cell(a: dict[str, Any]) -> str:
+    """Coverage of the answered items, with the unanswered apart: ``88.2% of 17 answered; 3 unanswered``."""
+    c = coverage_of(a.get("metrics") or {}, a.get("counts"))
+    if c["coverage"] is None:
+        return "—"
+    if not c["unanswered"]:
+        return f"{c['coverage']:.1%}"
+    of = f" of {c['answered']:,} answered" if c["answered"] is not None else ""
+    return f"{c['coverage']:.1%}{of}; {c['unanswered']:,} unanswered"
+
+
+def said_nothing(example: dict[str, Any], name: str) -> str:
+    """What to show for a candidate with no label on a disagreement example: unanswered (item error) or abstained."""
+    return "(unanswered)" if name in (example.get("unanswered") or ()) else "(abstained)"
+
+
 def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
     """One row per scored candidate in leaderboard order (the CLI prints the same rows)."""
     metric = r["settings"]["metric"]
@@ -103,7 +121,7 @@ def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
             f"{diff_ci(cmp['difference'], cmp['ci'])}" + (" (CI holds 0)" if cmp["indistinguishable"] else "")
             + f"; accuracy McNemar p={cmp['mcnemar_p']:.2g}")
         rows.append([name, a["family"], ci_text(m[metric], m["ci"][metric]), ci_text(m["accuracy"], m["ci"]["accuracy"]),
-                     f"{m['coverage']:.1%}", vs, ms(lat.get("p50")), ms(lat.get("p95")),
+                     coverage_cell(a), vs, ms(lat.get("p50")), ms(lat.get("p95")),
                      f3(a["timing"].get("throughput_per_s"), ",.0f"), usd(a["cost"].get("per_1k_usd")),
                      usd(a["cost"].get("one_off_usd")), a["status"] + reused_text(a)])
     return rows
@@ -115,7 +133,11 @@ def reused_text(a: dict[str, Any]) -> str:
     return f" (reused from run {rf['run_id']} of {str(rf.get('date', ''))[:10]})" if rf else ""
 
 
-LEADERBOARD_HEADERS = ["candidate", "family", "{metric} [95% CI]", "accuracy [95% CI]", "coverage",
+COVERAGE_HEADER = "coverage (of answered items)"
+COVERAGE_NOTE = ("Coverage is the share of answered items whose answer maps to a dataset label (the rest are "
+                 "abstentions, scored as wrong); items the service never answered (item errors) are not abstentions: "
+                 "they are counted apart as unanswered, and also scored as wrong.")
+LEADERBOARD_HEADERS = ["candidate", "family", "{metric} [95% CI]", "accuracy [95% CI]", COVERAGE_HEADER,
                        "vs best: diff [95% CI]; accuracy McNemar p", "p50 ms", "p95 ms", "items/s", "cost / 1k", "one-off",
                        "status"]
 
@@ -260,6 +282,7 @@ def _confusion(r: dict[str, Any], top: list[str], by: dict[str, Any], analysis: 
         if not conf:  # the task has none (multi-label): the view says why instead
             continue
         pairs = (analysis.get("confused_pairs") or {}).get(n) or []
+        conf = split_abstain(conf, ((analysis.get("unanswered") or {}).get(n) or {}).get("by_label"))
         out.append({"name": n, "kind": "matrix" if k <= MAX_MATRIX_CLASSES else "pairs", "confusion": conf,
                     "pairs": [[p["true"], p["predicted"], str(p["count"]), f"{p['share_of_true']:.0%}"] for p in pairs]})
     return out
@@ -544,7 +567,8 @@ def _provenance(r: dict[str, Any], by: dict[str, Any]) -> list[list[str]]:
 
 def _answers(r: dict[str, Any]) -> dict[str, Any]:
     """Unanswered items per adapter (counts, first errors) and paid spend: billed and possibly billed."""
-    un = [[u["name"], u["status"], f"{u['unanswered']:,} of {u['of']:,}", " | ".join(u["first_errors"])]
+    un = [[u["name"], u["status"], f"{u['unanswered']:,} of {u['of']:,}"
+           + (f" ({u['unanswered'] / u['of']:.1%})" if u.get("of") else ""), " | ".join(u["first_errors"])]
           for u in r.get("unanswered") or []]
     paid = [a for a in r["adapters"] if a.get("paid") and a.get("cost")]
     spend_rows = []
@@ -597,6 +621,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
                               f"{at['precision']:.3f}" if at else "—", f"{at['threshold']:.3f}" if at else "—",
                               f"{c['full_coverage_precision']:.3f}", f"{c['max_coverage']:.1%}"])
     target = next(iter(cov.values()))["target"] if cov else 0.95
+    cov_unanswered = [f"{n} {cov[n]['unanswered']:,}" for n in names if (cov.get(n) or {}).get("unanswered")]
     return {
         "title": f"baseline report — {r['dataset']['name']}",
         "meta": [f"run {r['run_id']}", r["task"], f"{r['split']['rows'].get('test', '?'):,} test rows",
@@ -613,7 +638,7 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
                         "rows": leaderboard_rows(r) if names else [],
                         "note": f"Headline metric {metric_name(metric)}; {int(r['settings'].get('ci_level', 0.95) * 100)}% "
                                 f"bootstrap CIs from {r['settings'].get('resamples')} resamples; each candidate is compared "
-                                f"with the best ({r.get('best')}) on the same resampled rows."},
+                                f"with the best ({r.get('best')}) on the same resampled rows. {COVERAGE_NOTE}"},
         "cost": {"points": points, "pareto": analysis.get("pareto") or [], "floored": floored, "floor": "$" + f"{COST_FLOOR:.6f}".rstrip("0"),
                  "chosen": d.get("choice"), "min_metric": bar.get("min_metric"), "max_cost": bar.get("max_cost_per_1k"),
                  "pricing": sorted({by[n]["cost"].get("pricing", "") for n in names} - {""})},
@@ -624,6 +649,9 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
         "per_class": _per_class(r, top, by),
         "disagreements": analysis.get("disagreements"),
         "coverage": {"rows": coverage_rows, "curves": {n: cov[n] for n in names if n in cov}, "target": target,
+                     "unanswered": ("Shares are of the answered items; items the service never answered are left out, "
+                                    "not counted as abstentions (unanswered: " + ", ".join(cov_unanswered) + ")")
+                     if cov_unanswered else None,
                      "headers": ["candidate", f"automated at ≥{target:.0%} precision", "precision there",
                                  "score threshold", "precision at full coverage", "items with a score"]},
         "monthly": _monthly(analysis.get("monthly")),

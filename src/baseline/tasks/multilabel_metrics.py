@@ -1,7 +1,8 @@
 """Multi-label scores with honest uncertainty: point metrics equal to scikit-learn's, bootstrap CIs, paired tests.
 
 Label sets arrive as canonical strings (``baseline.tasks.labelsets``); ``None`` is an abstention, scored as an
-all-zero row (a miss for every true label, no false positive) and counted in ``coverage`` / ``abstained``.
+all-zero row (a miss for every true label, no false positive) and counted in ``coverage`` / ``abstained``; an item the
+service never answered (``unanswered``: its item errors) is kept out of both and counted apart.
 What each figure is, on the binarised matrices ``Y`` (truth) and ``P`` (predictions), scikit-learn 1.9:
 
 - ``micro_f1``, ``samples_f1``, ``weighted_f1``, ``hamming_loss``: ``f1_score(Y, P, average=...)`` and
@@ -35,7 +36,14 @@ import numpy as np
 import pandas as pd
 from scipy import sparse
 
-from baseline.metrics import Evaluation, _paired, _pattern_counts, _row_patterns, percentile_ci
+from baseline.metrics import (
+    Evaluation,
+    _paired,
+    _pattern_counts,
+    _row_patterns,
+    answered_coverage,
+    percentile_ci,
+)
 from baseline.tasks.labelsets import binarize
 
 HEADLINE = ("micro_f1", "macro_f1", "samples_f1", "accuracy")   # higher is better: may be the headline
@@ -140,11 +148,13 @@ def _point(labels: Sequence[str], f: dict[str, np.ndarray], mult: np.ndarray, an
 
 def evaluate_multilabel(labels: Sequence[str], y_true: Sequence[str], predictions: dict[str, Sequence[str | None]],
                         headline: str = "micro_f1", resamples: int = 1000, seed: int = 0, level: float = 0.95,
-                        chunk_elements: int | None = None) -> Evaluation:
+                        chunk_elements: int | None = None,
+                        unanswered: dict[str, Sequence[Any] | None] | None = None) -> Evaluation:
     """Score every candidate's label sets, bootstrap CIs on rows, compare every pair on the same resamples.
 
     Memory holds one chunk of resample draws (``chunk_elements``, as ``baseline.metrics.evaluate``), the sparse
     pattern map and resamples × 6 figures per candidate, never resamples × rows; any chunking, same figures.
+    ``unanswered`` (per candidate, its item errors) keeps items the service never answered out of coverage.
     """
     if headline not in HEADLINE:
         raise ValueError(f"headline metric must be one of {HEADLINE} (higher is better)")
@@ -162,6 +172,8 @@ def evaluate_multilabel(labels: Sequence[str], y_true: Sequence[str], prediction
     point = pat.figures(mult[None, :], n)
     for name in predictions:
         metrics[name] = _point(labels, point[name], mult, pat.answered[name], n)
+        if unanswered is not None:   # items the service never answered are not abstentions
+            metrics[name].update(answered_coverage(pat.answered[name][pat.inv], unanswered.get(name)))
         correct[name] = pat.exact[name][pat.inv]
     if predictions and n:
         for start, counts in _pattern_counts(pat.inv, pat.p, resamples, seed, chunk_elements):
