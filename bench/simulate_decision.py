@@ -11,8 +11,26 @@ decides, on that test set:
 - ``below``:  one candidate whose true metric sits just below the user's bar → declared clear (≤ 5%).
 - ``at``:     the same at exactly the bar (the worst case for a false "clear").
 
+Regression (``--regression``): a numeric target (mean 100, standard deviation 10) and two candidates whose
+errors are correlated (``rho``) with known true RMSE; the best's true RMSE is half the target's standard
+deviation (R² 0.75). The margin is the rule's regression default, 2% of the test target's standard
+deviation (``decide.regression_margin``, from each simulated test set), scored by the real regression scorer
+(``evaluate_regression``) and decided by the real rule with ``lower_is_better``:
+
+- ``at margin``: the simpler candidate's true RMSE is exactly the margin above the best's: the boundary, where a
+  "shown within the margin" is wrong and the nominal rate of that error is 2.5% (the CI's one end).
+- ``worse``:  2× the margin above → adopted rate (≤ 2.5%).
+- ``equal``:  the same true RMSE → adopted rate (the power; it grows with the test set).
+- ``above`` / ``at``: one candidate whose true RMSE is 1% above / exactly at a ``--max-rmse`` bar → declared clear.
+
+``--tails t5`` draws the errors from a Student t with 5 degrees of freedom (heavy tails, as real residuals
+often are) instead of a normal; ``t4`` and below have no finite fourth moment, so no bootstrap CI of an RMSE
+can be trusted there.
+
     python bench/simulate_decision.py                       # 500 runs per cell, 1,000 resamples
     python bench/simulate_decision.py --runs 200 --sizes 100,1000,5000
+    python bench/simulate_decision.py --regression          # the same table for RMSE
+    python bench/simulate_decision.py --regression --tails t5
 """
 
 from __future__ import annotations
@@ -23,8 +41,10 @@ from typing import Any
 
 import numpy as np
 
-from baseline.decide import ADOPT, DEFAULT_MARGIN, Bar, decide
+from baseline.decide import ADOPT, DEFAULT_MARGIN, Bar, decide, task_bar
 from baseline.metrics import evaluate
+from baseline.tasks.regression_metrics import evaluate_regression
+from baseline.tasks.rows import encode_number
 
 LABELS = ["a", "b", "c"]
 SIZES = (100, 300, 1000, 2000, 5000)
@@ -93,15 +113,107 @@ def rates(sizes: tuple[int, ...], runs: int, resamples: int, margin: float = DEF
     return out
 
 
+# ---- regression: RMSE, lower is better, the margin a share of the test target's standard deviation ----------------
+
+Y_MEAN, Y_SD = 100.0, 10.0
+LOWER = frozenset({"rmse", "mae", "mape"})   # TabularRegression.lower_is_better
+
+
+def _noise(n: int, tails: str, rng: np.random.Generator) -> np.ndarray:
+    """Unit-variance errors: ``normal``, or ``t<df>``, a Student t with df > 2 degrees of freedom (heavy tails)."""
+    if tails == "normal":
+        return rng.standard_normal(n)
+    df = float(tails[1:])
+    return rng.standard_t(df, n) / np.sqrt(df / (df - 2))
+
+
+def regression_predictions(n: int, rmse_simple: float, rmse_best: float, rho: float, rng: np.random.Generator,
+                           tails: str = "normal") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Truth and two candidates' predictions whose errors have true RMSE ``rmse_simple`` and ``rmse_best`` and
+    correlation ``rho`` (they find the same rows hard)."""
+    y = Y_MEAN + Y_SD * rng.standard_normal(n)
+    z1, z2 = _noise(n, tails, rng), _noise(n, tails, rng)
+    e_best = rmse_best * z1
+    e_simple = rmse_simple * (rho * z1 + np.sqrt(1 - rho ** 2) * z2)
+    return y, y - e_simple, y - e_best
+
+
+def _strings(a: np.ndarray) -> list[str | None]:
+    return [encode_number(float(x)) for x in a]
+
+
+def regression_relative_run(n: int, rmse_simple: float, rmse_best: float, resamples: int, seed: int,
+                            rho: float = 0.8, tails: str = "normal") -> dict[str, Any]:
+    """One run of the no-bar rule on RMSE, the margin the regression default from this test set's target."""
+    rng = np.random.default_rng(seed)
+    y, simple, best = regression_predictions(n, rmse_simple, rmse_best, rho, rng, tails)
+    ev = evaluate_regression(_strings(y), {"simple": _strings(simple), "complex": _strings(best)},
+                             headline="rmse", resamples=resamples, seed=seed)
+    adapters = [_candidate("simple", 10, ev.metrics["simple"], 50.0, 0.5),
+                _candidate("complex", 60, ev.metrics["complex"], 80.0, 1.0)]
+    return decide(adapters, ev.pairwise, task_bar(Bar(metric="rmse"), LOWER, y))
+
+
+def regression_bar_run(n: int, rmse: float, max_rmse: float, resamples: int, seed: int,
+                       tails: str = "normal") -> dict[str, Any]:
+    """One run of the bar rule (``--max-rmse``) with a single candidate of true RMSE ``rmse``."""
+    rng = np.random.default_rng(seed)
+    y, pred, _ = regression_predictions(n, rmse, rmse, 1.0, rng, tails)
+    ev = evaluate_regression(_strings(y), {"x": _strings(pred)}, headline="rmse", resamples=resamples, seed=seed)
+    bar = task_bar(Bar(metric="rmse", max_metric=max_rmse), LOWER, y)
+    return decide([_candidate("x", 40, ev.metrics["x"], 5.0, 0.1)], ev.pairwise, bar)
+
+
+def regression_rates(sizes: tuple[int, ...], runs: int, resamples: int, share: float = DEFAULT_MARGIN,
+                     best_rmse: float = 0.5 * Y_SD, tails: str = "normal", seed0: int = 0,
+                     cells: tuple[str, ...] = ("at_margin", "worse", "equal", "above", "at_bar")
+                     ) -> list[dict[str, Any]]:
+    """Per test size, the share of runs in which the simpler candidate is adopted (true RMSE at the margin above
+    the best, 2× the margin above, equal) and a single candidate clears a ``--max-rmse`` bar (true RMSE 1% above it,
+    exactly at it). The true margin is ``share`` × the target's true standard deviation."""
+    margin = share * Y_SD
+    simple_rmse = {"at_margin": best_rmse + margin, "worse": best_rmse + 2 * margin, "equal": best_rmse}
+    bar_rmse = {"above": best_rmse / 1.01, "at_bar": best_rmse}   # the bar against a true RMSE of best_rmse
+    out = []
+    for n in sizes:
+        hits = dict.fromkeys(cells, 0)
+        for i in range(runs):
+            s = seed0 + i * 7919 + n
+            for k, cell in enumerate(cells):
+                if cell in simple_rmse:
+                    d = regression_relative_run(n, simple_rmse[cell], best_rmse, resamples, s + k, tails=tails)
+                    hits[cell] += d["verdict"] == ADOPT and d["choice"] == "simple"
+                else:
+                    d = regression_bar_run(n, best_rmse, bar_rmse[cell], resamples, s + k, tails=tails)
+                    hits[cell] += d["candidates"][0]["checks"]["metric"]["pass"]
+        out.append({"n": n, "runs": runs, **{f"adopt_{c}" if c in simple_rmse else f"clear_{c}": h / runs
+                                            for c, h in hits.items()}})
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--runs", type=int, default=500)
     ap.add_argument("--resamples", type=int, default=1000)
     ap.add_argument("--margin", type=float, default=DEFAULT_MARGIN)
     ap.add_argument("--sizes", default=",".join(map(str, SIZES)))
+    ap.add_argument("--regression", action="store_true", help="RMSE (lower is better), the regression margin")
+    ap.add_argument("--tails", default="normal", help="regression errors: normal, or t<df> (Student t, df > 2)")
     a = ap.parse_args()
     sizes = tuple(int(x) for x in a.sizes.split(","))
     t0 = time.perf_counter()
+    if a.regression:
+        table = regression_rates(sizes, a.runs, a.resamples, a.margin, tails=a.tails)
+        print(f"RMSE, lower is better; margin {a.margin:.0%} of the test target's SD (true: {a.margin * Y_SD:g}); "
+              f"target SD {Y_SD:g}, best's true RMSE {0.5 * Y_SD:g}; {a.tails} errors, correlation 0.8; "
+              f"{a.runs} runs per cell; {a.resamples} resamples; {time.perf_counter() - t0:.0f} s")
+        print("| test rows | adopted when exactly the margin worse (nominal 2.5%) | adopted when 2×margin worse "
+              "| adopted when equal | clear when 1% above a --max-rmse bar | clear when exactly at the bar |")
+        print("|---:|---:|---:|---:|---:|---:|")
+        for r in table:
+            print(f"| {r['n']:,} | {r['adopt_at_margin']:.1%} | {r['adopt_worse']:.1%} | {r['adopt_equal']:.1%} "
+                  f"| {r['clear_above']:.1%} | {r['clear_at_bar']:.1%} |")
+        return
     table = rates(sizes, a.runs, a.resamples, a.margin)
     print(f"margin {a.margin:g}; true metric 0.80; {a.runs} runs per cell; {a.resamples} resamples; "
           f"{time.perf_counter() - t0:.0f} s")

@@ -81,3 +81,55 @@ def test_break_even_interval_maps_the_saving_interval():
 
 def test_missing_inputs_name_their_flags():
     assert ValueInputs(monthly_volume=10).missing() == ["--manual-cost-per-item", "--error-cost"]
+
+
+# ---- regression: --error-cost is USD per unit of absolute error --------------------------------------------------
+
+def _reg_inputs(manual=3.0):
+    return ValueInputs(manual_cost_per_item=manual, error_cost=0.5, monthly_volume=1000)
+
+
+def test_regression_error_cost_and_saving_by_hand():
+    from baseline.business import value_regression
+
+    metrics = {"mae": 2.0, "ci": {"mae": [1.5, 2.5]}, "coverage": 1.0}
+    r = value_regression("m", metrics, _reg_inputs(), per_1k_usd=1.0, one_off_usd=100.0)
+    assert r["error_cost_usd"] == pytest.approx(1000 * 2.0 * 0.5)               # 1,000 a month
+    assert r["error_cost_ci"] == pytest.approx([750, 1250])                      # MAE's CI × V × e
+    assert r["running_usd"] == pytest.approx(1.0)
+    assert r["monthly_cost_usd"] == pytest.approx(1001) and r["monthly_cost_ci"] == pytest.approx([751, 1251])
+    assert r["manual_usd"] == pytest.approx(3000)
+    assert r["monthly_saving_usd"] == pytest.approx(3000 - 1000 - 1)             # 1,999
+    assert r["monthly_saving_ci"] == pytest.approx([3000 - 1250 - 1, 3000 - 750 - 1])
+    assert r["break_even_months"] == pytest.approx(100 / 1999)
+    assert r["break_even_ci"] == pytest.approx([100 / 2249, 100 / 1749])
+    assert r["pays_back_surely"]
+
+
+def test_regression_partial_coverage_and_no_manual_cost():
+    from baseline.business import value_regression
+
+    metrics = {"mae": 2.0, "ci": {"mae": [1.5, 2.5]}, "coverage": 0.8}
+    r = value_regression("m", metrics, _reg_inputs(), per_1k_usd=1.0, one_off_usd=0.0)
+    assert r["error_cost_usd"] == pytest.approx(800 * 2.0 * 0.5)                # errors only on the answered 80%
+    assert r["monthly_saving_usd"] == pytest.approx(800 * 3 - 800 - 1)          # the rest still done by hand
+    assert r["break_even_months"] == 0.0 and any("answers 80.0%" in n for n in r["notes"])
+    r2 = value_regression("m", {"mae": 2.0, "ci": {"mae": None}, "coverage": 1.0}, _reg_inputs(None), None, None)
+    assert r2["monthly_saving_usd"] is None and r2["break_even_months"] is None
+    assert r2["error_cost_ci"] == pytest.approx([1000, 1000]) and r2["running_usd"] == 0.0
+    assert any("no interval" in n for n in r2["notes"]) and any("running cost unknown" in n for n in r2["notes"])
+
+
+def test_regression_case_needs_only_error_cost_and_volume():
+    from baseline.business import regression_case
+
+    assert ValueInputs(error_cost=1.0, monthly_volume=10).missing(regression=True) == []
+    assert ValueInputs(monthly_volume=10).missing(regression=True) == ["--error-cost"]
+    assert ValueInputs(error_cost=1.0, monthly_volume=10).missing() == ["--manual-cost-per-item"]
+    results = {"task": "tabular-regression", "dataset": {"label_col": "price"}, "leaderboard": ["a", "b"],
+               "adapters": [{"name": n, "metrics": {"mae": mae, "ci": {"mae": [mae - 1, mae + 1]}, "coverage": 1.0},
+                             "cost": {"per_1k_usd": 0.0, "one_off_usd": 0.0}} for n, mae in (("a", 5.0), ("b", 3.0))]}
+    b = regression_case(results, ValueInputs(error_cost=2.0, monthly_volume=100))
+    assert [x["name"] for x in b["rows"]] == ["b", "a"] and b["best_value"] == "b"   # lowest monthly cost first
+    assert b["rows"][0]["error_cost_usd"] == pytest.approx(100 * 3.0 * 2.0)
+    assert any("unit of absolute error in price costs $2" in a for a in b["assumptions"])

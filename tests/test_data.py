@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -249,3 +250,50 @@ def test_stratified_rows_equal_scikit_learns_split(sizes, seed, test_size):
     tr, te = train_test_split(np.arange(len(strata)), test_size=test_size, random_state=seed, stratify=strata)
     ours_tr, ours_te = stratified_rows(strata, n_test, seed)
     assert ours_tr.tolist() == sorted(tr.tolist()) and ours_te.tolist() == sorted(te.tolist())
+
+
+def test_conflicting_labels_match_grouping_the_texts_themselves(tmp_path):
+    """The profile groups repeated texts by their hash and the labels as codes: the same count and the same
+    (alphabetically first) examples as grouping the texts, on a file where most rows repeat, texts conflict across
+    train and test, and more texts conflict than examples are shown."""
+    rng = np.random.default_rng(3)
+    pool = [f"text {i} {'x' * (i % 5)}" for i in range(300)]
+    texts = [pool[i] for i in rng.integers(0, len(pool), 3000)]
+    labels = [f"c{v}" for v in rng.choice(4, 3000, p=[0.85, 0.05, 0.05, 0.05])]
+    df = pd.DataFrame({"text": texts, "label": labels})
+    ds = load_dataset(_write(tmp_path, "d.csv", df))
+    split = make_split(ds, test_size=0.3, seed=1)
+    p = profile(ds, split)
+    both = pd.concat([split.train, split.test])
+    by_text = both.groupby("text")["label"].nunique()
+    want = by_text[by_text > 1]
+    assert p["conflicting_label_texts"] == len(want) > 3
+    assert p["conflicting_label_examples"] == [t[:200] for t in want.index[:3]]
+
+
+@pytest.mark.parametrize("arrow_type", ["string", "large_string"])
+def test_text_keys_arrow_fast_path_gives_the_python_keys(arrow_type):
+    """Plain ASCII rows are lower-cased by Arrow, the rest normalised in Python: every key equals the hash of
+    ``" ".join(text.lower().split())`` (and of the text, for the exact key), whatever mix of tabs, newlines, edge and
+    repeated spaces, control characters and non-ASCII text (İ, Σ, ß, no-break and line-separator spaces) a row holds,
+    on a sliced, many-chunk column and with pieces that cut across chunks."""
+    import pyarrow as pa
+
+    from baseline.data import _arrow_strings, _normalized_key, text_keys
+
+    rng = np.random.default_rng(0)
+    atoms = ["a", "B", "z", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x7f", "\x00", "é", "İ",
+             "Σ", "ß", "\u00a0", "\u2028", "\u3000", "x.y", "Hello", "WORLD", "~", "ǅ", ""]
+    texts = ["".join(rng.choice(atoms, rng.integers(0, 8))) for _ in range(5000)]
+    texts += ["", " ", "  ", "a", " a", "a ", "A  b", "Ab c", "plain text", "Plain Text"]
+    typ = getattr(pa, arrow_type)()
+    col = pa.chunked_array([pa.array(texts[i:i + 777], type=typ) for i in range(0, len(texts), 777)]).slice(5)
+    series = pd.Series(pd.arrays.ArrowExtensionArray(col))
+    assert _arrow_strings(series) is not None
+    want_exact = np.array([hash(t) for t in texts[5:]], dtype=np.int64)
+    want_norm = np.array([_normalized_key(t) for t in texts[5:]], dtype=np.int64)
+    for rows in (50_000, 1000, 333):
+        exact, norm = text_keys(series, rows)
+        assert (exact == want_exact).all() and (norm == want_norm).all()
+    exact, norm = text_keys(pd.Series(texts[5:], dtype=object))  # not Arrow: the Python path
+    assert (exact == want_exact).all() and (norm == want_norm).all()

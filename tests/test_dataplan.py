@@ -178,3 +178,58 @@ def test_a_run_too_large_to_scan_drops_texts_and_keeps_its_data_plan(tmp_path, m
     assert (direct["flagged"], direct["examples"]) == (lq["flagged"], lq["examples"])
     split.drop_texts()
     assert "text" not in split.train.columns and len(split.text_keys("test")[0]) == len(split.test)
+
+
+def _oof_per_fold_vectorizer(texts, labels, n_classes, seed, folds):
+    """The label check's model as it was written first: a TfidfVectorizer fitted on each fold's train rows."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.model_selection import StratifiedKFold
+
+    probs = np.zeros((len(texts), n_classes))
+    arr = np.asarray(texts, dtype=object)
+    for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(arr, labels):
+        vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(tr) >= 2000 else 1, sublinear_tf=True,
+                              strip_accents="unicode")
+        clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
+        clf.fit(vec.fit_transform(arr[tr]), labels[tr])
+        probs[np.ix_(te, clf.classes_)] = clf.predict_proba(vec.transform(arr[te]))
+    return probs
+
+
+@pytest.mark.parametrize("rows,classes,folds", [(300, 3, 5), (3000, 2, 3), (2400, 12, 5)])
+def test_oof_probabilities_tokenise_once_and_match_a_vectorizer_per_fold(rows, classes, folds):
+    """Every text is tokenised once and each fold keeps the terms its train rows hold (min_df 1 below 2,000 train
+    rows, else 2): the same features as a TfidfVectorizer fitted per fold, so the same probabilities up to the order
+    in which a row's terms are summed (last bits)."""
+    from baseline.dataplan import oof_probabilities
+
+    rng = np.random.default_rng(rows)
+    vocab = [f"w{i}" for i in range(400)] + ["Café", "cafe", "naïve", "NAIVE"]
+    y = rng.integers(0, classes, rows)
+    texts = [" ".join([f"k{c}x{rng.integers(0, 5)}"] + list(rng.choice(vocab, rng.integers(3, 12)))) for c in y]
+    got = oof_probabilities(texts, y, classes, 7, folds)
+    want = _oof_per_fold_vectorizer(texts, y, classes, 7, folds)
+    np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
+    assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
+
+
+def test_cleanlab_loads_without_datalab_and_datalab_still_imports_later():
+    """cleanlab's __init__ imports Datalab (and with it Hugging Face datasets, ~2 s); the check loads cleanlab
+    without it, and leaves ``import cleanlab.datalab`` working for anything that wants it afterwards."""
+    import subprocess
+    import sys
+
+    code = ("import sys\n"
+            "from baseline.dataplan import cleanlab_available\n"
+            "assert cleanlab_available() is None\n"
+            "assert 'cleanlab' in sys.modules and 'cleanlab.datalab' not in sys.modules\n"
+            "from cleanlab.filter import find_label_issues\n"
+            "from cleanlab.rank import get_label_quality_scores\n"
+            "import importlib.util\n"
+            "if importlib.util.find_spec('datasets') is not None:\n"
+            "    from cleanlab.datalab.datalab import Datalab\n"
+            "    assert Datalab.__name__ == 'Datalab'\n"
+            "print('ok')\n")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

@@ -18,6 +18,11 @@ The arithmetic, for a test set of ``n`` rows, a monthly volume ``V``, manual cos
 - break-even = one-off cost / monthly saving (0 when there is no one-off cost; never when the saving is
   not positive).
 
+Regression (numbers, not decisions): ``--error-cost`` is USD per unit of absolute error in the target's units. The
+monthly error cost is V × MAE × e (on the share of rows answered), with MAE's bootstrap interval from the leaderboard;
+plus the running cost; with ``--manual-cost-per-item`` the saving against doing the items by hand (V × m − error cost
+− running cost) and the months to break even (``value_regression``).
+
 The threshold: with a precision target, the lowest score cut whose automated items keep at least that
 precision (the coverage-vs-precision curve); without one, the cut with the highest saving. It is read
 off the test set itself, so the point figures are optimistic; the interval resamples the test rows at
@@ -38,6 +43,7 @@ from baseline.metrics import bootstrap_weights, percentile_ci
 
 FLAGS = {"manual_cost_per_item": "--manual-cost-per-item", "error_cost": "--error-cost",
          "monthly_volume": "--monthly-volume"}
+REGRESSION_FLAGS = {"error_cost": "--error-cost", "monthly_volume": "--monthly-volume"}  # manual cost optional
 
 
 @dataclass
@@ -49,9 +55,9 @@ class ValueInputs:
     monthly_volume: int | None = None
     precision_target: float | None = None
 
-    def missing(self) -> list[str]:
-        """The flags still needed for a business case."""
-        return [flag for key, flag in FLAGS.items() if getattr(self, key) is None]
+    def missing(self, regression: bool = False) -> list[str]:
+        """The flags still needed for a business case (regression: the manual cost is optional)."""
+        return [flag for key, flag in (REGRESSION_FLAGS if regression else FLAGS).items() if getattr(self, key) is None]
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -188,11 +194,14 @@ def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInp
     from baseline.report.analysis import (
         _label_array,
         _score_array,
+        is_regression,
         load_predictions,
         scored_names,
         unanswered_of,
     )
 
+    if is_regression(results):
+        return regression_case(results, inputs)
     base: dict[str, Any] = {"inputs": inputs.to_json(), "missing": inputs.missing(), "rows": [],
                             "choice": (results.get("decision") or {}).get("choice")}
     if base["missing"]:
@@ -236,6 +245,106 @@ def assumptions(inputs: ValueInputs) -> list[str]:
         "training/setup measured in this run; neither includes engineering time or hosting beyond it",
         "the test set's class mix and difficulty are taken to match production traffic",
     ]
+
+
+# ---- regression: the cost of errors in the user's units ---------------------------------------------------------
+
+def value_regression(name: str, metrics: dict[str, Any], inputs: ValueInputs, per_1k_usd: float | None,
+                     one_off_usd: float | None) -> dict[str, Any]:
+    """The business case of one regression candidate, from its MAE and MAE's bootstrap CI.
+
+    With volume ``V``, error cost ``e`` (USD per unit of absolute error), the share of rows answered ``c`` and manual
+    cost ``m``: error cost = V × c × MAE × e (interval: MAE's CI × V × c × e); running = cost per 1k × V / 1,000;
+    with ``m``: saving = V × c × m − error cost − running (the answered items are no longer done by hand; abstentions
+    still are), break-even = one-off / saving.
+    """
+    notes: list[str] = []
+    vol, e = int(inputs.monthly_volume), float(inputs.error_cost)
+    mae = metrics.get("mae")
+    cov = float(metrics.get("coverage") if metrics.get("coverage") is not None else 1.0)
+    if mae is None:
+        return {"name": name, "kind": "regression", "mae": None, "notes": ["answered no row: no error figure"],
+                "monthly_cost_usd": None, "monthly_saving_usd": None}
+    ci = (metrics.get("ci") or {}).get("mae")
+    if not ci:
+        ci = [mae, mae]
+        notes.append("MAE has no interval (too few rows): the point figure is used for both ends")
+    if cov < 1:
+        notes.append(f"answers {cov:.1%} of rows: the error cost is on those; the rest go to people"
+                     + ("" if inputs.manual_cost_per_item is not None else " (not priced without --manual-cost-per-item)"))
+    answered = vol * cov
+    err = answered * mae * e
+    err_ci = [answered * ci[0] * e, answered * ci[1] * e]
+    running = (per_1k_usd or 0.0) * vol / 1000.0
+    if per_1k_usd is None:
+        notes.append("running cost unknown: counted as $0")
+    one_off = float(one_off_usd or 0.0)
+    out: dict[str, Any] = {
+        "name": name, "kind": "regression", "valued_by": "MAE × error cost", "mae": float(mae), "mae_ci": list(ci),
+        "coverage": cov, "predictions_per_month": vol, "answered_per_month": answered,
+        "error_cost_usd": err, "error_cost_ci": err_ci, "running_usd": running,
+        "monthly_cost_usd": err + running, "monthly_cost_ci": [err_ci[0] + running, err_ci[1] + running],
+        "one_off_usd": one_off, "manual_usd": None, "monthly_saving_usd": None, "monthly_saving_ci": None,
+        "break_even_months": None, "break_even_ci": None, "pays_back": None, "pays_back_surely": None, "notes": notes,
+    }
+    if inputs.manual_cost_per_item is not None:
+        m = float(inputs.manual_cost_per_item)
+        avoided = answered * m
+        saving = avoided - err - running
+        saving_ci = [avoided - err_ci[1] - running, avoided - err_ci[0] - running]
+        out.update({"manual_usd": vol * m, "manual_avoided_usd": avoided, "monthly_saving_usd": saving,
+                    "monthly_saving_ci": saving_ci})
+        out.update(break_even(one_off, saving, saving_ci))
+    return out
+
+
+def regression_case(results: dict[str, Any], inputs: ValueInputs) -> dict[str, Any]:
+    """The business case of every scored regression candidate, or the flags that would produce it."""
+    from baseline.report.analysis import scored_names
+
+    base: dict[str, Any] = {"kind": "regression", "inputs": inputs.to_json(), "missing": inputs.missing(regression=True),
+                            "rows": [], "choice": (results.get("decision") or {}).get("choice"),
+                            "target": (results.get("dataset") or {}).get("label_col")}
+    if base["missing"]:
+        return base
+    by = {a["name"]: a for a in results.get("adapters", [])}
+    for name in scored_names(results):
+        cost = by[name].get("cost") or {}
+        row = value_regression(name, by[name]["metrics"], inputs, cost.get("per_1k_usd"), cost.get("one_off_usd"))
+        if row.get("mae") is not None:
+            base["rows"].append(row)
+    if inputs.manual_cost_per_item is not None:
+        base["rows"].sort(key=lambda r: -r["monthly_saving_usd"])
+    else:
+        base["rows"].sort(key=lambda r: r["monthly_cost_usd"])
+    base["best_value"] = base["rows"][0]["name"] if base["rows"] else None
+    base["assumptions"] = regression_assumptions(inputs, base["target"])
+    return base
+
+
+def regression_assumptions(inputs: ValueInputs, target: str | None) -> list[str]:
+    """The assumptions behind a regression business case, one line each."""
+    unit = f"unit of absolute error in {target}" if target else "unit of absolute error in the target"
+    m = inputs.manual_cost_per_item
+    out = [
+        f"every {unit} costs ${inputs.error_cost:,.4g} (--error-cost), too high and too low alike, "
+        f"in proportion to its size; {inputs.monthly_volume:,} predictions a month",
+        "monthly error cost = predictions a month × MAE × error cost; its 95% interval is MAE's bootstrap interval "
+        "over the test rows (the leaderboard's) times the same factors",
+        "running cost = measured cost per 1,000 predictions × the monthly volume; one-off = training/setup measured "
+        "in this run; neither includes engineering time or hosting beyond it",
+        "the test rows' target distribution and difficulty are taken to match production traffic",
+    ]
+    if m is not None:
+        out += [f"doing it by hand costs ${m:,.4g} an item and is taken as exact (people's own errors are not counted); "
+                "saving = predictions a month × manual cost − error cost − running cost",
+                "break-even = one-off cost ÷ monthly saving (now without a one-off cost; never when the saving is not "
+                "positive)",
+                "rows a candidate does not answer go to people at the manual cost"]
+    else:
+        out.append("no --manual-cost-per-item: no saving against doing it by hand and no break-even; rows a candidate "
+                   "does not answer carry no cost here")
+    return out
 
 
 def fmt_months(v: float | None) -> str:

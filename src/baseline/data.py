@@ -7,6 +7,7 @@ plain data; every problem with the user's file is a :class:`BadInput` naming it.
 from __future__ import annotations
 
 import hashlib
+import heapq
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -46,6 +47,8 @@ class Dataset:
     split_col: str | None = None
     notes: list[str] = field(default_factory=list)
     label_names: list[str] | None = None  # the single labels when ``label`` holds label sets (multi-label)
+    schema: dict[str, str] | None = None  # tabular tasks: feature → kind; ``text`` holds each row as JSON
+    table: dict[str, Any] | None = None   # tabular tasks: every column's reading, the target, the time column
 
     @cached_property
     def labels(self) -> list[str]:
@@ -67,6 +70,7 @@ class Split:
     test_size: float | None
     hash: str
     labels: list[str]
+    schema: dict[str, str] | None = None  # tabular tasks: feature → kind (the items are JSON rows of these)
     _keys: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
 
     def text_keys(self, part: str) -> tuple[np.ndarray, np.ndarray]:
@@ -544,7 +548,8 @@ def label_strata_rows(df: pd.DataFrame, n_test: int, seed: int) -> tuple[np.ndar
 
 def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42,
                strata_rows: Callable[[pd.DataFrame, int, int], tuple[np.ndarray, np.ndarray]] = label_strata_rows,
-               check_train: Callable[[pd.DataFrame, Dataset], None] | None = None) -> Split:
+               check_train: Callable[[pd.DataFrame, Dataset], None] | None = None,
+               source: str = "stratified") -> Split:
     """Keep the file's own train/test split when present; else a seeded stratified split (``strata_rows``: the
     task's stratification). Either way each part keeps the file's row order. The rows move from ``ds.frame`` into
     the split (``ds.frame`` is left empty)."""
@@ -567,7 +572,7 @@ def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42,
                 ds.notes.append("no test split in the file: its validation split is used as test")
             check_train(train, ds)
             return Split(train=train, test=test, validation=val, source="file", seed=seed,
-                         test_size=None, hash=split_hash(train, test, val), labels=labels)
+                         test_size=None, hash=split_hash(train, test, val), labels=labels, schema=ds.schema)
         ds.notes.append(f"split column holds only {sorted(present)}: ignored, rows split by baseline")
         df = df.drop(columns="split")
     if not 0 < test_size < 1:
@@ -577,8 +582,8 @@ def make_split(ds: Dataset, test_size: float = 0.25, seed: int = 42,
     ds.frame = _emptied(df)
     train, test = _take_parts(df, [tr, te])
     del df
-    return Split(train=train, test=test, validation=None, source="stratified", seed=seed,
-                 test_size=test_size, hash=split_hash(train, test, None), labels=labels)
+    return Split(train=train, test=test, validation=None, source=source, seed=seed,
+                 test_size=test_size, hash=split_hash(train, test, None), labels=labels, schema=ds.schema)
 
 
 def _check_train(train: pd.DataFrame, ds: Dataset) -> None:
@@ -600,17 +605,79 @@ def _normalized_key(text: str) -> int:
     return hash(" ".join(text.lower().split()))
 
 
-def text_keys(texts: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+def text_keys(texts: pd.Series, rows: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
     """Exact and normalised (``normalized_keys``) 64-bit hashes of texts in one pass, one piece of the column
-    turned into Python strings at a time."""
+    turned into Python strings at a time.
+
+    On an Arrow string column most rows skip the Python normalisation (``" ".join(text.lower().split())``, most of
+    the profile's time at 1M rows): a text of printable ASCII only, with no space at either end and never two in a
+    row, normalises to itself lower-cased, which Arrow does for the whole piece at once; its key is the hash of that
+    string, the same hash the Python path gives. Every other text (tabs, newlines, repeated or edge spaces, anything
+    beyond ASCII) takes the Python path, so the keys are the same either way."""
     exact = np.empty(len(texts), dtype=np.int64)
     norm = np.empty(len(texts), dtype=np.int64)
+    arrow = _arrow_strings(texts)
     i = 0
-    for piece in _pieces(texts):
-        exact[i:i + len(piece)] = list(map(hash, piece))
-        norm[i:i + len(piece)] = list(map(_normalized_key, piece))
-        i += len(piece)
+    for start in range(0, len(texts), rows):
+        if arrow is None:
+            piece = texts.iloc[start:start + rows].tolist()
+            exact[i:i + len(piece)] = list(map(hash, piece))
+            norm[i:i + len(piece)] = list(map(_normalized_key, piece))
+            i += len(piece)
+            continue
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        part = arrow.slice(start, rows)
+        strings = part.to_numpy(zero_copy_only=False)
+        n = len(strings)
+        exact[i:i + n] = np.fromiter(map(hash, strings), dtype=np.int64, count=n)
+        plain = np.concatenate([_plain_rows(c) for c in part.chunks] or [np.zeros(0, dtype=bool)])
+        keys = np.empty(n, dtype=np.int64)
+        k = int(plain.sum())
+        if k:
+            lowered = pc.ascii_lower(part if k == n else part.filter(pa.array(plain)))
+            keys[plain] = np.fromiter(map(hash, lowered.to_numpy(zero_copy_only=False)), dtype=np.int64, count=k)
+        if k < n:
+            keys[~plain] = list(map(_normalized_key, strings[~plain]))
+        norm[i:i + n] = keys
+        i += n
     return exact, norm
+
+
+def _arrow_strings(texts: pd.Series) -> Any:
+    """The column's Arrow data when it is Arrow ``string`` / ``large_string`` without nulls, else ``None``."""
+    import pyarrow as pa
+
+    arr = getattr(texts.array, "_pa_array", None)
+    if not isinstance(arr, pa.ChunkedArray) or arr.null_count:
+        return None
+    return arr if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type) else None
+
+
+def _plain_rows(chunk: Any) -> np.ndarray:
+    """Which rows of an Arrow string array are plain: printable ASCII bytes only (0x20–0x7E), no space first or last
+    and no two spaces in a row. For such a text Python's ``" ".join(text.lower().split())`` is ``text.lower()`` (its
+    only whitespace is single inner spaces) and ``str.lower`` is ASCII lower-casing. Read off the array's offsets and
+    data bytes with numpy."""
+    import pyarrow as pa
+
+    n = len(chunk)
+    _, off_buf, data_buf = chunk.buffers()
+    wide = pa.types.is_large_string(chunk.type)
+    offsets = np.frombuffer(off_buf, dtype=np.int64 if wide else np.int32)[chunk.offset:chunk.offset + n + 1]
+    offsets = offsets.astype(np.int64)
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
+    lo = int(offsets[0]) if n else 0
+    b = data[lo:int(offsets[-1])] if n else data[:0]
+    bad = (b < 0x20) | (b > 0x7E)                       # control characters (tabs, newlines …), DEL, non-ASCII
+    bad[1:] |= (b[1:] == 0x20) & (b[:-1] == 0x20)       # the second of two spaces (across rows: both rows fail below)
+    plain = np.ones(n, dtype=bool)
+    plain[np.searchsorted(offsets, np.flatnonzero(bad) + lo, side="right") - 1] = False
+    starts, ends = offsets[:-1], offsets[1:]
+    full = ends > starts
+    plain[full] &= (data[starts[full]] != 0x20) & (data[ends[full] - 1] != 0x20)
+    return plain
 
 
 def _pieces(values: pd.Series, rows: int = 50_000) -> Iterator[list[str]]:
@@ -631,6 +698,32 @@ def _length_stats(texts: pd.Series) -> dict[str, float]:
             "p95": float(np.percentile(n, 95)), "max": int(n.max())}
 
 
+def _conflicting_labels(frames: list[pd.DataFrame], exact: np.ndarray, dup_mask: np.ndarray,
+                        examples: int) -> tuple[int, list[str]]:
+    """Distinct texts that occur with more than one label (over every part), and the first ``examples`` of them in
+    sorted order. Only texts that occur more than once can conflict; their rows are grouped by the exact text hash
+    (``exact``, every part's rows in order) with the labels as codes, not by the texts themselves: on a file with many
+    repeated texts, grouping the strings was most of the profile's time. Only the conflicting texts are read back."""
+    bounds = np.cumsum([0] + [len(f) for f in frames])
+    rows = [np.flatnonzero(dup_mask[bounds[i]:bounds[i + 1]]) for i in range(len(frames))]
+    labels = pd.concat([take_rows(f["label"], r) for f, r in zip(frames, rows, strict=True)], ignore_index=True)
+    codes = pd.factorize(labels)[0]  # a missing label is -1: not a label, as groupby's nunique skips it
+    keys = exact[np.flatnonzero(dup_mask)]
+    pairs = pd.DataFrame({"key": keys, "label": codes})
+    per_text = pairs[pairs["label"] >= 0].drop_duplicates()["key"].value_counts()
+    conflicting = per_text.index[per_text.to_numpy() > 1]
+    if not len(conflicting) or not examples:
+        return int(len(conflicting)), []
+    hit = pd.Series(keys).isin(conflicting).to_numpy()
+    first = hit & ~pd.Series(keys).duplicated().to_numpy()  # one row per conflicting text
+    texts: list[str] = []
+    at = 0
+    for f, r in zip(frames, rows, strict=True):
+        texts += take_rows(f["text"], r[first[at:at + len(r)]]).astype(str).tolist()
+        at += len(r)
+    return int(len(conflicting)), heapq.nsmallest(examples, texts)
+
+
 def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     """What a reviewer should know about the data before trusting any score."""
     parts = {"train": split.train, "test": split.test}
@@ -643,12 +736,7 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     norm = np.concatenate([split.text_keys(k)[1] for k in parts])
     dup_mask = pd.Series(exact).duplicated(keep=False).to_numpy()
     near_dup = int(pd.Series(norm).duplicated(keep=False).sum())
-    # only texts that occur more than once can carry conflicting labels
-    bounds = np.cumsum([0] + [len(f) for f in frames])
-    dup_rows = pd.concat([take_rows(f[["text", "label"]], np.flatnonzero(dup_mask[bounds[i]:bounds[i + 1]]))
-                          for i, f in enumerate(frames)])
-    by_text = dup_rows.groupby("text")["label"].nunique()
-    conflicting = by_text[by_text > 1]
+    conflicting, conflicting_examples = _conflicting_labels(frames, exact, dup_mask, examples)
     # leakage after the same normalisation as the duplicate count: test rows whose text is in train
     n_train, n_test = len(split.train), len(split.test)
     leaked = pd.Series(norm[n_train:n_train + n_test]).isin(norm[:n_train]).to_numpy()  # a hash table, not a sort
@@ -683,8 +771,8 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
         "test_texts_in_train_examples": [t[:200] for t in leak[:examples]],
         "labels_test_not_train": [str(x) for x in test_only],   # no adapter that learns can predict these
         "labels_absent_from_test": [str(x) for x in declared_unused],  # outside macro-F1 unless predicted
-        "conflicting_label_texts": int(len(conflicting)),
-        "conflicting_label_examples": [t[:200] for t in conflicting.index[:examples]],
+        "conflicting_label_texts": conflicting,
+        "conflicting_label_examples": [t[:200] for t in conflicting_examples],
         "notes": list(ds.notes),
     }
 

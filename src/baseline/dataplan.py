@@ -39,10 +39,34 @@ MAX_PAIRS = 400_000_000      # test × train pairs beyond which the near-duplica
 def cleanlab_available() -> str | None:
     """``None`` when cleanlab can be imported, else the reason."""
     try:
-        import cleanlab  # noqa: F401
+        _import_cleanlab()
     except ImportError:
         return 'extra "data" not installed (pip install "baseline[data]")'
     return None
+
+
+def _import_cleanlab() -> None:
+    """Import cleanlab without its Datalab. cleanlab's package ``__init__`` imports ``Datalab`` eagerly, and with
+    Hugging Face ``datasets`` installed (extra ``[hf]``) that import alone takes about 2 s at every run; the check
+    reads only ``cleanlab.filter`` and ``cleanlab.rank``. While cleanlab's ``__init__`` runs, ``cleanlab.datalab`` is
+    marked missing, so cleanlab sets ``cleanlab.Datalab`` to its own "unavailable" stand-in; the mark is removed
+    afterwards, so ``import cleanlab.datalab`` still works later in the process. A no-op once cleanlab is loaded."""
+    import sys
+
+    if "cleanlab" in sys.modules:
+        return
+    sys.modules["cleanlab.datalab"] = None  # type: ignore[assignment]  # an import of it raises ImportError
+    try:
+        import cleanlab  # noqa: F401
+    except ImportError:
+        whole = True  # a cleanlab whose import needs its Datalab (or no cleanlab at all): import it as it is
+    else:
+        whole = False
+    finally:
+        if sys.modules.get("cleanlab.datalab", 0) is None:
+            del sys.modules["cleanlab.datalab"]
+    if whole:
+        import cleanlab  # noqa: F401,F811
 
 
 def wilson(k: int, n: int, z: float = 1.959964) -> list[float]:
@@ -58,22 +82,34 @@ def wilson(k: int, n: int, z: float = 1.959964) -> list[float]:
 
 def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed: int,
                       folds: int) -> np.ndarray:
-    """Out-of-fold class probabilities from TF-IDF + logistic regression (columns = class codes 0..K-1)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
+    """Out-of-fold class probabilities from TF-IDF + logistic regression (columns = class codes 0..K-1).
+
+    Each fold's features are what ``TfidfVectorizer(ngram_range=(1, 2), min_df=…, sublinear_tf=True,
+    strip_accents="unicode")`` fitted on that fold's train rows gives, bit for bit, but every text is tokenised
+    once, not once per fold: the counts of every 1-2-gram in the sample (columns in sorted term order, as the
+    vectorizer sorts them), then per fold the columns whose document frequency in the fold's train rows is at least
+    ``min_df`` (the fold's vocabulary, still sorted) and IDF weights fitted on those rows. Tokenising was most of the
+    check's time; the models are the same."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
     from threadpoolctl import threadpool_limits
 
     probs = np.zeros((len(texts), n_classes))
     arr = np.asarray(texts, dtype=object)
+    counts = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode", dtype=np.float64).fit_transform(arr).tocsr()
     # one BLAS thread: lbfgs on sparse TF-IDF gains nothing from more, and on a busy machine they cost 50×
     with threadpool_limits(1):
         for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(arr, labels):
-            vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(tr) >= 2000 else 1, sublinear_tf=True,
-                                  strip_accents="unicode")
+            x_tr = counts[tr]
+            doc_freq = np.bincount(x_tr.indices, minlength=counts.shape[1])
+            vocab = np.flatnonzero(doc_freq >= (2 if len(tr) >= 2000 else 1))
+            tfidf = TfidfTransformer(sublinear_tf=True)
             clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
-            clf.fit(vec.fit_transform(arr[tr]), labels[tr])
-            probs[np.ix_(te, clf.classes_)] = clf.predict_proba(vec.transform(arr[te]))
+            clf.fit(tfidf.fit_transform(x_tr[:, vocab]), labels[tr])
+            x_te = counts[te][:, vocab]
+            x_te.sort_indices()  # as the vectorizer's transform leaves them
+            probs[np.ix_(te, clf.classes_)] = clf.predict_proba(tfidf.transform(x_te))
     return probs
 
 
@@ -108,7 +144,7 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     why = cleanlab_available()
     if why:
         return {"status": "skipped", "reason": why}
-    from cleanlab.filter import find_label_issues
+    from cleanlab.filter import find_label_issues  # loaded by cleanlab_available, without Datalab
     from cleanlab.rank import get_label_quality_scores
 
     if sampled_from is None:
@@ -286,29 +322,37 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
     trends = {n: t for n, pts in curve["adapters"].items() if (t := curve_trend(pts, metric)) is not None}
     if not trends:
         return {"status": "no curve", "text": "the learning curve has too few scored points to read a slope"}
+    # every comparison in "goodness" (the metric itself, or minus it when lower is better); texts print real values
+    lower = bool(getattr(bar, "lower_is_better", False))
+    up = (lambda x: -x) if lower else (lambda x: x)  # noqa: E731
+    limit = getattr(bar, "max_metric", None) if lower else bar.min_metric
     by = {a["name"]: a for a in adapters}
     focus = decision.get("best_passing") or decision.get("choice") or decision.get("nearest_miss")
-    name = focus if focus in trends else max(trends, key=lambda n: trends[n]["last"][metric])
+    name = focus if focus in trends else max(trends, key=lambda n: up(trends[n]["last"][metric]))
     t = trends[name]
     g, last = t["gain_per_doubling"], t["last"]
+    gu = up(g)
     n_train = int(last.get("n_train") or 0)
     out: dict[str, Any] = {"status": "ok", "adapter": name, "gain_per_doubling": g, "n_train": n_train,
                            "more_labels": None, "projected": [], "margin": margin}
-    if g < 0.001:
-        out["text"] = (f"{name}'s learning curve is flat ({g:+.3f} {mname} per doubling of train): more labels of "
-                       f"this kind would not lift it by the {margin:g} margin")
+    flat = 0.001 * (getattr(bar, "scale", None) or 1.0) if lower else 0.001
+    if gu < flat:
+        out["text"] = (f"{name}'s learning curve is flat ({g:{'+.3g' if lower else '+.3f'}} {mname} per doubling "
+                       f"of train): more labels of "
+                       f"this kind would not {'lower' if lower else 'lift'} it by the {margin:g} margin")
         return out
-    factor = 2 ** (margin / g)
+    factor = 2 ** (margin / gu)
     more = int(math.ceil(n_train * (factor - 1)))
     out.update(factor=factor, more_labels=more)
-    text = (f"at {name}'s current slope (+{g:.3f} {mname} per doubling of train), about {more:,} more labels "
-            f"({factor:.1f}× the {n_train:,} now) would lift it by the {margin:g} margin")
-    if bar.min_metric is not None and last[metric] < bar.min_metric:
-        to_bar = 2 ** ((bar.min_metric - last[metric]) / g)
+    text = (f"at {name}'s current slope ({g:+.3f} {mname} per doubling of train), about {more:,} more labels "
+            f"({factor:.1f}× the {n_train:,} now) would {'lower' if lower else 'lift'} it by the {margin:g} margin")
+    if limit is not None and up(last[metric]) < up(limit):
+        to_bar = 2 ** ((up(limit) - up(last[metric])) / gu)
         out["labels_to_bar"] = int(math.ceil(n_train * (to_bar - 1)))
-        text += (f"; to reach the bar {bar.min_metric:g} from {last[metric]:.3f} it would take about "
+        text += (f"; to reach the bar {limit:g} from {last[metric]:.3f} it would take about "
                  f"{out['labels_to_bar']:,} more ({to_bar:.1f}×)")
-    target = bar.min_metric if bar.min_metric is not None else (by.get(name, {}).get("metrics") or {}).get(metric)
+    target = limit if limit is not None else (by.get(name, {}).get("metrics") or {}).get(metric)
+
     def rank(n: str) -> int:
         return int(by.get(n, {}).get("simplicity", 99))
 
@@ -319,18 +363,19 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
     simpler = [n for n in trends if n != name and rank(n) > 0 and (rank(n) < rank(name) or per_1k(n) < per_1k(name))]
     for n in simpler:
         tn = trends[n]
-        proj = tn["last"][metric] + max(tn["gain_per_doubling"], 0.0) * math.log2(factor)
-        reach = target is not None and proj >= target
+        proj = tn["last"][metric] + (max(tn["gain_per_doubling"], 0.0) if not lower
+                                     else min(tn["gain_per_doubling"], 0.0)) * math.log2(factor)
+        reach = target is not None and up(proj) >= up(target)
         out["projected"].append({"adapter": n, "now": tn["last"][metric], "projected": proj, "target": target,
                                  "reaches": reach})
     if out["projected"] and target is not None:
         hit = [p for p in out["projected"] if p["reaches"]]
-        what = f"the bar {target:g}" if bar.min_metric is not None else f"{name}'s {mname} today ({target:.3f})"
+        what = f"the bar {target:g}" if limit is not None else f"{name}'s {mname} today ({target:.3f})"
         if hit:
             text += "; with them the simpler " + ", ".join(f"{p['adapter']} ({p['now']:.3f} → ~{p['projected']:.3f})"
                                                           for p in hit) + f" would reach {what}"
         else:
-            best = max(out["projected"], key=lambda p: p["projected"])
+            best = max(out["projected"], key=lambda p: up(p["projected"]))
             text += (f"; no simpler candidate would reach {what} with them (best: {best['adapter']} "
                      f"{best['now']:.3f} → ~{best['projected']:.3f})")
     out["text"] = text
@@ -339,7 +384,7 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
 
 def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: int = 42,
               check_labels: bool = True, label_rows: tuple[pd.DataFrame, int | None] | None = None,
-              skip_reason: str = "--no-label-check") -> dict[str, Any]:
+              skip_reason: str = "--no-label-check", near_duplicates_reason: str | None = None) -> dict[str, Any]:
     """Label quality, near-duplicate leakage (with the headline without leaked rows when material), and the
     learning curve's advice; every figure JSON-ready, with the seconds each part took. ``label_rows``: what
     ``label_check_rows`` gave, taken before the split's texts were dropped."""
@@ -352,6 +397,9 @@ def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: in
             out["label_quality"] = {"status": "failed", "reason": redact(f"{type(ex).__name__}: {ex}")[:300]}
     else:
         out["label_quality"] = {"status": "skipped", "reason": skip_reason}
+    if near_duplicates_reason is not None:  # the task says a text scan means nothing here (table rows)
+        out["leakage"] = {"status": "not applicable", "reason": near_duplicates_reason}
+        return out
     try:
         nd = near_duplicates(split.train, split.test,
                              keys=(split.text_keys("train")[1], split.text_keys("test")[1]))

@@ -57,6 +57,7 @@ def _model_identity(cls: type[Adapter], split: Split, opts: RunOptions) -> str |
         return None
     try:
         ctx = AdapterContext(labels=split.labels, options=opts.adapter_options.get(cls.name, {}), task=opts.task,
+                             schema=split.schema,
                              label_map=opts.label_maps.get(cls.name), prices=opts.prices, seed=opts.seed,
                              cache_dir=opts.cache_dir, metric=opts.metric)
         a = cls(ctx)

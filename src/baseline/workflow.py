@@ -129,7 +129,8 @@ def metric_label(r: dict[str, Any], metric: str) -> str:
 def _check_failure(r: dict[str, Any], bar: Bar, c: dict[str, Any], key: str, level: float) -> str:
     """One failed check of the run's bar, the metric by the verdict's CI rule."""
     if key == "metric":
-        return standing_text(metric_label(r, bar.metric), c["value"], c.get("ci"), c["limit"], level)[1]
+        return standing_text(metric_label(r, bar.metric), c["value"], c.get("ci"), c["limit"], level,
+                             lower_is_better=bar.lower_is_better)[1]
     v = c["value"]
     return f"{c['label']} (got {v if v is None else round(v, 6)}: judged on the measured figure, as the verdict)"
 
@@ -184,7 +185,7 @@ def gate(r: dict[str, Any], run_dir: Path, require: str = "choice", candidate: s
     if "metric" in checks:
         c = checks["metric"]
         held.append("the run's bar " + standing_text(metric_label(r, bar.metric), c["value"], c.get("ci"),
-                                                        c["limit"], level)[1])
+                                                        c["limit"], level, lower_is_better=bar.lower_is_better)[1])
     if min_metric is not None:
         st, text = standing_text(mname, m, (ms.get("ci") or {}).get(metric), min_metric, level,
                                  bar=f"--min-metric {min_metric:g}")

@@ -43,6 +43,14 @@ after the client has given up). The service has done the work by then, so the ``
 bills: ``comprehend_units`` per document, 3-unit minimum, per-document errors included;
 ``input_tokens`` / ``output_tokens`` for Converse) counts every processed call, faulted or not.
 ``texts_received`` counts the documents each processed call carried.
+
+Converse on table rows: the user turn ``Row: <json>`` is the query. A ``toolConfig`` whose tool input is
+``{"value": {"type": "number"}}`` (regression) is answered with a ``toolUse`` whose input is
+``{"value": answer_number(query, req)}`` (default: the sum of the row's numeric fields); a str answer comes back
+as text (a model that ignored the tool). ``spoil_number(kind)`` spoils the next answers (billed like any answer):
+"prose" (a text reply, no toolUse), "units" / "range" / "thousands" / "string" (the value as a string: ``"42 kg"``,
+``"40-45"``, ``"1,234"``, ``"42"``), "empty" (an empty text reply), "other_tool" (a toolUse of another name) or
+"truncated" (cut JSON text, stopReason max_tokens).
 """
 
 from __future__ import annotations
@@ -245,6 +253,9 @@ class AwsDouble:
         # Converse with a toolConfig (label sets): the tool input's labels, or a str sent as text (see _converse)
         self.answer_set: Callable[[str, dict[str, Any]], Any] = lambda text, req: tool_labels(req)[:1]
         self._set_faults: list[str] = []
+        # Converse with the number tool (regression): the tool input's value, or a str sent as text
+        self.answer_number: Callable[[str, dict[str, Any]], Any] = lambda text, req: row_number(text)
+        self._number_faults: list[str] = []
         self.doc_errors: dict[str, tuple[str, str]] = {}
         self.requests: list[dict[str, Any]] = []
         self.classifiers: dict[str, Classifier] = {}
@@ -904,7 +915,10 @@ class AwsDouble:
         max_tokens = int((req.get("inferenceConfig") or {}).get("maxTokens") or 4096)
         prompt_chars = sum(len(b.get("text", "")) for b in req.get("system") or [])
         prompt_chars += sum(len(b.get("text", "")) for m in msgs for b in m.get("content") or [])
-        query = "".join(b.get("text", "") for b in msgs[-1].get("content") or []).removeprefix("Text: ")
+        query = "".join(b.get("text", "") for b in msgs[-1].get("content") or [])
+        query = query.removeprefix("Text: ") if query.startswith("Text: ") else query.removeprefix("Row: ")
+        if req.get("toolConfig") and tool_is_number(req):
+            return self._converse_number(req, query, prompt_chars, max_tokens)
         if req.get("toolConfig"):
             return self._converse_tool(req, query, prompt_chars, max_tokens)
         answer = self.answer(query, req)
@@ -966,10 +980,70 @@ class AwsDouble:
                 "stopReason": stop,
                 "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens}}
 
+    def spoil_number(self, kind: str, times: int = 1) -> None:
+        """Spoil the next ``times`` number-tool answers (billed like any answer), kinds in ``NUMBER_FAULTS``."""
+        if kind not in NUMBER_FAULTS:
+            raise ValueError(f"number fault kind must be one of {NUMBER_FAULTS}")
+        with self.lock:
+            self._number_faults += [kind] * times
+
+    def _converse_number(self, req: dict[str, Any], query: str, prompt_chars: int, max_tokens: int) -> dict[str, Any]:
+        """Converse with the number tool forced: ``{"value": answer_number(...)}`` as toolUse input (a str as text)."""
+        tc = req["toolConfig"]
+        name = (tc.get("toolChoice") or {}).get("tool", {}).get("name") or tc["tools"][0]["toolSpec"]["name"]
+        prompt_chars += len(json.dumps(tc))
+        answer = self.answer_number(query, req)
+        with self.lock:
+            fault = self._number_faults.pop(0) if self._number_faults else None
+        x = answer if isinstance(answer, int | float) and not isinstance(answer, bool) else 42
+        stop = "tool_use"
+        block: dict[str, Any]
+        as_string = {"units": f"{x} kg", "range": f"{x}-{x + 5}", "thousands": "1,234", "string": str(x)}
+        if fault in ("prose", "empty") or isinstance(answer, str):
+            text = {"prose": f"The value is probably about {x}.", "empty": ""}.get(fault or "", str(answer))
+            block, stop, out_chars = {"text": text}, "end_turn", len(text)
+        elif fault == "truncated":
+            text = json.dumps({"value": x})[:-3]
+            block, stop, out_chars = {"text": text}, "max_tokens", len(text)
+        else:
+            tool_input = {"value": as_string[fault] if fault in as_string else answer}
+            used = "some_other_tool" if fault == "other_tool" else name
+            block = {"toolUse": {"toolUseId": f"tooluse_{uuid.uuid4().hex[:22]}", "name": used, "input": tool_input}}
+            out_chars = len(json.dumps(tool_input, separators=(",", ":")))
+        out_tokens = max(1, math.ceil(out_chars / self.chars_per_token)) + (TOOL_USE_TOKENS if "toolUse" in block else 0)
+        if out_tokens > max_tokens:
+            out_tokens, stop = max_tokens, "max_tokens"
+        in_tokens = max(1, math.ceil(prompt_chars / self.chars_per_token))
+        return {"metrics": {"latencyMs": int(self.latency_s * 1000)},
+                "output": {"message": {"content": [block], "role": "assistant"}},
+                "stopReason": stop,
+                "usage": {"inputTokens": in_tokens, "outputTokens": out_tokens, "totalTokens": in_tokens + out_tokens}}
+
 
 # Converse label sets (toolConfig): output tokens a toolUse block adds around its input, and the spoilers
 TOOL_USE_TOKENS = 12
 SET_FAULTS = ("unknown", "prose", "not_array", "extra_key", "other_tool", "truncated")
+NUMBER_FAULTS = ("prose", "units", "range", "thousands", "string", "empty", "other_tool", "truncated")
+
+
+def row_number(text: str) -> float:
+    """The double's regression answer for a row: the sum of its numeric (non-boolean) fields, 0 for a non-row."""
+    try:
+        row = json.loads(text)
+    except ValueError:
+        return 0.0
+    if not isinstance(row, dict):
+        return 0.0
+    return float(sum(v for v in row.values() if isinstance(v, int | float) and not isinstance(v, bool)))
+
+
+def tool_is_number(req: dict[str, Any]) -> bool:
+    """Whether a Converse request's first tool takes a number (``inputSchema.json.properties.value`` a number)."""
+    try:
+        spec = req["toolConfig"]["tools"][0]["toolSpec"]
+        return spec["inputSchema"]["json"]["properties"]["value"]["type"] == "number"
+    except (KeyError, IndexError, TypeError):
+        return False
 
 
 def tool_labels(req: dict[str, Any]) -> list[str]:

@@ -20,6 +20,16 @@ sent verbatim (prose, a hand-made bad array); otherwise ``set_default(text, labe
 "prose" (a sentence), "not_array" (``{"labels": "<label>"}``), "bare_string" (``"<label>"``), "extra_key"
 (``{"labels": [...], "confidence": 0.9}``) or "truncated" (cut mid-array, ``finish_reason`` "length"). Prompt tokens are counted the way OpenAI documents it: 3 per
 message + role + content + 3, with tiktoken's o200k_base when available, else ceil(chars / 4).
+
+Table rows (tabular tasks): the user turn ``Row: <json>`` is the query (``text``). Tabular classification is answered
+like any single-label request. A regression request (a schema ``{"value": {"type": "number"}}``, or in text mode a
+system prompt asking for "the number only") is answered ``{"value": <x>}`` compact (structured output, tool
+arguments) or the bare number (text): an ``oracle`` value that is a number is ``x``; a string is sent verbatim (a
+hand-made bad answer); otherwise ``number_default(text)`` (default :func:`row_number`, the sum of the row's numeric
+fields). Fault ``bad_number=`` spoils a 200 answer (billed like any answer): "prose" (a sentence), "units"
+(``42 kg``), "range" (``40-45``), "thousands" (``1,234``), "string" (``{"value": "42"}``), "empty" (no content)
+or "truncated" (cut short, ``finish_reason`` "length"); in structured modes units, ranges and thousands come as
+the string value of ``{"value": ...}``, as from a server that ignored the schema.
 """
 
 from __future__ import annotations
@@ -34,6 +44,19 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from baseline.adapters.llm import token_counter
+
+NUMBER_FAULTS = ("prose", "units", "range", "thousands", "string", "empty", "truncated")
+
+
+def row_number(text: str) -> float:
+    """The double's regression answer for a row: the sum of its numeric (non-boolean) fields, 0 for a non-row."""
+    try:
+        row = json.loads(text)
+    except ValueError:
+        return 0.0
+    if not isinstance(row, dict):
+        return 0.0
+    return float(sum(v for v in row.values() if isinstance(v, int | float) and not isinstance(v, bool)))
 
 
 class _Bucket:
@@ -59,12 +82,14 @@ class ChatDouble:
     def __init__(self, key: str | None = None, latency: float = 0.0, rpm: float | None = None,
                  tpm: float | None = None, burst_s: float = 1.0, oracle: dict[str, str] | None = None,
                  default: Callable[[str, list[str]], str] | None = None, p_top: float = 0.9,
-                 set_default: Callable[[str, list[str]], list[str]] | None = None) -> None:
+                 set_default: Callable[[str, list[str]], list[str]] | None = None,
+                 number_default: Callable[[str], float] | None = None) -> None:
         self.key = key
         self.latency = latency
         self.oracle: dict[str, Any] = dict(oracle or {})
         self.default = default or (lambda text, labels: labels[0])
         self.set_default = set_default or (lambda text, labels: labels[:1])
+        self.number_default = number_default or row_number
         self.p_top = p_top
         self.faults: list[dict[str, Any]] = []
         self.usage_override: tuple[int, int] | None = None
@@ -112,7 +137,8 @@ class ChatDouble:
     def fault(self, n: int = 1, **spec: Any) -> None:
         """The next ``n`` requests get this fault: status=429 (retry_after), 500, 503; body="not json";
         no_usage=True; drop=True; status=400 with code="content_filter"; bad_set="unknown" | "prose" |
-        "not_array" | "bare_string" | "extra_key" | "truncated" (a label-set answer spoiled, see the module doc)."""
+        "not_array" | "bare_string" | "extra_key" | "truncated" (a label-set answer spoiled, see the module doc);
+        bad_number= one of ``NUMBER_FAULTS`` (a regression answer spoiled, see the module doc)."""
         with self._lock:
             self.faults += [dict(spec) for _ in range(n)]
 
@@ -163,7 +189,8 @@ class ChatDouble:
         rec["body"] = body
         labels = self._labels(body)
         msgs = body.get("messages") or []
-        text = str(msgs[-1].get("content", "")).removeprefix("Text: ") if msgs else ""
+        text = str(msgs[-1].get("content", "")) if msgs else ""
+        text = text.removeprefix("Text: ") if text.startswith("Text: ") else text.removeprefix("Row: ")
         rec["text"] = text
         ptok = self.prompt_tokens(msgs)
         max_out = int(body.get("max_completion_tokens") or body.get("max_tokens") or 16)
@@ -203,16 +230,23 @@ class ChatDouble:
                 return self._error(h, rec["status"], "The server had an error", "server_error",
                                    {"retry-after-ms": str(int(float(ra) * 1000))} if ra is not None else None)
         sets = self._is_set_request(body)
+        number = not sets and self._is_number_request(body)
         answer = self.oracle.get(text)
         if answer is None:
-            answer = self.set_default(text, labels) if sets else self.default(text, labels)
+            answer = self.set_default(text, labels) if sets else self.number_default(text) if number else \
+                self.default(text, labels)
         if sets:
             content, value, tool = self._set_content(body, answer)
+        elif number:
+            content, value, tool = self._number_content(body, answer)
         else:
             content, value, tool = self._content(body, answer)
         finish = "tool_calls" if tool else "stop"
         if sets and spec is not None and spec.get("bad_set"):
             content, finish = self._spoil_set(str(spec["bad_set"]), content, labels, finish)
+            value = content
+        if number and spec is not None and spec.get("bad_number"):
+            content, finish = self._spoil_number(str(spec["bad_number"]), content, body, answer, finish)
             value = content
         ctok = self.count(content)
         usage = self.usage_override or (ptok, ctok)
@@ -262,10 +296,21 @@ class ChatDouble:
         return '{"labels": [...]}' in system
 
     @classmethod
+    def _is_number_request(cls, body: dict[str, Any]) -> bool:
+        """Whether the request asks for a number: a schema whose ``value`` is a number (or its prompt does)."""
+        schema = cls._schema(body)
+        if schema:
+            return (schema.get("properties") or {}).get("value", {}).get("type") == "number"
+        system = str((body.get("messages") or [{}])[0].get("content", ""))
+        return "Answer with the number only" in system
+
+    @classmethod
     def _labels(cls, body: dict[str, Any]) -> list[str]:
         schema = cls._schema(body)
         if schema and cls._is_set_request(body):
             return list(schema["properties"]["labels"]["items"]["enum"])
+        if cls._is_number_request(body):
+            return []
         if schema:
             return list(schema["properties"]["label"]["enum"])
         system = str((body.get("messages") or [{}])[0].get("content", ""))
@@ -288,6 +333,37 @@ class ChatDouble:
         else:
             content = str(answer)
         return content, content, tool
+
+    @staticmethod
+    def _number_content(body: dict[str, Any], answer: Any) -> tuple[str, str, bool]:
+        """A regression answer: a number as compact ``{"value": x}`` (structured) or bare (text), a string verbatim."""
+        tool = bool(body.get("tools"))
+        structured = tool or (body.get("response_format") or {}).get("type") == "json_schema"
+        if isinstance(answer, str):
+            content = answer
+        elif structured:
+            content = json.dumps({"value": answer}, separators=(",", ":"))
+        else:
+            content = json.dumps(answer)
+        return content, content, tool
+
+    @staticmethod
+    def _spoil_number(kind: str, content: str, body: dict[str, Any], answer: Any, finish: str) -> tuple[str, str]:
+        """A regression answer spoiled as ``kind`` (content, finish_reason)."""
+        x = answer if isinstance(answer, int | float) else 42
+        structured = bool(body.get("tools")) or (body.get("response_format") or {}).get("type") == "json_schema"
+        bad = {"units": f"{x} kg", "range": f"{x}-{x + 5}", "thousands": "1,234"}
+        if kind in bad:
+            return (json.dumps({"value": bad[kind]}, separators=(",", ":")) if structured else bad[kind]), finish
+        if kind == "prose":
+            return f"The value is probably about {x}.", finish
+        if kind == "string":
+            return json.dumps({"value": str(x)}, separators=(",", ":")), finish
+        if kind == "empty":
+            return "", finish
+        if kind == "truncated":
+            return content[: max(1, len(content) - 3)], "length"
+        raise ValueError(f"unknown bad_number fault {kind!r}; one of {NUMBER_FAULTS}")
 
     @staticmethod
     def _spoil_set(kind: str, content: str, labels: list[str], finish: str) -> tuple[str, str]:

@@ -122,6 +122,9 @@ class AdapterContext:
     # ``fit`` gets each row's label set and ``predict_batch`` answers one, both as canonical strings
     # (``baseline.tasks.labelsets.encode`` / ``decode``), with per-label scores (independent probabilities)
     task: str = "text-classification"
+    # tabular tasks: each item is a JSON row of features (``baseline.tasks.rows``); ``schema`` maps every feature to
+    # its kind (numeric, boolean, categorical, datetime, text) so ``rows.decode_rows`` rebuilds the typed frame
+    schema: dict[str, str] | None = None
     run_id: str = ""  # the run folder's name: resource names, idempotency tokens and tags derive from it
     log: Callable[[str], None] = field(default=lambda msg: logging.getLogger("baseline").info(msg))
 

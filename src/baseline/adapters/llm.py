@@ -15,6 +15,22 @@
   the labels: structured output or a tool's input), few-shot answers are written by :func:`set_answer`, and
   :func:`parse_label_set` reads an answer strictly into the canonical set string; anything else is an item
   error, never an abstention. :func:`template_id` takes the task, so single-label caches never answer sets.
+- **Table rows** (``tabular-classification`` / ``tabular-regression``): each item is one JSON row of named features,
+  sent whole as ``Row: <json>`` (never cut: a cut row is not JSON; a row over ``max_chars`` is an item error,
+  :func:`row_or_error`). Classification keeps the single-label answer (enum, parsing, scores) under
+  :func:`row_system_prompt`; regression asks for one number (:func:`number_system_prompt`), structured as
+  :func:`number_schema` ``{"value": <number>}`` and read strictly by :func:`parse_number`: a single plain decimal
+  number, never a guessed value. Few-shot for regression draws ``k`` train rows at the target's (j + 0.5) / k
+  quantiles, j = 0..k-1 (``quantiles``, the default there; ties broken by the seed), so examples span its range.
+- **Number parsing** (:func:`parse_number`): accepted are a plain number as text (surrounding whitespace ignored;
+  ASCII digits with an optional sign, decimal point and exponent: ``42``, ``-3.5``, ``.5``, ``5.``, ``1e3``), a
+  JSON number, or an object whose only key is ``value`` holding a JSON number (as text, or already parsed, e.g. a
+  tool call's input); the result is ``rows.encode_number``. Everything else is an item error, never a guessed
+  value: prose, units (``42 kg``, ``$42``), ranges (``40-45``, ``40 to 45``), thousands separators (``1,234`` is
+  ambiguous with a decimal comma, so no grouping is read: ``1 234``, ``1_000`` neither), a decimal comma
+  (``12,5``), a number written as a string (``{"value": "42"}``, ``"42"``), booleans, hex, non-ASCII digits, NaN
+  and infinities (also by overflow, ``1e999``), extra keys, code fences, an empty answer. An answer cut off at
+  ``max_tokens`` is an error even when its prefix parses.
 - **Token prices** (:func:`price_row`): an explicit override (adapter options, or a row in
   ``baseline.toml``'s ``[prices]``) first, then LiteLLM's model price map when the ``litellm`` package is
   installed (read from its bundled JSON, no network), then the packaged ``prices.toml``; every row
@@ -33,6 +49,7 @@ import json
 import math
 import os
 import random
+import re
 import tempfile
 import threading
 import time
@@ -50,7 +67,10 @@ from baseline.tasks.labelsets import EMPTY, decode, encode
 PROMPT_VERSION = 1
 SINGLE_LABEL_TASK = "text-classification"
 MULTI_LABEL_TASK = "multi-label-text-classification"
-SELECTIONS = ("per_class", "random", "nearest")
+TABULAR_CLASSIFICATION = "tabular-classification"
+TABULAR_REGRESSION = "tabular-regression"
+TABULAR_TASKS = (TABULAR_CLASSIFICATION, TABULAR_REGRESSION)
+SELECTIONS = ("per_class", "random", "nearest", "quantiles")
 APPROX = "≈ ceil(chars / 4) tokens (stated approximation: no tokenizer for this model)"
 
 # Options every LLM adapter declares (merged into its ``option_schema``).
@@ -60,6 +80,7 @@ LLM_OPTIONS: dict[str, Opt] = {
     "max_chars": Opt("int", lo=1), "max_example_chars": Opt("int", lo=1), "instructions": Opt("str"),
     "prompt_overhead_tokens": Opt("int", lo=0), "usd_per_1k_input": Opt("float", lo=0),
     "usd_per_1k_output": Opt("float", lo=0), "batch_pricing": Opt("bool"), "batch_discount": Opt("float", lo=0, hi=1),
+    "target": Opt("str"),  # tabular tasks: the target column's name, stated in the prompt ("the target value" if unset)
 }
 
 # ---- prompt ------------------------------------------------------------------------------------------
@@ -76,19 +97,44 @@ def user_turn(text: str) -> str:
     return f"Text: {text}"
 
 
+def row_turn(row: str) -> str:
+    """A table row's user turn: its JSON object as it travels (``baseline.tasks.rows``)."""
+    return f"Row: {row}"
+
+
+def is_tabular(task: str | None) -> bool:
+    """Whether the task's items are JSON table rows."""
+    return task in TABULAR_TASKS
+
+
+def turn_for(task: str | None) -> Callable[[str], str]:
+    """The user-turn format of a task: rows for the tabular tasks, texts otherwise."""
+    return row_turn if is_tabular(task) else user_turn
+
+
 def turns(text: str, examples: Sequence[tuple[str, str]],
-          answer: Callable[[str], str] | None = None) -> list[tuple[str, str]]:
+          answer: Callable[[str], str] | None = None, turn: Callable[[str], str] = user_turn) -> list[tuple[str, str]]:
     """(role, content) pairs after the system prompt: each example as a user turn and its label as the answer
-    (written by ``answer`` when given, e.g. :func:`set_answer` for label sets)."""
+    (written by ``answer`` when given, e.g. :func:`set_answer` for label sets); ``turn`` writes the user turns."""
     out: list[tuple[str, str]] = []
     for ex_text, ex_label in examples:
-        out += [("user", user_turn(ex_text)), ("assistant", answer(ex_label) if answer else ex_label)]
-    return [*out, ("user", user_turn(text))]
+        out += [("user", turn(ex_text)), ("assistant", answer(ex_label) if answer else ex_label)]
+    return [*out, ("user", turn(text))]
+
+
+def row_or_error(text: str, max_chars: int, tabular: bool) -> tuple[str | None, bool, str | None]:
+    """(text as sent, cut?, item error): a text cut to ``max_chars``; a table row over it not sent, an item error."""
+    if not tabular:
+        doc, cut = truncate_chars(text, max_chars)
+        return doc, cut, None
+    if len(text) > max_chars:
+        return None, False, f"row is {len(text):,} characters, over max_chars {max_chars:,}: not sent (raise max_chars)"
+    return text, False, None
 
 
 def template_id(system: str, answer_format: str = "text", task: str | None = None) -> str:
     """Hash of the prompt template (system prompt, turn format, answer format, version; the task unless single-label)."""
-    key = f"{PROMPT_VERSION}\x00{system}\x00{user_turn('{text}')}\x00{answer_format}"
+    key = f"{PROMPT_VERSION}\x00{system}\x00{turn_for(task)('{text}')}\x00{answer_format}"
     if task and task != SINGLE_LABEL_TASK:  # single-label ids stay what they always were
         key += f"\x00task={task}"
     return hashlib.sha256(key.encode()).hexdigest()[:16]
@@ -192,6 +238,120 @@ def set_scores(value: str, labels: Sequence[str]) -> dict[str, float]:
     return {str(lab): float(str(lab) in members) for lab in labels}
 
 
+# ---- table rows (tabular tasks) ----------------------------------------------------------------------
+
+VALUE_KEY = "value"                 # the regression answer object's one key: {"value": <number>}
+VALUE_SCHEMA_NAME = "regression"    # OpenAI response_format json_schema name
+VALUE_TOOL = "record_value"         # the forced tool (Bedrock Converse toolSpec / OpenAI function)
+VALUE_TOOL_DESCRIPTION = "Record the predicted value of the target for the row (one number)."
+ROW_INTRO = ("Each input is one row of a table, written as a JSON object of its named fields "
+             "(null: a missing value; booleans as 0/1).")
+NUMBER_RULE = ("Answer with the number only: digits with an optional sign, decimal point and exponent "
+               "(e.g. -12.5 or 3e4), without units, thousands separators, ranges or words, and nothing else.")
+
+
+def _target_phrase(target: str | None) -> str:
+    return f"the value of {json.dumps(str(target), ensure_ascii=False)}" if target else "the target value"
+
+
+def row_system_prompt(labels: Sequence[str], instructions: str = "", target: str | None = None) -> str:
+    """The system prompt for tabular classification: a row of named fields into exactly one class."""
+    listed = "\n".join(f"- {lab}" for lab in labels)
+    intro = f"{instructions}\n" if instructions else ""
+    what = f" (its {json.dumps(str(target), ensure_ascii=False)})" if target else ""
+    return (f"{intro}You are a classifier of table rows. {ROW_INTRO}\n"
+            f"Classify the row{what} into exactly one of these classes:\n{listed}\n"
+            "Answer with the class only, written exactly as above, and nothing else.")
+
+
+def number_system_prompt(instructions: str = "", target: str | None = None) -> str:
+    """The system prompt for tabular regression: one number for the row's target."""
+    intro = f"{instructions}\n" if instructions else ""
+    return (f"{intro}You are a regression model for table rows. {ROW_INTRO}\n"
+            f"Predict {_target_phrase(target)} for the row: one number.\n{NUMBER_RULE}")
+
+
+def number_schema() -> dict[str, Any]:
+    """JSON schema of a regression answer: ``{"value": <number>}``, nothing else."""
+    return {"type": "object", "properties": {VALUE_KEY: {"type": "number"}}, "required": [VALUE_KEY],
+            "additionalProperties": False}
+
+
+def number_answer(value: str) -> str:
+    """A canonical target string written as the model should answer it (few-shot turns): a plain number."""
+    x = float(value)
+    return str(int(x)) if x.is_integer() and abs(x) < 1e15 else repr(x)
+
+
+def value_answer(value: str) -> str:
+    """A target as the structured answer: compact ``{"value":<number>}`` (what output tokens are estimated from)."""
+    return f'{{"{VALUE_KEY}":{number_answer(value)}}}'
+
+
+def mean_answer_tokens(train_labels: Sequence[str], count: Callable[[str], int], render: Callable[[str], str]) -> float:
+    """Mean tokens of train's answers as ``render`` writes them (non-numbers skipped): the expected answer size."""
+    from collections import Counter
+
+    seen = Counter(str(v) for v in train_labels)
+    n = tokens = 0
+    for v, k in seen.items():
+        try:
+            if not math.isfinite(float(v)):
+                continue
+        except ValueError:
+            continue
+        tokens += count(render(v)) * k
+        n += k
+    return tokens / n if n else 0.0
+
+
+# one plain decimal number: ASCII digits, optional sign, decimal point and exponent; nothing else
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_THOUSANDS = re.compile(r"[+-]?[0-9]{1,3}(?:[,\u00a0\u202f' _][0-9]{3})+(?:\.[0-9]*)?")
+_RANGE = re.compile(r"[+-]?[0-9.]+\s*(?:-|–|—|to|\.\.)\s*[+-]?[0-9.]+")
+
+
+def _finite(x: float | int, shown: Any) -> tuple[str | None, str | None]:
+    from baseline.tasks.rows import encode_number
+
+    try:
+        x = float(x)
+    except OverflowError:  # a JSON integer past float's range
+        x = math.inf
+    if not math.isfinite(x):
+        return None, f"not a finite number: {_clip(shown, 40)}"
+    return encode_number(x), None
+
+
+def parse_number(content: Any) -> tuple[str | None, str | None]:
+    """A regression answer read strictly (rules in the module doc): (canonical number string, None) or (None, why)."""
+    if content is None or (isinstance(content, str) and not content.strip()):
+        return None, "empty answer"
+    obj: Any = content
+    if isinstance(content, str):
+        s = content.strip()
+        if _NUMBER.fullmatch(s):
+            return _finite(float(s), s)
+        try:
+            obj = json.loads(s)
+        except ValueError:
+            if _THOUSANDS.fullmatch(s):
+                why = " (ambiguous with a decimal comma)" if "," in s else ""
+                return None, f"thousands separators are not read{why}: {_clip(s, 40)}"
+            if _RANGE.fullmatch(s):
+                return None, f"a range, not one number: {_clip(s, 40)}"
+            return None, f"not a single plain number: {_clip(s)}"
+    if isinstance(obj, dict):
+        if set(obj) != {VALUE_KEY}:
+            return None, f'answer object must hold only "{VALUE_KEY}" (got keys {sorted(map(str, obj))})'
+        obj = obj[VALUE_KEY]
+        if isinstance(obj, str):
+            return None, f"value {_clip(obj, 40)} is a string, not a JSON number"
+    if isinstance(obj, bool) or not isinstance(obj, int | float):
+        return None, f"not a single plain number: {_clip(content)}"
+    return _finite(obj, obj)
+
+
 # ---- parsing -----------------------------------------------------------------------------------------
 
 _STRIP = " \t\r\n\"'`“”‘’.,;:!?*()[]{}<>"
@@ -271,17 +431,31 @@ def scores_from_logprobs(tokens: Sequence[tuple[str, float, Sequence[tuple[str, 
 
 # ---- few-shot selection ------------------------------------------------------------------------------
 
+def default_selection(task: str | None) -> str:
+    """The few-shot selection a task gets unless set: rows at the target's quantiles for regression, else per class."""
+    return "quantiles" if task == TABULAR_REGRESSION else "per_class"
+
+
 class FewShot:
-    """Few-shot examples from the train split: ``per_class``, ``random`` or ``nearest``, seeded."""
+    """Few-shot examples from the train split: ``per_class``, ``random``, ``nearest`` or ``quantiles``, seeded."""
 
     def __init__(self, k: int, method: str = "per_class", seed: int = 42, max_chars: int = 500,
                  embedding_model: str | None = None, embedder: Callable[[list[str]], Any] | None = None,
-                 multilabel: bool = False) -> None:
+                 multilabel: bool = False, regression: bool = False, whole: bool = False) -> None:
         if method not in SELECTIONS:
             raise BadInput(f"few_shot_selection must be one of {', '.join(SELECTIONS)} (got {method!r})")
+        if regression and method == "per_class":
+            raise BadInput('few_shot_selection "per_class" needs classes: on tabular-regression use "quantiles" '
+                           '(the default), "random" or "nearest"')
+        if not regression and method == "quantiles":
+            raise BadInput('few_shot_selection "quantiles" spreads examples over a numeric target: '
+                           "only for tabular-regression")
         self.k, self.method, self.seed, self.max_chars = k, method, seed, max_chars
         # labels are canonical set strings; per_class draws k rows carrying each label (and k with no label)
         self.multilabel = multilabel
+        # labels are canonical number strings; quantiles draws k rows at the target's (j + 0.5) / k quantiles
+        self.regression = regression
+        self.whole = whole  # table rows: examples are shown whole (a cut row is not JSON)
         self.embedding_model = embedding_model
         self._embedder = embedder
         self.examples: list[tuple[str, str]] = []   # fixed examples (per_class, random)
@@ -291,7 +465,7 @@ class FewShot:
         self.train_digest: str | None = None
 
     def _clip(self, t: str) -> str:
-        return " ".join(truncate_chars(t, self.max_chars)[0].split())
+        return t if self.whole else " ".join(truncate_chars(t, self.max_chars)[0].split())
 
     def digest(self, texts: Sequence[str], labels: Sequence[str]) -> str:
         h = hashlib.sha256()
@@ -330,6 +504,9 @@ class FewShot:
             rng.shuffle(self.examples)
         elif self.method == "random":
             self.examples = [(self._clip(t), lab) for t, lab in rng.sample(rows, min(self.k, len(rows)))]
+        elif self.method == "quantiles":
+            self.examples = [(self._clip(rows[i][0]), rows[i][1]) for i in self._quantile_rows(rows, rng)]
+            rng.shuffle(self.examples)
         else:
             import numpy as np
 
@@ -351,9 +528,26 @@ class FewShot:
                 picked.append(i)
         return picked
 
+    def _quantile_rows(self, rows: list[tuple[str, str]], rng: random.Random) -> list[int]:
+        """Regression ``quantiles``: the rows at the target's (j + 0.5) / k quantiles (seeded ties, non-numbers skipped)."""
+        vals: list[tuple[float, int]] = []
+        for i, (_, v) in enumerate(rows):
+            try:
+                x = float(v)
+            except ValueError:
+                continue
+            if math.isfinite(x):
+                vals.append((x, i))
+        rng.shuffle(vals)
+        vals.sort(key=lambda p: p[0])
+        n, k = len(vals), min(self.k, len(vals))
+        return [vals[int((j + 0.5) * n / k)][1] for j in range(k)] if k else []
+
     def answer(self, value: str) -> str:
-        """An example's assistant turn: the label, or for label sets its JSON answer."""
-        return set_answer(value) if self.multilabel else value
+        """An example's assistant turn: the label, for label sets its JSON answer, for regression the number."""
+        if self.multilabel:
+            return set_answer(value)
+        return number_answer(value) if self.regression else value
 
     def _embed(self, texts: list[str]) -> Any:
         import numpy as np
@@ -382,7 +576,7 @@ class FewShot:
             ex = self.examples or self.pool[: self.k]
             per = sum(len(t) + len(self.answer(lab)) + 10 for t, lab in ex) / max(1, len(ex))
         else:
-            per = sum(min(len(t), self.max_chars) for t in texts) / len(texts) + 10
+            per = sum(len(t) if self.whole else min(len(t), self.max_chars) for t in texts) / len(texts) + 10
         if self.method != "per_class":
             n = self.k
         elif self.multilabel:  # k per label present, plus k with no label

@@ -28,6 +28,7 @@ BUILTIN: dict[str, str] = {
     "aws-comprehend-sentiment": "baseline.adapters.aws.comprehend_sentiment:ComprehendSentiment",
     "aws-comprehend-custom": "baseline.adapters.aws.comprehend_custom:ComprehendCustom",
     "bedrock-llm": "baseline.adapters.aws.bedrock:BedrockLLM",
+    "aws-sagemaker-autopilot": "baseline.adapters.aws.autopilot:SageMakerAutopilot",
     "azure-language-sentiment": "baseline.adapters.azure.sentiment:AzureSentiment",
     "azure-language-custom": "baseline.adapters.azure.custom:AzureCustom",
     "openai-llm": "baseline.adapters.openai.chat:OpenAIChat",
@@ -35,6 +36,11 @@ BUILTIN: dict[str, str] = {
     "gcp-language-classify": "baseline.adapters.gcp.classify:GoogleClassify",
     "setfit-8": "baseline.adapters.setfit.adapter:SetFit8",
     "setfit-64": "baseline.adapters.setfit.adapter:SetFit64",
+    "mean": "baseline.adapters.tabular.floors:Mean",
+    "median": "baseline.adapters.tabular.floors:Median",
+    "linear": "baseline.adapters.tabular.linear:Linear",
+    "lightgbm": "baseline.adapters.tabular.boosting:LightGBM",
+    "tabpfn": "baseline.adapters.tabular.pretrained:TabPFN",
 }
 
 

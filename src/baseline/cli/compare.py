@@ -96,7 +96,8 @@ def _request(args: argparse.Namespace, cfg: dict[str, Any], opts: Any, out: Path
         fresh=bool(args.fresh), rerun=[s.strip() for s in (args.rerun or "").split(",") if s.strip()],
         task_explicit=task_explicit(args, cc),
         metric_explicit=args.metric is not None or (cfg.get("bar") or {}).get("metric") is not None,
-        bar_metric=named_bar(args)[0], **label_inputs(args, cc))
+        bar_metric=named_bar(args)[0], **label_inputs(args, cc),
+        margin_explicit=args.margin is not None or "margin" in (cfg.get("bar") or {}))
 
 
 def _print_outcome(console, results: dict[str, Any], run_dir: Path) -> None:

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 from typing import Any
 
-from baseline.cli.parser import BAR_METRICS
+from baseline.cli.parser import BAR_METRICS, MAX_BAR_METRICS
 from baseline.decide import DEFAULT_MARGIN
 from baseline.errors import BadInput
 
@@ -73,12 +73,18 @@ def build_options(args: argparse.Namespace, cfg: dict[str, Any], with_cache: boo
 
 
 
-def named_bar(args: argparse.Namespace) -> tuple[str | None, float | None]:
-    """The ``--min-<metric>`` flag given (metric, value), or (None, None); two of them is bad input."""
-    given = [(m, getattr(args, f"min_{m}", None)) for m in BAR_METRICS if getattr(args, f"min_{m}", None) is not None]
-    if len(given) > 1 or (given and args.min_metric is not None):
-        raise BadInput("give one metric bar: --min-metric (the headline) or one --min-<metric>")
-    return given[0] if given else (None, None)
+def named_bar(args: argparse.Namespace) -> tuple[str | None, float | None, str]:
+    """The ``--min-<metric>`` / ``--max-<metric>`` flag given (metric, value, "min" or "max"), or (None, None, "");
+    more than one metric bar is bad input."""
+    given = [(m, getattr(args, f"min_{m}", None), "min") for m in BAR_METRICS
+             if getattr(args, f"min_{m}", None) is not None]
+    given += [(m, getattr(args, f"max_{m}", None), "max") for m in MAX_BAR_METRICS
+              if getattr(args, f"max_{m}", None) is not None]
+    generic = [v for v in (getattr(args, "min_metric", None), getattr(args, "max_metric", None)) if v is not None]
+    if len(given) + len(generic) > 1:
+        raise BadInput("give one metric bar: --min-metric / --max-metric (the headline) or one --min-<metric> / "
+                       "--max-<metric>")
+    return given[0] if given else (None, None, "")
 
 
 def task_name(args: argparse.Namespace, cc: dict[str, Any]) -> str:
@@ -116,7 +122,21 @@ def label_inputs(args: argparse.Namespace, cc: dict[str, Any]) -> dict[str, Any]
         raise BadInput("--label-col and --label-cols both given: one column of joined labels, or one 0/1 column "
                        "per label")
     sep = pick(getattr(args, "label_sep", None), cc, "label_sep", "|")
-    return {"label_sep": sep, "label_cols": cols or None}
+    return {"label_sep": sep, "label_cols": cols or None, **table_inputs(args, cc)}
+
+
+def table_inputs(args: argparse.Namespace, cc: dict[str, Any]) -> dict[str, Any]:
+    """``--feature-cols``, ``--drop-cols`` and ``--time-col`` (flags over baseline.toml) for a table's reader."""
+    from baseline.config import pick
+
+    out: dict[str, Any] = {}
+    for key in ("feature_cols", "drop_cols"):
+        v = pick(getattr(args, key, None), cc, key)
+        if isinstance(v, str):
+            v = [c.strip() for c in v.split(",") if c.strip()]
+        out[key] = v or None
+    out["time_col"] = pick(getattr(args, "time_col", None), cc, "time_col")
+    return out
 
 
 def build_bar(args: argparse.Namespace, cfg: dict[str, Any], metric: str):
@@ -125,10 +145,12 @@ def build_bar(args: argparse.Namespace, cfg: dict[str, Any], metric: str):
     from baseline.decide import Bar
 
     b = cfg.get("bar", {})
-    _, named = named_bar(args)
-    min_metric = (args.min_metric if args.min_metric is not None else named if named is not None
+    named_metric, named, kind = named_bar(args)
+    min_metric = (args.min_metric if args.min_metric is not None else named if kind == "min"
                   else b.get("min_metric", b.get(f"min_{metric}")))
-    bar = Bar(metric=metric, min_metric=min_metric,
+    max_metric = (getattr(args, "max_metric", None) if getattr(args, "max_metric", None) is not None
+                  else named if kind == "max" else b.get("max_metric", b.get(f"max_{metric}")))
+    bar = Bar(metric=metric, min_metric=min_metric, max_metric=max_metric,
               max_p95_ms=pick(args.max_p95_ms, b, "max_p95_ms"),
               max_cost_per_1k=pick(args.max_cost_per_1k, b, "max_cost_per_1k"),
               max_one_off=pick(args.max_one_off, b, "max_one_off"),
@@ -138,8 +160,11 @@ def build_bar(args: argparse.Namespace, cfg: dict[str, Any], metric: str):
         v = getattr(bar, name)
         if v is not None and v < 0:
             raise BadInput(f"--{name.replace('_', '-')} must be zero or more (got {v})")
-    if bar.min_metric is not None and not 0 <= bar.min_metric <= 1:
+    lowest = -float("inf") if named_metric == "r2" else 0.0  # R² may be below 0
+    if bar.min_metric is not None and not lowest <= bar.min_metric <= 1:
         raise BadInput(f"--min-metric must be between 0 and 1 (got {bar.min_metric})")
+    if bar.max_metric is not None and bar.max_metric < 0:
+        raise BadInput(f"--max-metric must be zero or more (got {bar.max_metric})")
     if bar.margin < 0:
         raise BadInput("--margin must be zero or more")
     return bar

@@ -43,7 +43,8 @@ those items again. 1 wins over 3. 130 interrupted.
 HOME_HELP = ("per-user folder for the response cache and run history (default: $BASELINE_HOME, else "
              "~/.cache/baseline + ~/.local/share/baseline on Linux, ~/Library/... on macOS, %%LOCALAPPDATA%% on Windows)")
 
-BAR_METRICS = ("macro_f1", "micro_f1", "samples_f1", "accuracy", "weighted_f1")
+BAR_METRICS = ("macro_f1", "micro_f1", "samples_f1", "accuracy", "weighted_f1", "r2")
+MAX_BAR_METRICS = ("rmse", "mae", "mape")  # lower is better: their bars are maxima
 
 
 def number(name: str):
@@ -84,7 +85,13 @@ def build_parser() -> argparse.ArgumentParser:
 def _data_args(sp: argparse.ArgumentParser) -> None:
     """The data and candidate flags that compare and estimate share."""
     sp.add_argument("--task", help="the task: text-classification (default; label sets joined by --label-sep "
-                    "are read as multi-label, with a note) or multi-label-text-classification (alias multi-label)")
+                    "are read as multi-label, with a note), multi-label-text-classification (alias multi-label), "
+                    "tabular-classification or tabular-regression (a table: --label-col is the target)")
+    sp.add_argument("--feature-cols", metavar="A,B", help="tables: only these columns are features (default: all "
+                    "but the target, minus identifiers, constants and target leaks, each dropped with its reason)")
+    sp.add_argument("--drop-cols", metavar="A,B", help="tables: never use these columns as features")
+    sp.add_argument("--time-col", help="tables: split in time order on this column (train on the past, test on "
+                    "the future)")
     sp.add_argument("--multi-label", action="store_true",
                     help="several labels per row: one column of labels joined by --label-sep, or --label-cols")
     sp.add_argument("--single-label", action="store_true",
@@ -143,9 +150,16 @@ def _bar_args(c: argparse.ArgumentParser) -> None:
         c.add_argument(f"--min-{m.replace('_', '-')}", dest=f"min_{m}", type=number(f"--min-{m.replace('_', '-')}"),
                        help=argparse.SUPPRESS if m != "micro_f1" else
                        "bar on a named metric with the same CI rule (--min-macro-f1, --min-micro-f1, --min-samples-f1, "
-                       "--min-accuracy, --min-weighted-f1)")
+                       "--min-accuracy, --min-weighted-f1, --min-r2)")
+    for m in MAX_BAR_METRICS:
+        c.add_argument(f"--max-{m}", dest=f"max_{m}", type=number(f"--max-{m}"),
+                       help=argparse.SUPPRESS if m != "rmse" else
+                       "tabular regression: bar on an error metric, a maximum in the target's units, judged on its "
+                       "95%% CI (--max-rmse, --max-mae, --max-mape as a fraction)")
     c.add_argument("--min-metric", dest="min_metric", type=number("--min-metric"),
                    help="bar: minimum headline metric")
+    c.add_argument("--max-metric", dest="max_metric", type=number("--max-metric"),
+                   help="bar: maximum headline metric, for a lower-is-better headline such as RMSE")
     c.add_argument("--max-p95-ms", type=number("--max-p95-ms"), help="bar: maximum p95 per-item latency (ms)")
     c.add_argument("--max-cost-per-1k", type=number("--max-cost-per-1k"), help="bar: maximum USD per 1,000 predictions")
     c.add_argument("--max-one-off", type=number("--max-one-off"), help="bar: maximum one-off USD (training, setup)")
@@ -155,9 +169,11 @@ def _bar_args(c: argparse.ArgumentParser) -> None:
 def _business_args(c: argparse.ArgumentParser) -> None:
     """The business case, the label check and the non-inferiority margin."""
     c.add_argument("--manual-cost-per-item", type=number("--manual-cost-per-item"),
-                   help="business case: USD to handle one item by hand (with --error-cost and --monthly-volume)")
+                   help="business case: USD to handle one item by hand (with --error-cost and --monthly-volume; "
+                   "optional for tabular regression)")
     c.add_argument("--error-cost", type=number("--error-cost"),
-                   help="business case: USD cost of one wrong automatic decision")
+                   help="business case: USD cost of one wrong automatic decision; tabular regression: USD per unit "
+                   "of absolute error")
     c.add_argument("--precision-target", type=number("--precision-target"),
                    help="business case: automate only at this precision or better, e.g. 0.95 (default: the "
                    "threshold with the highest saving)")

@@ -10,9 +10,7 @@ from baseline.cli.console import escape
 def print_profile(console, prof: dict[str, Any]) -> None:
     """One line on the data, then one line of warnings (duplicates, leakage, unseen labels, conflicts)."""
     rows = ", ".join(f"{k} {v:,}" for k, v in prof["rows"].items())
-    console.print(f"[bold]{prof['dataset']}[/]: {rows} rows · {prof['classes']} classes "
-                  f"(majority {prof['majority_share']:.0%}) · split: {prof['split_source']} · "
-                  f"median {prof['text_chars']['train']['median']:.0f} chars")
+    console.print(f"[bold]{prof['dataset']}[/]: {rows} rows · {_shape(prof)} · split: {prof['split_source']}")
     warn = []
     if prof["exact_duplicate_rows"]:
         warn.append(f"{prof['exact_duplicate_rows']} exact duplicate rows")
@@ -29,6 +27,26 @@ def print_profile(console, prof: dict[str, Any]) -> None:
         console.print("[yellow]data:[/] " + escape("; ".join(warn)))
 
 
+def _shape(prof: dict[str, Any]) -> str:
+    """What the rows are: classes and text length, label sets, or a table's features and target."""
+    tab = prof.get("tabular")
+    if tab:
+        kinds: dict[str, int] = {}
+        for k in tab.get("features", {}).values():
+            kinds[k] = kinds.get(k, 0) + 1
+        feats = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items(), key=lambda kv: -kv[1]))
+        ts = tab.get("target_summary") or {}
+        target = (f"{len(ts['classes'])} classes (majority {ts['majority_share']:.0%})" if "classes" in ts else
+                  f"mean {ts.get('mean', 0):.4g}, sd {ts.get('std', 0):.4g}")
+        return f"{len(tab.get('features', {}))} features ({feats}) · target {tab.get('target')}: {target}"
+    ml = prof.get("multi_label")
+    if ml:
+        return (f"{ml['labels']} labels, {ml['cardinality'].get('train', 0):.2f} per row · "
+                f"median {prof['text_chars']['train']['median']:.0f} chars")
+    return (f"{prof['classes']} classes (majority {prof['majority_share']:.0%}) · "
+            f"median {prof['text_chars']['train']['median']:.0f} chars")
+
+
 def print_leaderboard(console, results: dict[str, Any]) -> None:
     """The leaderboard table, a line for each candidate without a score, spend, and the verdict."""
     from rich.table import Table
@@ -37,10 +55,12 @@ def print_leaderboard(console, results: dict[str, Any]) -> None:
 
     metric = results["settings"]["metric"]
     t = Table(title=f"Leaderboard — {results['dataset']['name']} ({results['split']['rows'].get('test')} test rows)")
-    from baseline.report.view import COVERAGE_HEADER
+    from baseline.report.view import COVERAGE_HEADER, leaderboard_headers
 
-    for h in ["adapter", "family", f"{metric} [95% CI]", "accuracy [95% CI]", COVERAGE_HEADER, "vs best", "p50 ms",
-              "p95 ms", "items/s", "$/1k", "one-off", "status"]:
+    heads = (["adapter", "family", f"{metric} [95% CI]", "accuracy [95% CI]", COVERAGE_HEADER, "vs best", "p50 ms",
+              "p95 ms", "items/s", "$/1k", "one-off", "status"] if "accuracy" in (results.get("task_info") or {}).get(
+                  "metrics", {"accuracy": 1}) else leaderboard_headers(results))
+    for h in heads:
         t.add_column(h, overflow="fold")
     for row in leaderboard_rows(results):
         t.add_row(*(escape(c) for c in row))

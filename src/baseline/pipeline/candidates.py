@@ -41,6 +41,7 @@ def estimate_adapters(registry: Registry, names: list[str], split: Split, opts: 
         if e.cls is not None:
             try:
                 ctx = AdapterContext(labels=split.labels, options=opts.adapter_options.get(name, {}), task=opts.task,
+                                     schema=split.schema,
                                      label_map=opts.label_maps.get(name), prices=opts.prices, seed=opts.seed)
                 a = e.cls(ctx)
                 fit = a.estimate_fit(train_t, train_l) if e.cls.learns else None

@@ -153,7 +153,8 @@ def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest
     check = req.label_check and (task is None or task.applies("label_quality"))
     skip = ("--no-label-check" if not req.label_check or task is None
             else task.not_applicable.get("label_quality", "--no-label-check"))
-    plan = data_plan(split, results_json, run_dir, seed, check, label_rows, skip_reason=skip)
+    plan = data_plan(split, results_json, run_dir, seed, check, label_rows, skip_reason=skip,
+                     near_duplicates_reason=None if task is None else task.not_applicable.get("near_duplicates"))
     ml = (results_json.get("profile") or {}).get("multi_label")
     if ml:  # label sets: co-occurrence and labels too rare to learn, from the profile
         plan["label_sets"] = {k: ml[k] for k in ("cardinality", "empty_rows", "distinct_label_sets", "rare_labels",

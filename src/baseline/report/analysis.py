@@ -19,6 +19,8 @@ from baseline.redact import redact
 HOURS_PER_MONTH = 730.0
 TARGET_PRECISION = 0.95
 EXAMPLE_CHARS = 240
+RESIDUAL_POINTS = 1500   # regression plots: at most this many test rows, a seeded sample
+TARGET_BINS = 30         # histogram of the test rows' true values
 
 
 def _clip(text: Any, n: int = EXAMPLE_CHARS) -> str:
@@ -185,8 +187,13 @@ def confused_pairs(confusion: dict[str, Any], top: int = 8) -> list[dict[str, An
     return rows[:top]
 
 
-def pareto_front(points: list[tuple[str, float, float]]) -> list[str]:
-    """Names not dominated in (lower cost, higher metric): no other point is at least as good on both and better on one."""
+def pareto_front(points: list[tuple[str, float, float]], higher_is_better: bool = True) -> list[str]:
+    """Names not dominated in (lower cost, better metric): no other point is at least as good on both and better on one.
+
+    ``higher_is_better=False`` for metrics where less is better (RMSE, MAE): the metric is negated first.
+    """
+    sign = 1.0 if higher_is_better else -1.0
+    points = [(n, c, sign * m) for n, c, m in points]
     front = []
     for name, c, m in points:
         dominated = any((c2 <= c and m2 >= m) and (c2 < c or m2 > m) for n2, c2, m2 in points if n2 != name)
@@ -231,8 +238,29 @@ def monthly(results: dict[str, Any], prices: Any = None) -> dict[str, Any] | Non
     return {"volume": vol, "hours_per_month": HOURS_PER_MONTH, "rows": rows}
 
 
+def applies(results: dict[str, Any], section: str) -> bool:
+    """Whether a report section means something for the run's task (``task_info.not_applicable``)."""
+    return section not in ((results.get("task_info") or {}).get("not_applicable") or {})
+
+
+def lower_is_better(results: dict[str, Any], metric: str) -> bool:
+    """Whether less is better for this metric in the run's task (RMSE, MAE, MAPE, log loss …)."""
+    return metric in ((results.get("task_info") or {}).get("lower_is_better") or ())
+
+
+def is_regression(results: dict[str, Any]) -> bool:
+    """A run whose answers are numbers: its task says so, or its candidates carry a residual summary."""
+    if results.get("task") == "tabular-regression":
+        return True
+    return any("residual_summary" in (a.get("metrics") or {}) for a in results.get("adapters", []))
+
+
 def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None) -> dict[str, Any]:
-    """Everything the report derives beyond metrics, from results plus predictions.csv."""
+    """Everything the report derives beyond metrics, from results plus predictions.csv.
+
+    Figures that compare answers as strings (disagreements, coverage against precision) are skipped for tasks that
+    list them as not applicable (regression answers are numbers); regression runs get ``residuals`` instead.
+    """
     df = load_predictions(run_dir)
     by = {a["name"]: a for a in results.get("adapters", [])}
     names = scored_names(results)
@@ -240,8 +268,11 @@ def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None
     out: dict[str, Any] = {"top": top_candidates(results), "disagreements": None, "coverage_precision": {},
                            "pareto": [], "confused_pairs": {}, "monthly": monthly(results, prices), "unanswered": {}}
     pts = [(n, by[n]["cost"].get("per_1k_usd"), by[n]["metrics"][metric]) for n in names
-           if (by[n].get("cost") or {}).get("per_1k_usd") is not None]
-    out["pareto"] = pareto_front(pts)
+           if (by[n].get("cost") or {}).get("per_1k_usd") is not None and by[n]["metrics"].get(metric) is not None]
+    out["pareto"] = pareto_front(pts, not lower_is_better(results, metric))
+    regression = is_regression(results)
+    if regression:
+        out["residuals"] = None
     if df is not None:
         truth = df["label"].astype(str).to_numpy(dtype=object)
         for n in names:
@@ -254,10 +285,14 @@ def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None
             out["confused_pairs"][n] = confused_pairs(conf)
     if df is None:
         return out
-    pair = disagreement_pair(results)
+    if regression:
+        out["residuals"] = residual_points(df, out["top"])
+    pair = disagreement_pair(results) if applies(results, "disagreements") else None
     if pair and all(p in df.columns for p in pair):
         out["disagreements"] = disagreements(df, *pair)
     for n in names:
+        if not applies(results, "coverage_precision"):
+            break
         col = f"{n}:score"
         if n not in df.columns or col not in df.columns:
             continue
@@ -265,6 +300,40 @@ def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None
         if cp is not None:
             out["coverage_precision"][n] = cp
     return out
+
+
+def residual_points(df: pd.DataFrame, names: Sequence[str], max_points: int = RESIDUAL_POINTS,
+                    seed: int = 0, bins: int = TARGET_BINS) -> dict[str, Any]:
+    """What the regression plots draw: true and predicted values of a seeded sample of test rows (the same rows for
+    every candidate, at most ``max_points``), and a histogram of every test row's true value.
+
+    Residual = true − predicted. A candidate's abstentions are ``None`` in its list (not drawn).
+    """
+    from baseline.tasks.rows import decode_numbers
+
+    truth = np.asarray(decode_numbers(df["label"].astype(str).tolist()), dtype=float)
+    n = len(truth)
+    idx = np.arange(n)
+    if n > max_points:
+        idx = np.sort(np.random.default_rng(seed).choice(n, max_points, replace=False))
+    finite = truth[np.isfinite(truth)]
+    counts, edges = (np.histogram(finite, bins=min(bins, max(1, len(np.unique(finite)))))
+                     if len(finite) else (np.array([]), np.array([])))
+
+    def r6(v: float) -> float | None:
+        return None if not np.isfinite(v) else float(f"{v:.6g}")
+
+    predicted: dict[str, list[float | None]] = {}
+    answered: dict[str, int] = {}
+    for name in names:
+        if name not in df.columns:
+            continue
+        p = np.asarray(decode_numbers(df[name].astype(object).where(df[name].notna(), None).tolist()), dtype=float)
+        answered[name] = int(np.isfinite(p).sum())
+        predicted[name] = [r6(v) for v in p[idx]]
+    return {"rows": n, "shown": int(len(idx)), "sampled": bool(n > max_points), "seed": seed,
+            "truth": [r6(v) for v in truth[idx]], "predicted": predicted, "answered": answered,
+            "histogram": {"counts": [int(c) for c in counts], "edges": [float(e) for e in edges]}}
 
 
 def split_abstain(confusion: dict[str, Any], unanswered: dict[str, int] | None) -> dict[str, Any]:

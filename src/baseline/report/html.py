@@ -26,7 +26,8 @@ def make_plots(v: dict[str, Any], r: dict[str, Any]) -> dict[str, str]:
     """Every chart the view calls for, as SVG text keyed by the template's figure key."""
     out: dict[str, str | None] = {}
     c = v["cost"]
-    out["cost"] = plots.cost_chart(c["points"], v["metric"], c["pareto"], c["chosen"], c["min_metric"], c["max_cost"])
+    out["cost"] = plots.cost_chart(c["points"], v["metric"], c["pareto"], c["chosen"], c["min_metric"], c["max_cost"],
+                                   name=v["metric_name"], lower_is_better=v["lower_is_better"])
     out["latency"] = plots.latency_chart(v["latency"]["rows"], v["latency"]["max_p95_ms"])
     for cm in v["confusion"]:
         if cm["kind"] == "matrix":
@@ -34,8 +35,31 @@ def make_plots(v: dict[str, Any], r: dict[str, Any]) -> dict[str, str]:
     out["coverage"] = plots.coverage_chart(v["coverage"]["curves"], v["verdict"]["choice"])
     if r.get("learning_curve"):
         out["learning-curve"] = plots.learning_chart(r["learning_curve"], v["learning"]["metric"],
-                                                     (r["settings"].get("bar") or {}).get("min_metric"))
+                                                     (r["settings"].get("bar") or {}).get("min_metric"),
+                                                     name=v["learning"].get("metric_name"),
+                                                     lower_is_better=v["lower_is_better"])
+    out.update(table_plots(v))
     return {k: s for k, s in out.items() if s}
+
+
+def table_plots(v: dict[str, Any]) -> dict[str, str | None]:
+    """The charts of a table's sections: target, residuals and predicted-vs-true, calibration, importance."""
+    out: dict[str, str | None] = {}
+    t = v.get("target")
+    if t:
+        out["target"] = (plots.class_balance_chart(t["classes"]) if t["kind"] == "classification"
+                         else plots.target_histogram(t.get("histogram") or {}, t["target"], t.get("summary")))
+    res = v.get("residuals")
+    if res and res.get("points") and res["plotted"]:
+        out["residuals"] = plots.residual_chart(res["points"], res["plotted"], res["target"])
+        out["predicted-vs-true"] = plots.predicted_true_chart(res["points"], res["plotted"], res["target"])
+    cal = v.get("calibration")
+    if cal and cal["curves"]:
+        out["calibration"] = plots.calibration_chart(cal["curves"], v["verdict"]["choice"])
+    imp = v.get("importance")
+    if imp and imp.get("shown"):
+        out["importance"] = plots.importance_chart(imp["features"], imp["shown"], imp["meaning"])
+    return out
 
 
 def render_html(results: dict[str, Any], run_dir: str | Path, analysis: dict[str, Any] | None = None) -> list[Path]:

@@ -98,7 +98,7 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
     c = v["cost"]
     L += ["## Metric against cost", ""]
     _img(L, rd, "cost", "metric against cost per 1k")
-    L += [f"Pareto front (no cheaper candidate scores higher): {', '.join(c['pareto']) or '—'}."]
+    L += [f"Pareto front (no cheaper candidate {c['better']}): {', '.join(c['pareto']) or '—'}."]
     if c["floored"]:
         L += [f"On the chart's log axis, costs below {c['floor']} per 1k ({', '.join(c['floored'])}) are drawn at "
               f"{c['floor']}; the tables hold their measured values."]
@@ -114,6 +114,28 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
         L += [table(lat["headers"], [x["cells"] for x in lat["rows"]]), ""]
         L += ["Warm-up excluded. Free candidates are timed with single-item requests; paid ones by the latency of the "
               "batched request that carried each item (network included, retries and throttles counted).", ""]
+
+    # -- residuals (regression) / calibration (classification on a table)
+    rs = v.get("residuals")
+    if rs:
+        L += ["## Residuals", "", rs["note"], ""]
+        _img(L, rd, "residuals", "residual against predicted value")
+        _img(L, rd, "predicted-vs-true", "predicted against true value")
+        if rs["sample"]:
+            L += [rs["sample"], ""]
+        if rs["rows"]:
+            L += ["Residual summary (true − predicted):", "", table(rs["headers"], rs["rows"]), ""]
+        L += [f"{x}." for x in rs["partial"]] + ([f"{rs['mape_skipped']}."] if rs["mape_skipped"] else [])
+        L += [""] if rs["partial"] or rs["mape_skipped"] else []
+    cb = v.get("calibration")
+    if cb:
+        L += ["## Calibration", ""]
+        if cb["rows"]:
+            _img(L, rd, "calibration", "reliability diagram")
+            L += [table(cb["headers"], cb["rows"]), "", cb["note"], ""] + [f"- {n}" for n in cb["notes"]]
+            L += [""] if cb["notes"] else []
+        else:
+            L += ["No candidate gave class probabilities." + "".join(f" {n}." for n in cb["notes"]), ""]
 
     # -- confusion
     L += ["## Confusion", ""]
@@ -149,7 +171,9 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
     # -- disagreements
     dis = v["disagreements"]
     L += ["## Where candidates disagree", ""]
-    if dis:
+    if v["not_applicable"].get("disagreements"):
+        L += [v["not_applicable"]["disagreements"] + ".", ""]
+    elif dis:
         a, b = dis["a"], dis["b"]
         L += [f"`{a}` and `{b}` give the same answer on {dis['agree']} of {dis['n']} test rows. Both right "
               f"{dis['both_right']}, only {a} right {dis['only_a_right']}, only {b} right {dis['only_b_right']}, "
@@ -169,7 +193,9 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
     # -- coverage vs precision
     cv = v["coverage"]
     L += ["## Coverage against precision", ""]
-    if cv["rows"]:
+    if v["not_applicable"].get("coverage_precision"):
+        L += [v["not_applicable"]["coverage_precision"] + ".", ""]
+    elif cv["rows"]:
         _img(L, rd, "coverage", "coverage against precision")
         L += [f"Answer the most confident items automatically and route the rest to people: the share that can be "
               f"automated while the automated answers stay at ≥{cv['target']:.0%} precision. The threshold is read off "
@@ -215,6 +241,19 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
         if dp["enough"]:
             L += ["### Enough data?", "", dp["enough"][:1].upper() + dp["enough"][1:] + ".", ""]
 
+    # -- columns and target (tables)
+    co = v.get("columns")
+    if co:
+        L += ["## Columns", ""]
+        if co["warning"]:
+            L += [f"> ⚠ {co['warning']}.", ""]
+        L += [f"- {i}" for i in co["items"]] + ["", table(co["headers"], co["rows"]), ""]
+    tg = v.get("target")
+    if tg:
+        L += ["## Target", ""]
+        _img(L, rd, "target", "class balance" if tg["kind"] == "classification" else f"distribution of {tg['target']}")
+        L += [f"- {i}" for i in tg["items"]] + ([""] if tg["items"] else []) + [table(tg["headers"], tg["rows"]), ""]
+
     # -- profile
     p = v["profile"]
     L += ["## Data profile", ""] + [f"- {i}" for i in p["items"]] + [""]
@@ -223,6 +262,17 @@ def render_markdown(r: dict[str, Any], run_dir: str | Path | None = None, analys
 
     # -- explainability
     L += ["## Explainability", ""]
+    im = v.get("importance")
+    if im:
+        L += ["### Permutation importance" + (f" of {im['shown']}" if im["shown"] else ""), ""]
+        if im["note"]:
+            L += [f"{im['note']}.", ""]
+        if im["shown"]:
+            L += [f"{im['text'][:1].upper()}{im['text'][1:]}; measured on {im['on']}"
+                  + (f", {im['repeats']} shuffles per feature" if im.get("repeats") else "") + ".", ""]
+            _img(L, rd, "importance", f"permutation importance of {im['shown']}")
+            L += [table(im["headers"], im["rows"]), ""] + [f"{x}." for x in im["extra"]] + ([""] if im["extra"] else [])
+        L += ["### Every candidate", ""]
     for e in v["explain"]:
         L += [f"- `{e['name']}` ({e['family']}): {e['text']}" + (f"; fit: {e['fit']}" if e["fit"] else "")]
         for cls, feats in e["features"].items():

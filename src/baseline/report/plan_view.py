@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from baseline.business import FLAGS, fmt_months
+from baseline.business import FLAGS, REGRESSION_FLAGS, fmt_months
 from baseline.decide import metric_name
 
 BUSINESS_HEADERS = ["candidate", "valued by", "automated share [95% CI]", "precision of automated [95% CI]",
@@ -41,9 +41,77 @@ def _months_ci(ci: Any) -> str:
     return f" [{fmt_months(lo)}, {fmt_months(hi)}]"
 
 
+def _usd_ci(v: float | None, ci: Any) -> str:
+    return _usd(v) + (f" [{_usd(ci[0])}, {_usd(ci[1])}]" if ci else "")
+
+
+def _num(v: float | None) -> str:
+    from baseline.report.table_view import num
+
+    return num(v)
+
+
+def regression_business_view(r: dict[str, Any]) -> dict[str, Any]:
+    """A regression run's business case: the monthly cost of its errors in the user's units, and with a manual cost
+    the saving against doing it by hand and the months to break even."""
+    b = r.get("business") or {}
+    target = b.get("target") or (r.get("dataset") or {}).get("label_col") or "the target"
+    if not b or b.get("missing"):
+        missing = b.get("missing") or list(REGRESSION_FLAGS.values())
+        have = [f"{k.replace('_', ' ')} {v:g}" for k, v in (b.get("inputs") or {}).items() if v is not None]
+        return {"show": False, "rows": [], "headers": [], "assumptions": [], "summary": "", "notes": [],
+                "text": f"Give {', '.join(missing)} (and optionally --manual-cost-per-item) for a business case: "
+                        f"--error-cost is the cost in USD of one unit of absolute error in {target}; the report then "
+                        "gives the monthly cost of each candidate's errors (predictions a month × MAE × error cost, with "
+                        "MAE's interval), its running cost and, with a manual cost per item, the saving against doing it "
+                        "by hand and the months to break even." + (f" Given so far: {', '.join(have)}." if have else "")}
+    inputs = b["inputs"]
+    manual = inputs.get("manual_cost_per_item") is not None
+    headers = ["candidate", f"MAE [95% CI] ({target})", "error cost / month [95% CI]", "running / month",
+               "total / month [95% CI]", "one-off"]
+    if manual:
+        headers += ["saving vs by hand / month [95% CI]", "break-even months [95% CI]"]
+    rows = []
+    for x in b["rows"]:
+        row = [x["name"], f"{_num(x['mae'])} [{_num(x['mae_ci'][0])}, {_num(x['mae_ci'][1])}]",
+               _usd_ci(x["error_cost_usd"], x["error_cost_ci"]), _usd(x["running_usd"]),
+               _usd_ci(x["monthly_cost_usd"], x["monthly_cost_ci"]), _usd(x["one_off_usd"])]
+        if manual:
+            row += [_usd_ci(x["monthly_saving_usd"], x["monthly_saving_ci"]),
+                    fmt_months(x["break_even_months"]) + _months_ci(x["break_even_ci"])]
+        rows.append(row)
+    focus = focus_row(r)
+    summary = ""
+    if focus:
+        lo, hi = focus["mae_ci"]
+        summary = (f"At {inputs['monthly_volume']:,} predictions a month, {focus['name']} is off by "
+                   f"{_num(focus['mae'])} {target} on average (MAE, 95% CI {_num(lo)}–{_num(hi)}): at "
+                   f"${inputs['error_cost']:,.4g} per unit of absolute error its errors cost "
+                   f"{_usd(focus['error_cost_usd'])} a month (95% CI {_usd(focus['error_cost_ci'][0])} to "
+                   f"{_usd(focus['error_cost_ci'][1])}), plus {_usd(focus['running_usd'])} running")
+        if manual:
+            be = focus["break_even_months"]
+            summary += (f"; doing them by hand at ${inputs['manual_cost_per_item']:,.4g} each costs "
+                        f"{_usd(focus['manual_usd'])} a month, so it saves {_usd(focus['monthly_saving_usd'])} a month "
+                        f"(95% CI {_usd(focus['monthly_saving_ci'][0])} to {_usd(focus['monthly_saving_ci'][1])}) and "
+                        f"its one-off cost of {_usd(focus['one_off_usd'])} is paid back "
+                        + ("never" if be is None else "at once" if be == 0 else f"in {fmt_months(be)} months")
+                        + ("" if focus["pays_back_surely"] else " (the interval reaches a loss: it may never pay back)"))
+        if b.get("best_value") and b["best_value"] != focus["name"]:
+            bv = next(x for x in b["rows"] if x["name"] == b["best_value"])
+            summary += (f". The highest saving is that of {bv['name']}: {_usd_ci(bv['monthly_saving_usd'], bv['monthly_saving_ci'])} a month"
+                        if manual else
+                        f". The lowest monthly cost is that of {bv['name']}: {_usd_ci(bv['monthly_cost_usd'], bv['monthly_cost_ci'])}")
+    notes = [f"{x['name']}: {n}" for x in b["rows"] for n in x.get("notes") or []]
+    return {"show": True, "text": "", "rows": rows, "headers": headers, "summary": summary,
+            "assumptions": b.get("assumptions") or [], "notes": notes, "focus": focus["name"] if focus else None}
+
+
 def business_view(r: dict[str, Any]) -> dict[str, Any]:
     """The business-case section, or the flags that would produce it."""
     b = r.get("business")
+    if (b or {}).get("kind") == "regression" or r.get("task") == "tabular-regression":
+        return regression_business_view(r)
     if not b:
         return {"show": False, "text": f"Give {', '.join(FLAGS.values())} (and optionally --precision-target) for a "
                                        "business case: the share of items each candidate can decide on its own, the "
@@ -104,6 +172,16 @@ def verdict_tiles(r: dict[str, Any]) -> list[dict[str, str]]:
     x = focus_row(r)
     if x is None:
         return []
+    if x.get("kind") == "regression":
+        tiles = [{"label": "errors / month", "value": _usd(x["error_cost_usd"]),
+                  "sub": f"95% CI {_usd(x['error_cost_ci'][0])} to {_usd(x['error_cost_ci'][1])}; MAE × error cost"}]
+        if x.get("monthly_saving_usd") is None:
+            return tiles
+        lo, hi = x["monthly_saving_ci"]
+        return tiles + [
+            {"label": "saving vs by hand", "value": _usd(x["monthly_saving_usd"]), "sub": f"95% CI {_usd(lo)} to {_usd(hi)}"},
+            {"label": "break-even", "value": fmt_months(x["break_even_months"])
+             + ("" if x["break_even_months"] in (None, 0.0) else " months"), "sub": f"one-off {_usd(x['one_off_usd'])}"}]
     lo, hi = x["monthly_saving_ci"]
     return [{"label": "monthly value", "value": _usd(x["monthly_saving_usd"]),
              "sub": f"95% CI {_usd(lo)} to {_usd(hi)}; automates {x['automated_share']:.0%}"},
@@ -170,4 +248,13 @@ def data_plan_view(r: dict[str, Any]) -> dict[str, Any] | None:
             out["leak"].append(f"below the {lk['material_share']:.0%} that would make it material: the headline stands")
     else:
         out["leak"].append(f"near-duplicate check {lk.get('status', 'not run')}: {lk.get('reason', '')}")
+    na = ((r.get("task_info") or {}).get("not_applicable") or {}).get("near_duplicates")
+    if na:  # rows of a table are not texts: a near-duplicate scan of their serialised form means nothing
+        prof = r.get("profile") or {}
+        exact = prof.get("test_texts_in_train_exact", prof.get("test_texts_in_train"))
+        out["leak"] = [f"near-duplicate check not run: {na}"]
+        if exact is not None:
+            out["leak"].append(f"{prof.get('leakage_note') or 'test rows also in train'}: {exact:,} of "
+                               f"{(prof.get('rows') or {}).get('test', 0):,}")
+        out["leak_examples"] = out["without"] = None
     return out

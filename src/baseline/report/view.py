@@ -10,8 +10,9 @@ import math
 from pathlib import Path
 from typing import Any
 
-from baseline.decide import WITHIN, WORSE, curve_trend, metric_name
+from baseline.decide import WITHIN, WORSE, Bar, curve_trend, metric_name
 from baseline.metrics import coverage_of
+from baseline.report import table_view as tv
 from baseline.report.analysis import split_abstain
 from baseline.report.plan_view import business_view, data_plan_view, verdict_tiles
 
@@ -107,16 +108,31 @@ def said_nothing(example: dict[str, Any], name: str) -> str:
     return "(unanswered)" if name in (example.get("unanswered") or ()) else "(abstained)"
 
 
+def leaderboard_headers(r: dict[str, Any]) -> list[str]:
+    """The leaderboard's column names for this run (regression: RMSE, MAE and R², headline first)."""
+    if tv.is_regression(r):
+        return tv.regression_headers(r, COVERAGE_HEADER)
+    return [h.format(metric=metric_name(r["settings"]["metric"])) for h in LEADERBOARD_HEADERS]
+
+
 def leaderboard_rows(r: dict[str, Any]) -> list[list[str]]:
-    """One row per scored candidate in leaderboard order (the CLI prints the same rows)."""
+    """One row per scored candidate in leaderboard order (the CLI prints the same rows, under
+    ``leaderboard_headers``)."""
     metric = r["settings"]["metric"]
     by = {a["name"]: a for a in r["adapters"]}
     rows = []
+    regression = tv.is_regression(r)
     for name in r["leaderboard"]:
         a = by[name]
         m = a["metrics"]
         cmp = a.get("comparison")
         lat = a["timing"].get("item_latency_ms") or {}
+        if regression:
+            rows.append([name, a["family"], *tv.regression_metric_cells(r, a), coverage_cell(a),
+                         tv.regression_vs_best(cmp), ms(lat.get("p50")), ms(lat.get("p95")),
+                         f3(a["timing"].get("throughput_per_s"), ",.0f"), usd(a["cost"].get("per_1k_usd")),
+                         usd(a["cost"].get("one_off_usd")), a["status"] + reused_text(a)])
+            continue
         vs = "best" if cmp is None else (
             f"{diff_ci(cmp['difference'], cmp['ci'])}" + (" (CI holds 0)" if cmp["indistinguishable"] else "")
             + f"; accuracy McNemar p={cmp['mcnemar_p']:.2g}")
@@ -153,9 +169,11 @@ def _verdict(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
     if a and a.get("metrics"):
         m, c, t = a["metrics"], a.get("cost") or {}, a.get("timing") or {}
         vol = (r["settings"].get("bar") or {}).get("monthly_volume")
+        fmt = tv.value_fmt(r)
+        ci = (m.get("ci") or {}).get(metric)
         tiles = [
-            {"label": metric_name(metric), "value": f"{m[metric]:.3f}",
-             "sub": f"95% CI {m['ci'][metric][0]:.3f}–{m['ci'][metric][1]:.3f}"},
+            {"label": tv.metric_label(r, metric), "value": fmt(m[metric]),
+             "sub": f"95% CI {fmt(ci[0])}–{fmt(ci[1])}" if ci else "no CI"},
             {"label": "p95 latency", "value": f"{ms((t.get('item_latency_ms') or {}).get('p95'))} ms",
              "sub": (t.get("item_latency_ms") or {}).get("mode", "")},
             {"label": "cost per 1k", "value": usd(c.get("per_1k_usd")), "sub": f"one-off {usd(c.get('one_off_usd'))}"},
@@ -166,7 +184,8 @@ def _verdict(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
     verdict = d.get("verdict", "—")
     return {"verdict": verdict, "choice": d.get("choice"), "reason": d.get("reason", ""),
             "css": {"ADOPT": "adopt", "PIVOT": "pivot"}.get(verdict, "close"), "rule": d.get("rule", ""),
-            "warnings": d.get("warnings") or [], "focus": focus,
+            "warnings": (d.get("warnings") or []) + ([tv.time_warning(r)] if tv.time_warning(r) else []),
+            "focus": focus,
             "focus_role": ("chosen" if verdict == "ADOPT" else "leading") if d.get("choice")
             else ("nearest miss" if d.get("nearest_miss") else "best"),
             "tiles": tiles + verdict_tiles(r), "margin": d.get("margin"), "since": _since(r),
@@ -198,7 +217,8 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
     cands = d.get("candidates") or []
     keys = list((cands[0]["checks"] if cands else {}) or {})
     headers = [cands[0]["checks"][k]["label"] for k in keys] if cands else []
-    fmt = {"metric": lambda v: f3(v), "p95_ms": lambda v: f"{ms(v)} ms", "cost_per_1k": usd, "one_off": usd}
+    fmt = {"metric": tv.num if tv.is_regression(r) else (lambda v: f3(v)), "p95_ms": lambda v: f"{ms(v)} ms",
+           "cost_per_1k": usd, "one_off": usd}
     chosen = next((c for c in cands if (c.get("role") or "").startswith("chosen")), None)
     rows = []
     for c in sorted(cands, key=lambda c: (c["simplicity"], c["name"])):
@@ -231,8 +251,10 @@ def _bars(r: dict[str, Any]) -> dict[str, Any]:
             vs = "—"
         rows.append({"name": c["name"], "family": c["family"], "rank": c["simplicity"], "cells": cells,
                      "passes": c["passes"], "role": c.get("role") or "", "vs": vs,
-                     "metric": ci_text(c["metric"], c.get("ci"))})
-    return {"headers": headers, "rows": rows, "none_set": not keys, "metric": metric_name(d.get("metric", "macro_f1"))}
+                     "metric": tv.num_ci(c["metric"], c.get("ci")) if tv.is_regression(r)
+                     else ci_text(c["metric"], c.get("ci"))})
+    return {"headers": headers, "rows": rows, "none_set": not keys,
+            "metric": tv.metric_label(r, d.get("metric", "macro_f1"))}
 
 
 def _latency(r: dict[str, Any], names: list[str], by: dict[str, Any]) -> list[dict[str, Any]]:
@@ -306,6 +328,9 @@ def _label_sets(r: dict[str, Any]) -> dict[str, Any] | None:
 
 
 def _per_class(r: dict[str, Any], top: list[str], by: dict[str, Any]) -> dict[str, Any]:
+    na = ((r.get("task_info") or {}).get("not_applicable") or {}).get("per_class")
+    if na:
+        return {"headers": [], "rows": [], "note": na + ".", "absent": []}
     labels = r["split"]["labels"]
     names = top or []
     if not names:
@@ -349,7 +374,10 @@ def _monthly(mo: dict[str, Any] | None) -> dict[str, Any] | None:
                         f"always-on instance ({mo['hours_per_month']:.0f} h)", "compute hours / month"]}
 
 
-def _profile(p: dict[str, Any]) -> dict[str, Any]:
+def _profile(p: dict[str, Any], r: dict[str, Any] | None = None) -> dict[str, Any]:
+    if p.get("tabular"):  # a table: no text lengths; columns and target have their own sections
+        reg = tv.is_regression(r or {})
+        return {"items": tv.table_profile_items(p, reg), "table": None}  # class counts: see Target
     items = [
         f"rows: {', '.join(f'{k} {v:,}' for k, v in p['rows'].items())}; {p['classes']} classes; split: {p.get('split_source', '')}",
         f"class balance: majority share {p['majority_share']:.1%}, minority share {p['minority_share']:.1%}",
@@ -416,6 +444,8 @@ def _explain(r: dict[str, Any]) -> list[dict[str, Any]]:
         feats = e.get("features") or {}
         feats = {str(k): [str(x) for x in (v if isinstance(v, list | tuple) else [v])] for k, v in feats.items()} \
             if isinstance(feats, dict) else {"": [str(feats)]}
+        if tv.top_features(a):
+            feats["most important features"] = tv.top_features(a)
         out.append({"name": a["name"], "family": a["family"], "kind": e.get("kind", "black box" if black else ""),
                     "text": text, "black_box": black, "features": feats, "fit": fit,
                     "notes": list(a.get("notes") or []), "resources": res})
@@ -434,14 +464,14 @@ def _learning(r: dict[str, Any]) -> dict[str, Any] | None:
             rows.append([name, f"{p['fraction']:.0%}", f"{p['n_train']:,}", ci_text(p.get(metric), p.get("ci")),
                          diff_ci(g["difference"], g["ci"]) if g else "—",
                          f3(p.get("fit_s"), ".2f"), p.get("reason") or ("main run" if p.get("reused_main_run") else "")])
-        t = curve_trend(pts, metric)
+        t = curve_trend(pts, metric, bar=Bar.from_json(r["settings"].get("bar")))
         if t:
             trends.append(f"{name}: {'rising' if t['rising'] else 'flat'} ({signed(t['gain_per_doubling'])} "
-                          f"{metric_name(metric)} per doubling of train over the last points)")
+                          f"{tv.metric_label(r, metric)} per doubling of train over the last points)")
     advice = ((r.get("decision") or {}).get("advice") or {}).get("text")
-    return {"metric": metric, "rows": rows, "trends": trends, "advice": advice,
+    return {"metric": metric, "metric_name": tv.metric_label(r, metric), "rows": rows, "trends": trends, "advice": advice,
             "skipped": [f"{k}: {v}" for k, v in (curve.get("skipped") or {}).items()],
-            "headers": ["candidate", "share of train", "train rows", f"{metric_name(metric)} [95% CI]",
+            "headers": ["candidate", "share of train", "train rows", f"{tv.metric_label(r, metric)} [95% CI]",
                         "full size minus this, paired [95% CI]", "fit s", "note"]}
 
 
@@ -491,6 +521,7 @@ def _release(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
     """
     d = r.get("decision") or {}
     metric = d.get("metric") or r["settings"]["metric"]
+    name, fmt = tv.metric_label(r, metric), tv.value_fmt(r)
     choice = d.get("choice") if d.get("verdict") != "PIVOT" else None
     if not choice:
         return {"choice": None, "items": ["no release: nothing clears the bar (PIVOT); keep the current process"]}
@@ -500,7 +531,7 @@ def _release(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
     def ok(c: dict[str, Any]) -> bool:
         if not c["passes"]:
             return False
-        if bar.get("min_metric") is not None:
+        if bar.get("min_metric") is not None or bar.get("max_metric") is not None:
             return True
         v = c.get("vs_best_passing")
         return c["name"] == d.get("best_passing") or bool(v and v.get("standing") == WITHIN)
@@ -516,17 +547,18 @@ def _release(r: dict[str, Any], by: dict[str, Any]) -> dict[str, Any]:
     if fb is None:
         items.append("fallback: none passes besides the choice; rolling back means the current process (no model)")
     elif fb["simplicity"] == 0:
-        items.append(f"fallback: no ML — the floor {fb['name']} passes too ({metric_name(metric)} {fb['metric']:.3f})")
+        items.append(f"fallback: no ML — the floor {fb['name']} passes too ({name} {fmt(fb['metric'])})")
     else:
-        items.append(f"fallback: {fb['name']} ({fb['family']}, {metric_name(metric)} {fb['metric']:.3f}), "
+        items.append(f"fallback: {fb['name']} ({fb['family']}, {name} {fmt(fb['metric'])}), "
                      f"the next simplest passing candidate")
     a = by.get(choice) or {}
     m = a.get("metrics") or {}
     watch = []
     if m.get(metric) is not None:
         lo, hi = (m.get("ci") or {}).get(metric) or (m[metric], m[metric])
-        limit = f"; the bar is {bar['min_metric']:g}" if bar.get("min_metric") is not None else ""
-        watch.append(f"{metric_name(metric)}: {m[metric]:.3f} here (95% CI {lo:.3f}–{hi:.3f}){limit}")
+        lim = bar.get("max_metric") if bar.get("lower_is_better") else bar.get("min_metric")
+        limit = f"; the bar is {lim:g}" if lim is not None else ""
+        watch.append(f"{name}: {fmt(m[metric])} here (95% CI {fmt(lo)}–{fmt(hi)}){limit}")
     pcs = {k: v for k, v in (m.get("per_class") or {}).items() if v.get("support")}
     if pcs:
         low = min(pcs, key=lambda k: (pcs[k]["recall"], k))
@@ -555,8 +587,11 @@ def _provenance(r: dict[str, Any], by: dict[str, Any]) -> list[list[str]]:
         ["split", f"{r['split']['source']}, seed {r['split']['seed']}, test size {r['split'].get('test_size') or 'from file'}; "
                   f"hash {r['split']['hash']}"],
         ["statistics", f"{int(s.get('ci_level', 0.95) * 100)}% percentile bootstrap CIs, {s.get('resamples')} paired "
-                       f"resamples (seed {s.get('seed')}); McNemar on paired correctness; single-item latency probe "
-                       f"{s.get('latency_probe')} items per free candidate"],
+                       f"resamples (seed {s.get('seed')}); "
+                       + ("paired differences in the metric's own units (McNemar has no meaning for numbers)"
+                          if tv.is_regression(r) else "McNemar on paired correctness")
+                       + "; single-item latency probe "
+                       + f"{s.get('latency_probe')} items per free candidate"],
         ["prices", f"price table dated {r['prices']['effective_date']}. {r['prices'].get('source_note', '')}".strip()],
         ["packages", ", ".join(f"{k} {v}" for k, v in (pv.get("packages") or {}).items()) or "—"],
     ]
@@ -622,25 +657,35 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
                               f"{c['full_coverage_precision']:.3f}", f"{c['max_coverage']:.1%}"])
     target = next(iter(cov.values()))["target"] if cov else 0.95
     cov_unanswered = [f"{n} {cov[n]['unanswered']:,}" for n in names if (cov.get(n) or {}).get("unanswered")]
+    regression, tabular = tv.is_regression(r), tv.is_tabular(r)
+    mname = tv.metric_label(r, metric)
     return {
         "title": f"baseline report — {r['dataset']['name']}",
         "meta": [f"run {r['run_id']}", r["task"], f"{r['split']['rows'].get('test', '?'):,} test rows",
-                 f"{r['split']['rows'].get('train', '?'):,} train rows", f"{len(r['split']['labels'])} classes",
+                 f"{r['split']['rows'].get('train', '?'):,} train rows",
+                 f"target {r['dataset'].get('label_col')}: numbers" if regression
+                 else f"{len(r['split']['labels'])} classes",
                  f"split {r['split']['hash'][:12]} ({r['split']['source']}, seed {r['split']['seed']})",
                  f"prices as of {r['prices']['effective_date']}"],
-        "metric": metric, "metric_name": metric_name(metric), "sections": SECTIONS,
+        "metric": metric, "metric_name": mname, "sections": tv.sections(r, SECTIONS) if tabular else SECTIONS,
+        "lower_is_better": tv.lower_is_better(r, metric),
         "verdict": _verdict(r, by), "bars": _bars(r), "excluded": others, "answers": _answers(r),
         "not_run": [[n["name"], "yes" if n.get("available") else f"no: {n.get('reason', '')}", usd(n.get("total_usd")),
                      ", ".join(f"{k} {v:,.0f}" for k, v in (n.get("units") or {}).items()),
                      n.get("note", "") if n.get("paid", True) else f"free; {n.get('not_by_default', '')}"]
                     for n in r.get("not_run") or []],
-        "leaderboard": {"headers": [h.format(metric=metric_name(metric)) for h in LEADERBOARD_HEADERS],
+        "leaderboard": {"headers": leaderboard_headers(r),
                         "rows": leaderboard_rows(r) if names else [],
-                        "note": f"Headline metric {metric_name(metric)}; {int(r['settings'].get('ci_level', 0.95) * 100)}% "
+                        "note": f"Headline metric {mname}"
+                                + (" (lower is better, in the target's units)" if tv.lower_is_better(r, metric) else "")
+                                + f"; {int(r['settings'].get('ci_level', 0.95) * 100)}% "
                                 f"bootstrap CIs from {r['settings'].get('resamples')} resamples; each candidate is compared "
-                                f"with the best ({r.get('best')}) on the same resampled rows. {COVERAGE_NOTE}"},
-        "cost": {"points": points, "pareto": analysis.get("pareto") or [], "floored": floored, "floor": "$" + f"{COST_FLOOR:.6f}".rstrip("0"),
-                 "chosen": d.get("choice"), "min_metric": bar.get("min_metric"), "max_cost": bar.get("max_cost_per_1k"),
+                                f"with the best ({r.get('best')}) on the same resampled rows. "
+                                f"{tv.coverage_note() if regression else COVERAGE_NOTE}"},
+        "cost": {"points": points, "pareto": analysis.get("pareto") or [], "floored": floored,
+                 "better": "scores better" if tv.lower_is_better(r, metric) else "scores higher", "floor": "$" + f"{COST_FLOOR:.6f}".rstrip("0"),
+                 "chosen": d.get("choice"), "max_cost": bar.get("max_cost_per_1k"),
+                 "min_metric": bar.get("max_metric") if bar.get("lower_is_better") else bar.get("min_metric"),
                  "pricing": sorted({by[n]["cost"].get("pricing", "") for n in names} - {""})},
         "latency": _latency_section(_latency(r, names, by), bar.get("max_p95_ms")),
         "confusion": _confusion(r, top, by, analysis),
@@ -658,7 +703,12 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
         "learning": _learning(r),
         "business": business_view(r),
         "data_plan": data_plan_view(r),
-        "profile": _profile(r["profile"]),
+        "profile": _profile(r["profile"], r),
+        "columns": tv.columns_view(r),
+        "target": tv.target_view(r, analysis),
+        "residuals": tv.residuals_view(r, names, top, by, analysis),
+        "calibration": tv.calibration_view(r, names, top, by) if tabular else None,
+        "importance": tv.importance_view(r, names, by),
         "explain": _explain(r),
         "unfinished_resources": _unfinished_resources(r),
         "previous": _previous(r),
@@ -671,7 +721,13 @@ def build_view(r: dict[str, Any], analysis: dict[str, Any] | None = None) -> dic
 def ensure_analysis(r: dict[str, Any], run_dir: str | Path | None) -> dict[str, Any]:
     """The run's analysis block; recomputed from predictions.csv for run folders written before it existed."""
     if r.get("analysis"):
-        return r["analysis"]
+        a = r["analysis"]
+        if tv.is_regression(r) and "residuals" not in a and run_dir is not None:
+            from baseline.report.analysis import load_predictions, residual_points
+
+            df = load_predictions(run_dir)
+            a = {**a, "residuals": residual_points(df, a.get("top") or []) if df is not None else None}
+        return a
     from baseline.costs import PriceTable
     from baseline.report.analysis import analyze_run
 

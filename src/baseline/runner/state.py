@@ -88,6 +88,7 @@ def start_run(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budget
     adir = workdir / "adapters" / name
     adir.mkdir(parents=True, exist_ok=True)
     ctx = AdapterContext(labels=split.labels, options=options, label_map=opts.label_maps.get(name), task=opts.task,
+                         schema=split.schema,
                          prices=opts.prices, workdir=adir, cache_dir=opts.cache_dir, seed=opts.seed,
                          device=device, threads=opts.threads, metric=opts.metric, run_id=opts.run_id,
                          log=progress.message)

@@ -5,6 +5,8 @@ from baseline.tasks.registry import all_tasks, get_task, register, task_names
 
 TEXT_CLASSIFICATION = "text-classification"
 MULTI_LABEL = "multi-label-text-classification"
+TABULAR_CLASSIFICATION = "tabular-classification"
+TABULAR_REGRESSION = "tabular-regression"
 
-__all__ = ["MULTI_LABEL", "TEXT_CLASSIFICATION", "Task", "TaskInputs", "TaskMismatch", "all_tasks", "get_task",
+__all__ = ["MULTI_LABEL", "TABULAR_CLASSIFICATION", "TABULAR_REGRESSION", "TEXT_CLASSIFICATION", "Task", "TaskInputs", "TaskMismatch", "all_tasks", "get_task",
            "register", "task_names"]

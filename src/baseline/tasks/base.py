@@ -30,6 +30,9 @@ class TaskInputs:
     label_sep: str = "|"               # several labels in one cell, joined by this
     label_cols: list[str] | None = None  # several 0/1 columns, one per label
     explicit: bool = False             # the user named the task (no detection from the data)
+    feature_cols: list[str] | None = None  # tables: only these columns are features
+    drop_cols: list[str] | None = None     # tables: never these
+    time_col: str | None = None            # tables: split in time order on this column (train past, test future)
 
 
 class TaskMismatch(Exception):
@@ -52,6 +55,7 @@ class Task:
     metric_names: ClassVar[dict[str, str]] = {}  # headline-able metrics (higher is better) → human name
     # report sections that mean nothing for this task → the one line shown instead
     not_applicable: ClassVar[dict[str, str]] = {}
+    lower_is_better: ClassVar[frozenset[str]] = frozenset()  # metrics where less is better (RMSE, MAE ...)
 
     # ---- data -------------------------------------------------------------------------------
     def load(self, inputs: TaskInputs) -> Dataset:  # pragma: no cover - abstract
@@ -68,8 +72,10 @@ class Task:
 
     # ---- scoring ----------------------------------------------------------------------------
     def evaluate(self, labels: Sequence[str], y_true: Sequence[str], predictions: dict[str, Sequence[str | None]],
-                 headline: str, resamples: int, seed: int) -> Evaluation:  # pragma: no cover - abstract
-        """Metrics with bootstrap CIs and paired comparisons (``baseline.metrics.Evaluation``)."""
+                 headline: str, resamples: int, seed: int,
+                 scores: dict[str, Sequence[dict[str, float] | None]] | None = None) -> Evaluation:  # pragma: no cover
+        """Metrics with bootstrap CIs and paired comparisons (``baseline.metrics.Evaluation``); ``scores``: each
+        candidate's per-item class scores, for tasks whose metrics read probabilities."""
         raise NotImplementedError
 
     def score(self, labels: Sequence[str], y_true: Sequence[str], y_pred: Sequence[str | None]) -> dict[str, Any]:
@@ -87,4 +93,5 @@ class Task:
     def describe(self) -> dict[str, Any]:
         """For results.json: the task, its headline and what does not apply."""
         return {"name": self.name, "title": self.title, "headline": self.headline,
-                "metrics": dict(self.metric_names), "not_applicable": dict(self.not_applicable)}
+                "metrics": dict(self.metric_names), "not_applicable": dict(self.not_applicable),
+                "lower_is_better": sorted(self.lower_is_better)}

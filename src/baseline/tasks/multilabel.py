@@ -189,7 +189,8 @@ class MultiLabelTextClassification(Task):
 
     # ---- scoring ----------------------------------------------------------------------------
     def evaluate(self, labels: Sequence[str], y_true: Sequence[str], predictions: dict[str, Sequence[str | None]],
-                 headline: str, resamples: int, seed: int) -> Evaluation:
+                 headline: str, resamples: int, seed: int,
+                 scores: dict[str, Sequence[dict[str, float] | None]] | None = None) -> Evaluation:
         from baseline.tasks.multilabel_metrics import evaluate_multilabel
 
         ev = evaluate_multilabel(labels, y_true, predictions, headline=headline, resamples=resamples, seed=seed)

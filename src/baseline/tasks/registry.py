@@ -18,9 +18,11 @@ def register(cls: type[Task]) -> type[Task]:
 
 def _builtins() -> dict[str, type[Task]]:
     from baseline.tasks.multilabel import MultiLabelTextClassification
+    from baseline.tasks.tabular import TabularClassification, TabularRegression
     from baseline.tasks.text_classification import TextClassification
 
-    return {c.name: c for c in (TextClassification, MultiLabelTextClassification)}
+    return {c.name: c for c in (TextClassification, MultiLabelTextClassification, TabularClassification,
+                                TabularRegression)}
 
 
 def all_tasks() -> dict[str, type[Task]]:

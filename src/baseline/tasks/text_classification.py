@@ -73,7 +73,8 @@ class TextClassification(Task):
         return score(labels, y_true, y_pred)
 
     def evaluate(self, labels: Sequence[str], y_true: Sequence[str], predictions: dict[str, Sequence[str | None]],
-                 headline: str, resamples: int, seed: int) -> Evaluation:
+                 headline: str, resamples: int, seed: int,
+                 scores: dict[str, Sequence[dict[str, float] | None]] | None = None) -> Evaluation:
         return evaluate(labels, y_true, predictions, headline=headline, resamples=resamples, seed=seed)
 
 

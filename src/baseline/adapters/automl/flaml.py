@@ -43,7 +43,8 @@ Details per label (winner, configuration, threshold and where it came from) are 
 Modules (``adapters/automl/``, imports run down the list, never back up): ``config`` (constants, option checks),
 ``metrics`` (scores), ``budget`` (trial clock, moving search end), ``learners`` (FLAML learner classes on their own
 columns), ``features`` (featurising), ``selection`` (featurisation choice), ``search`` (single-label search and
-retrain), ``multilabel`` (one-vs-rest), ``flaml`` (the adapter: options, life cycle, predict, explain).
+retrain), ``multilabel`` (one-vs-rest), ``tabular`` (FLAML straight on a table: ``tabular-classification`` and
+``tabular-regression``), ``flaml`` (the adapter: options, life cycle, predict, explain).
 
 flaml, lightgbm, xgboost and sentence-transformers are imported lazily (extra ``automl``).
 """
@@ -75,6 +76,7 @@ from baseline.adapters.automl.metrics import MULTILABEL_METRICS, weighted_f1_met
 from baseline.adapters.automl.multilabel import MultiLabelMixin
 from baseline.adapters.automl.search import SearchMixin
 from baseline.adapters.automl.selection import SelectionMixin
+from baseline.adapters.automl.tabular import TABULAR_TASKS, TabularMixin, is_tabular
 from baseline.adapters.base import (
     RANK_AUTOML,
     Adapter,
@@ -91,9 +93,11 @@ from baseline.errors import BadInput
 
 __all__ = ["DEFAULT_ESTIMATORS", "SEARCH_LOG", "FlamlAdapter", "weighted_f1_metric"]
 
+_OMP: dict[str, Any] = {}   # the first load()'s OMP_WAIT_POLICY decision, kept for the process
 
-class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, Adapter):
-    """FLAML AutoML over text: featurisation chosen by quick CV, linear + tree learners, time-budgeted.
+
+class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, TabularMixin, Adapter):
+    """FLAML AutoML over text (featurisation chosen by quick CV, linear + tree learners) or a table, time-budgeted.
 
     Options (``[adapters.flaml]``; ``--time-budget`` sets ``time_budget``):
     ``time_budget`` (seconds for the whole fit: featurising, featurisation choice, search and retrain;
@@ -106,6 +110,8 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
     ``max_iter`` (cap on trials: with it, runs repeat exactly when the clock is not the limit),
     ``svd_components`` (dense block for trees, 100), ``embedding_model`` (sentence-transformers model;
     default all-MiniLM-L6-v2), ``embedding_cache`` (true).
+    On a table (``tabular`` module): ``estimators`` defaults to FLAML's table learners (lgbm, rf, xgboost,
+    extra_tree, xgb_limitdepth, lrl1 for classification); the featurisation and embedding options do not apply.
     """
 
     name = "flaml"
@@ -116,7 +122,7 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
     extra = "automl"
     requires = ("flaml", "lightgbm", "sklearn")
     local_compute = True
-    tasks = ("text-classification", "multi-label-text-classification")
+    tasks = ("text-classification", "multi-label-text-classification", *TABULAR_TASKS)
     batch_size = 1024
     option_schema = {"time_budget": Opt("float", lo=0, lo_open=True), "estimators": Opt("list", choices=ESTIMATORS),
                      "features": Opt("any"), "selection_share": Opt("float", lo=0, lo_open=True, hi=0.9),
@@ -172,7 +178,9 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
         if not isinstance(self.embedding_cache, bool):
             raise BadInput("[adapters.flaml] embedding_cache must be true or false")
         metrics = MULTILABEL_METRICS if is_multilabel(ctx) else FLAML_METRIC
-        if ctx.metric not in metrics:
+        if is_tabular(ctx):
+            self._init_tabular()
+        elif ctx.metric not in metrics:
             raise BadInput(f"flaml cannot optimise metric {ctx.metric!r}; use one of {', '.join(metrics)}")
         self.n_jobs = int(ctx.threads or os.cpu_count() or 1)
         self._embedder: Any = None
@@ -208,10 +216,13 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
         """
         from threadpoolctl import threadpool_info
 
-        preset = os.environ.get("OMP_WAIT_POLICY")
-        omp_loaded = any(i.get("user_api") == "openmp" for i in threadpool_info())
-        self.omp_wait_policy = os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-        if preset is None and omp_loaded:
+        if not _OMP:   # decided once per process: a later instance would read back the variable set here
+            preset = os.environ.get("OMP_WAIT_POLICY")
+            omp_loaded = any(i.get("user_api") == "openmp" for i in threadpool_info())
+            _OMP["policy"] = os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+            _OMP["one_thread"] = preset is None and omp_loaded
+        self.omp_wait_policy = _OMP["policy"]
+        if _OMP["one_thread"]:
             self.omp_wait_policy = "not applied (OpenMP already loaded): tree learners on 1 thread"
             self.tree_threads = 1
         else:
@@ -230,12 +241,16 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
         """Featurise, choose the featurisation, search and retrain, all inside ``time_budget``."""
         if is_multilabel(self.ctx):
             return self._fit_multilabel(texts, labels)
+        if is_tabular(self.ctx):
+            return self._fit_tabular(texts, labels)
         return self._fit_single(texts, labels)
 
     # ---- predict ------------------------------------------------------------------------------
     def predict_batch(self, texts: list[str]) -> BatchResult:
         if is_multilabel(self.ctx):
             return self._predict_multilabel(texts)
+        if is_tabular(self.ctx):
+            return self._predict_tabular(texts)
         from scipy.sparse import hstack
 
         blocks = self._transform(texts, self.needed_)
@@ -248,6 +263,8 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
     def explain(self, top: int = 6) -> dict[str, Any]:
         if is_multilabel(self.ctx):
             return self._explain_multilabel()
+        if is_tabular(self.ctx):
+            return self._explain_tabular(top)
         cv = self.details.get("featurisation", {}).get("cv", {})
         config = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in self.winner_config_.items())
         text = (f"FLAML picked {self.winner_} ({config}) "

@@ -10,6 +10,16 @@ Multi-label (``ctx.task`` "multi-label-text-classification"): the request carrie
 ``toolUse`` block's ``input`` (or, from a model that ignored the tool, its text), parsed strictly by
 ``llm.parse_label_set``: an empty array is the empty set; prose, an unknown label, a non-array or a cut-off
 answer is an item error, never an abstention (``content_filtered`` / ``guardrail_intervened`` stay abstentions).
+
+Tables (``ctx.task`` "tabular-classification" / "tabular-regression"): each item is one JSON row of named features,
+sent whole as ``Row: <json>`` (a row over ``max_chars`` is an item error, never cut). Classification is the plain
+single-label answer (strict label parsing) under a system prompt that says the input is a table row; few-shot
+examples are rows with their class. Regression forces the tool ``record_value`` whose ``inputSchema.json`` is
+``{"value": <number>}`` (same ``tool_choice`` / ``strict_tool`` options; ``max_tokens`` default 40), read strictly
+by ``llm.parse_number`` from the ``toolUse`` input (or the text of a model that ignored the tool): prose, units,
+ranges, thousands separators, a string, an empty or cut-off answer are item errors, never a guessed value. Few-shot
+examples are train rows at the target's quantiles (``few_shot_selection`` "quantiles", default). Option ``target``
+names the target column in the prompt; the task is part of the cache identity.
 """
 
 from __future__ import annotations
@@ -38,9 +48,6 @@ from baseline.adapters.base import (
     Opt,
     is_multilabel,
 )
-from baseline.adapters.cloud import (
-    truncate_chars,
-)
 from baseline.adapters.llm import normalize_answer, parse_label  # noqa: F401 (re-exported)
 from baseline.errors import BadInput
 
@@ -60,7 +67,7 @@ class BedrockLLM(_AwsAdapter):
     ``instructions`` (one line about the task, added to the system prompt), ``prompt_overhead_tokens``
     (per-request allowance in estimates, default 30), ``usd_per_1k_input`` / ``usd_per_1k_output``
     (prices for a model the price table lacks), ``tool_choice`` / ``strict_tool`` (label sets, see the module
-    doc), plus the shared AWS options. Answers are parsed
+    doc), ``target`` (tabular tasks: the target column's name in the prompt), plus the shared AWS options. Answers are parsed
     strictly: after stripping quotes/punctuation and case-folding, the answer must equal exactly
     one label, otherwise the item abstains and the raw answer is kept.
     """
@@ -71,7 +78,7 @@ class BedrockLLM(_AwsAdapter):
     learns = True  # only to receive the train split for few-shot examples; nothing is trained
     batch_size = 1
     service_name = "bedrock-runtime"
-    tasks = (llm.SINGLE_LABEL_TASK, llm.MULTI_LABEL_TASK)
+    tasks = (llm.SINGLE_LABEL_TASK, llm.MULTI_LABEL_TASK, *llm.TABULAR_TASKS)
     option_schema = {**_AwsAdapter.option_schema, **llm.LLM_OPTIONS, "model_id": Opt("str"),
                      "temperature": Opt("float", lo=0), "tool_choice": Opt("str", choices=TOOL_CHOICES),
                      "strict_tool": Opt("bool")}
@@ -83,21 +90,28 @@ class BedrockLLM(_AwsAdapter):
         self.model_id = str(o.get("model_id") or "")
         self.few_shot = _opt_int(self.name, o, "few_shot", 0)
         self.multilabel = is_multilabel(ctx)
-        # label sets: room for the every-label answer (≈ chars/2, generous for a tokenizer we lack) + the tool call
-        default_max = (math.ceil(len(llm.full_set_answer(ctx.labels)) / 2) + 32) if self.multilabel else 10
+        self.tabular = llm.is_tabular(ctx.task)
+        self.regression = ctx.task == llm.TABULAR_REGRESSION
+        self.target = o.get("target")
+        # label sets: room for the every-label answer (≈ chars/2, generous for a tokenizer we lack) + the tool call;
+        # a number: room for a long one (≈ 8) + the tool call
+        default_max = (math.ceil(len(llm.full_set_answer(ctx.labels)) / 2) + 32) if self.multilabel else \
+            40 if self.regression else 10
         self.max_tokens = _opt_int(self.name, o, "max_tokens", default_max, lo=1)
         self.tool_choice = str(o.get("tool_choice", "tool"))
         if self.tool_choice not in TOOL_CHOICES:
             raise BadInput(f"[adapters.{self.name}] tool_choice must be 'tool' or 'any' (got {self.tool_choice!r})")
         self.strict_tool = bool(o.get("strict_tool", False))
-        self._answer_tokens: tuple[float, float] | None = None  # multi-label: (mean answer tokens, cardinality)
+        # multi-label: (mean answer tokens, cardinality); regression: (mean answer tokens, 0)
+        self._answer_tokens: tuple[float, float] | None = None
         self.temperature = _opt_float(self.name, o, "temperature", 0.0)
         self.max_chars = _opt_int(self.name, o, "max_chars", 4000, lo=1)
         self.max_example_chars = _opt_int(self.name, o, "max_example_chars", 500, lo=1)
         self.overhead_tokens = _opt_int(self.name, o, "prompt_overhead_tokens", 30)
         self.instructions = " ".join(str(o.get("instructions", "")).split())
-        self.fewshot = llm.FewShot(self.few_shot, str(o.get("few_shot_selection", "per_class")), ctx.seed,
-                                   self.max_example_chars, o.get("embedding_model"), multilabel=self.multilabel)
+        self.fewshot = llm.FewShot(self.few_shot, str(o.get("few_shot_selection", llm.default_selection(ctx.task))),
+                                   ctx.seed, self.max_example_chars, o.get("embedding_model"),
+                                   multilabel=self.multilabel, regression=self.regression, whole=self.tabular)
         self.batch_pricing = bool(o.get("batch_pricing", False))
         self.batch_discount = o.get("batch_discount")
         self._est_example_chars: float | None = None
@@ -120,20 +134,32 @@ class BedrockLLM(_AwsAdapter):
     def system_prompt(self) -> str:
         if self.multilabel:
             return llm.set_system_prompt(self.ctx.labels, self.instructions)
+        if self.regression:
+            return llm.number_system_prompt(self.instructions, self.target)
+        if self.tabular:
+            return llm.row_system_prompt(self.ctx.labels, self.instructions, self.target)
         return llm.system_prompt(self.ctx.labels, self.instructions)
 
+    @property
+    def uses_tool(self) -> bool:
+        """Whether answers come through a forced tool call (label sets, numbers)."""
+        return self.multilabel or self.regression
+
     def messages(self, text: str) -> list[dict[str, Any]]:
-        answer = self.fewshot.answer if self.multilabel else None
+        answer = self.fewshot.answer if self.uses_tool else None
         return [{"role": role, "content": [{"text": content}]}
-                for role, content in llm.turns(text, self.fewshot.for_text(text), answer)]
+                for role, content in llm.turns(text, self.fewshot.for_text(text), answer, llm.turn_for(self.ctx.task))]
 
     def tool_config(self) -> dict[str, Any]:
-        """Converse ``toolConfig`` for label sets: one tool whose input is the label-set schema, forced."""
-        spec: dict[str, Any] = {"name": llm.SET_TOOL, "description": llm.SET_TOOL_DESCRIPTION,
-                                "inputSchema": {"json": llm.set_schema(self.ctx.labels)}}
+        """Converse ``toolConfig`` for label sets or numbers: one tool whose input is the answer's schema, forced."""
+        if self.regression:
+            tool, what, schema = llm.VALUE_TOOL, llm.VALUE_TOOL_DESCRIPTION, llm.number_schema()
+        else:
+            tool, what, schema = llm.SET_TOOL, llm.SET_TOOL_DESCRIPTION, llm.set_schema(self.ctx.labels)
+        spec: dict[str, Any] = {"name": tool, "description": what, "inputSchema": {"json": schema}}
         if self.strict_tool:
             spec["strict"] = True
-        choice = {"tool": {"name": llm.SET_TOOL}} if self.tool_choice == "tool" else {"any": {}}
+        choice = {"tool": {"name": tool}} if self.tool_choice == "tool" else {"any": {}}
         return {"tools": [{"toolSpec": spec}], "toolChoice": choice}
 
     # ---- prices, estimates ---------------------------------------------------------------------
@@ -151,6 +177,8 @@ class BedrockLLM(_AwsAdapter):
         self._train_digest = self.fewshot.digest(texts, labels)  # few-shot answers depend on the train split
         if self.multilabel:
             self._answer_tokens = llm.answer_length_stats(labels, lambda s: math.ceil(len(s) / 4))
+        elif self.regression:
+            self._answer_tokens = (llm.mean_answer_tokens(labels, lambda s: math.ceil(len(s) / 4), llm.value_answer), 0.0)
         if self.few_shot and texts:
             self._est_example_chars = self.fewshot.mean_example_chars(texts, labels)
         return Cost(note="no training: few-shot examples only" if self.few_shot else "zero-shot: nothing to fit")
@@ -163,11 +191,18 @@ class BedrockLLM(_AwsAdapter):
         else:
             shots = self._est_example_chars or 0.0
         fixed = (len(self.system_prompt()) + shots) / 4 + self.overhead_tokens
-        if self.multilabel:  # the tool's definition is part of the prompt
+        if self.uses_tool:  # the tool's definition is part of the prompt
             fixed += len(json.dumps(self.tool_config())) / 4
-        docs = [t for t in texts if t.strip()]
-        tin = sum(math.ceil(len(truncate_chars(t, self.max_chars)[0]) / 4) + fixed for t in docs)
-        if self.multilabel and self._answer_tokens is not None:
+        sent = (llm.row_or_error(t, self.max_chars, self.tabular)[0] for t in texts if t.strip())
+        docs = [d for d in sent if d is not None]
+        tin = sum(math.ceil(len(d) / 4) + fixed for d in docs)
+        if self.regression and self._answer_tokens is not None:
+            per = min(float(self.max_tokens), self._answer_tokens[0] + self.tool_overhead_tokens)
+            c = self.token_cost(tin, per * len(docs))
+            c.note = (f"≈ chars/4 input tokens + prompt and tool; output: the expected number answer, {per:.1f} tokens "
+                      f"per row (train targets' mean + {self.tool_overhead_tokens} for the tool call; max_tokens "
+                      f"{self.max_tokens} the upper bound)")
+        elif self.multilabel and self._answer_tokens is not None:
             per = min(float(self.max_tokens), self._answer_tokens[0] + self.tool_overhead_tokens)
             c = self.token_cost(tin, per * len(docs))
             c.note = (f"≈ chars/4 input tokens + prompt and tool; output: the expected label-set answer, {per:.1f} "
@@ -193,9 +228,10 @@ class BedrockLLM(_AwsAdapter):
                          train=getattr(self, "_train_digest", None))
             if self.fewshot.method != "per_class":
                 ident.update(selection=self.fewshot.method, embedding_model=self.fewshot.embedding_model)
-        if self.multilabel:  # only here: single-label identities stay byte for byte what they were
-            ident.update(task=self.ctx.task, tool=hashlib.sha256(json.dumps(self.tool_config(), sort_keys=True)
-                                                                .encode()).hexdigest()[:16])
+        if self.multilabel or self.tabular:  # only here: single-label identities stay byte for byte what they were
+            ident["task"] = self.ctx.task
+        if self.uses_tool:
+            ident["tool"] = hashlib.sha256(json.dumps(self.tool_config(), sort_keys=True).encode()).hexdigest()[:16]
         return json.dumps(ident, sort_keys=True)
 
     # ---- life cycle ----------------------------------------------------------------------------
@@ -221,7 +257,10 @@ class BedrockLLM(_AwsAdapter):
             if not t.strip():
                 out.errors[i] = "empty text: not sent"
                 continue
-            doc, was_cut = truncate_chars(t, self.max_chars)
+            doc, was_cut, problem = llm.row_or_error(t, self.max_chars, self.tabular)
+            if doc is None:
+                out.errors[i] = problem
+                continue
             out.truncated += int(was_cut)
             resp = self._converse(client, doc, i, out)
             if resp is None:
@@ -237,6 +276,9 @@ class BedrockLLM(_AwsAdapter):
             stop = resp.get("stopReason")
             if self.multilabel:
                 self._take_set(content, stop, i, out)
+                continue
+            if self.regression:
+                self._take_number(content, stop, i, out)
                 continue
             answer = "".join(c.get("text", "") for c in content if isinstance(c, dict))
             out.raw[i] = answer if answer or stop in (None, "end_turn") else f"<{stop}>"
@@ -270,6 +312,30 @@ class BedrockLLM(_AwsAdapter):
         out.labels[i] = value
         out.scores[i] = llm.set_scores(value, self.ctx.labels)
 
+    def _take_number(self, content: list[Any], stop: str | None, i: int, out: BatchResult) -> None:
+        """A regression answer: the forced tool's input (else the text), strictly parsed; abstains only when filtered."""
+        if stop in ("content_filtered", "guardrail_intervened"):
+            out.raw[i] = f"<{stop}>"
+            return
+        uses = [c["toolUse"] for c in content if isinstance(c, dict) and isinstance(c.get("toolUse"), dict)]
+        text = "".join(c.get("text", "") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str))
+        if uses:
+            use = uses[0]
+            answer: Any = use.get("input")
+            out.raw[i] = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
+            if use.get("name") != llm.VALUE_TOOL:
+                out.errors[i] = f"invalid number: a call to tool {use.get('name')!r}, not {llm.VALUE_TOOL!r}"
+                return
+        else:
+            answer = out.raw[i] = text
+        value, why = llm.parse_number(answer)
+        if stop == "max_tokens":  # a cut-off number may still parse ("12345" cut to "12"): never taken
+            why = f"{why or 'answer cut off'} (stopReason max_tokens: raise max_tokens)"
+        if why is not None:
+            out.errors[i] = f"invalid number: {why}"
+            return
+        out.labels[i] = value
+
     def _converse(self, client: Any, doc: str, i: int, out: BatchResult) -> dict | None:
         """One Converse call, asked again while its answer does not validate; None when it ends as an item error.
 
@@ -279,7 +345,7 @@ class BedrockLLM(_AwsAdapter):
         for attempt in range(self.answer_attempts):
             out.retries += int(attempt > 0)
             _queued(out, self._pacer.wait())
-            extra = {"toolConfig": self.tool_config()} if self.multilabel else {}
+            extra = {"toolConfig": self.tool_config()} if self.uses_tool else {}
             resp, err, retries, throttles = self._call(
                 client.converse, modelId=self.model_id, system=[{"text": self.system_prompt()}],
                 messages=self.messages(doc),
@@ -335,6 +401,7 @@ class BedrockLLM(_AwsAdapter):
         shots = (f"{self.few_shot}-shot ({self.fewshot.method}, {len(self.examples) or self.few_shot} examples)"
                  if self.few_shot else "zero-shot")
         parsing = f"a forced {llm.SET_TOOL} tool call, strict label-set parsing" if self.multilabel \
+            else f"a forced {llm.VALUE_TOOL} tool call, strict number parsing" if self.regression \
             else "strict label parsing"
         return {"kind": "prompt", "text": f"{self.model_id}, {shots}, {parsing}; system prompt: "
                 + self.system_prompt().replace("\n", " ")}

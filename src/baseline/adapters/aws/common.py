@@ -26,10 +26,13 @@ without an answer coming back (connection dropped or read timeout after sending,
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import os
 import re
 import threading
+import time
+import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any, ClassVar
@@ -344,3 +347,168 @@ class _AwsAdapter(Adapter):
     def _raise(self, err: Exception, what: str) -> None:
         """A non-transient failure (credentials, validation, missing resource): the adapter fails."""
         raise RuntimeError(f"{what}: {one_line(err)}") from None
+
+
+# ---- adapters that create billable resources: names, the ledger, S3 staging, polling, cleanup -------------
+
+# Subclasses set ``bucket``, ``prefix``, ``poll_interval``, ``max_poll_interval``, ``max_wait`` before calling
+# ``_init_run`` and implement ``_adopt`` (take over an earlier attempt's ledger records) and ``teardown``.
+# Kinds in ``JOB_KINDS`` end "finished" (they stop billing on their own) rather than "deleted".
+class _StagedAwsAdapter(_AwsAdapter):
+    """An AWS adapter that stages data in S3 and creates billable resources, each one kept in the ledger."""
+
+    JOB_KINDS: ClassVar[frozenset[str]] = frozenset()
+
+    def _init_run(self, ctx: AdapterContext) -> None:
+        """Names, idempotency tokens and the S3 prefix derive from the run id and this attempt's number."""
+        self.run_id = ctx.run_id or f"adhoc-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
+        self._prior = self._read_ledger()  # earlier attempts in this run folder (a resume): kept in the ledger
+        attempt = 1 + len({r.get("run_name") for r in self._prior if r.get("run_name")})
+        digest = hashlib.sha256(f"{self.run_id}\x00{self.name}".encode()).hexdigest()[:10]
+        self.run_name = f"baseline-{digest}-{attempt}"
+        self.run_prefix = f"{self.prefix}/{self.run_name}" if self.prefix else self.run_name
+
+    def _tags(self) -> list[dict[str, str]]:
+        return [{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline:run", "Value": self.run_id[:256]},
+                {"Key": "baseline:adapter", "Value": self.name}, {"Key": "baseline:resource", "Value": self.run_name}]
+
+    # ---- the ledger ----------------------------------------------------------------------------
+    def _track(self, kind: str, rid: str, state: str = "created", **extra: Any) -> dict[str, Any]:
+        """Record a billable thing in the ledger: before its create call (``requested``) or after."""
+        rec = {"kind": kind, "id": rid, "state": state, "created_at": _now_iso(), "deleted": False,
+               "run_name": self.run_name, "region": self.region, **extra}
+        self.resources.append(rec)
+        self._save_resources()
+        return rec
+
+    def _confirm(self, rec: dict[str, Any], rid: str, **extra: Any) -> None:
+        rec.update(id=rid, state="created", **extra)
+        self._save_resources()
+
+    def _mark_deleted(self, kind: str, rid: str | None = None, state: str | None = None) -> None:
+        """Only once the service confirmed it: gone (``deleted``), finished or stopped (jobs), never created."""
+        for r in self.resources:
+            if r["kind"] == kind and (rid is None or r["id"] == rid) and not r["deleted"]:
+                r["deleted"] = True
+                r["state"] = state or ("finished" if kind in self.JOB_KINDS else "deleted")
+                r["deleted_at"] = _now_iso()
+        self._save_resources()
+
+    def _live(self, kind: str) -> list[dict[str, Any]]:
+        return [r for r in self.resources if r["kind"] == kind and not r["deleted"]]
+
+    def _read_ledger(self) -> list[dict[str, Any]]:
+        try:
+            data = json.loads((self.ctx.workdir / self.LEDGER).read_text(encoding="utf-8"))
+            return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
+        except (OSError, ValueError):
+            return []
+
+    def _save_resources(self) -> None:
+        """The ledger beside the results: what exists, in case the process dies before teardown."""
+        try:
+            p = self.ctx.workdir / self.LEDGER
+            p.parent.mkdir(parents=True, exist_ok=True)
+            tmp = p.with_suffix(".tmp")
+            tmp.write_text(json.dumps(self._prior + self.resources, indent=2, default=str), encoding="utf-8")
+            tmp.replace(p)
+        except OSError:
+            pass
+
+    def save_ledger(self) -> None:
+        self._save_resources()
+
+    def _adopt(self, run_name: str | None, records: list[dict[str, Any]]) -> None:  # pragma: no cover - abstract
+        """Take over an earlier attempt's ledger records (cleanup): same names, ids and S3 prefix."""
+        raise NotImplementedError
+
+    @classmethod
+    def cleanup(cls, ctx: AdapterContext, ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Delete what the ledger shows left over, one pass per attempt; returns the ledger with what was deleted."""
+        out = [dict(r) for r in ledger]
+        problems: list[str] = []
+        for run_name in dict.fromkeys(r.get("run_name") for r in out if not r.get("deleted")):
+            group = [r for r in out if r.get("run_name") == run_name]
+            options = dict(ctx.options)
+            if group[0].get("region") and not options.get("region"):
+                options["region"] = group[0]["region"]
+            s3 = next((r for r in group if r["kind"] == "s3-object" and r.get("bucket")), None)
+            if s3 is not None:
+                options["bucket"] = s3["bucket"]
+            a = cls(AdapterContext(labels=list(ctx.labels), options=options, prices=ctx.prices, workdir=ctx.workdir,
+                                   run_id=ctx.run_id, log=ctx.log, task=ctx.task, schema=ctx.schema))
+            a._adopt(run_name, group)
+            a._prior = [r for r in out if r.get("run_name") != run_name]  # the ledger keeps every attempt
+            try:
+                a.teardown()
+            except Exception as e:
+                problems.append(one_line(e))
+        if problems:
+            raise RuntimeError("; ".join(problems))
+        return out
+
+    # ---- S3 staging ------------------------------------------------------------------------------
+    def _s3(self) -> Any:
+        return self._client("s3", endpoint_option="s3_endpoint_url")
+
+    def _put(self, key: str, body: bytes) -> str:
+        uri = f"s3://{self.bucket}/{key}"
+        if not self._live("s3-object"):  # one record for the run's prefix: teardown deletes everything under it
+            self._track("s3-object", f"s3://{self.bucket}/{self.run_prefix}/", bucket=self.bucket, prefix=self.run_prefix)
+        _, err, _, _ = self._call(self._s3().put_object, Bucket=self.bucket, Key=key, Body=body)
+        if err is not None:
+            self._raise(err, f"upload to {uri} failed")
+        return uri
+
+    def _get(self, bucket: str, key: str) -> bytes:
+        r, err, _, _ = self._call(self._s3().get_object, Bucket=bucket, Key=key)
+        if err is not None:
+            self._raise(err, f"reading s3://{bucket}/{key} failed")
+        return r["Body"].read()
+
+    def _teardown_s3(self) -> None:
+        """Delete every object under this run's own prefix: what we uploaded and what the service wrote."""
+        if not self._live("s3-object"):
+            return
+        s3 = self._s3()
+        token: str | None = None
+        while True:
+            kw: dict[str, Any] = {"Bucket": self.bucket, "Prefix": f"{self.run_prefix}/"}
+            if token:
+                kw["ContinuationToken"] = token
+            r, err, _, _ = self._call(s3.list_objects_v2, **kw)
+            if err is not None:
+                raise RuntimeError(f"listing s3://{self.bucket}/{self.run_prefix}/ failed: {one_line(err)}")
+            keys = [{"Key": o["Key"]} for o in r.get("Contents", [])]
+            if keys:
+                d, err, _, _ = self._call(s3.delete_objects, Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
+                if err is not None or (d or {}).get("Errors"):
+                    raise RuntimeError(f"deleting S3 objects failed: {one_line(err) if err else d['Errors'][0]}")
+            if not r.get("IsTruncated"):
+                break
+            token = r.get("NextContinuationToken")
+        r, err, _, _ = self._call(s3.list_objects_v2, Bucket=self.bucket, Prefix=f"{self.run_prefix}/", MaxKeys=1)
+        if err is not None or r.get("Contents"):  # confirmed empty, or not marked deleted
+            raise RuntimeError(f"s3://{self.bucket}/{self.run_prefix}/ not confirmed empty after deleting"
+                               + (f": {one_line(err)}" if err else ""))
+        self._mark_deleted("s3-object")
+
+    # ---- polling ---------------------------------------------------------------------------------
+    def _wait(self, what: str, describe: Callable[[], str], done: set[str], failed: set[str],
+              max_wait: float | None = None) -> str:
+        """Poll ``describe`` (returns a status) with exponential backoff until done/failed/timeout."""
+        t0 = time.monotonic()
+        interval = float(self.poll_interval)
+        last = None
+        limit = float(self.max_wait if max_wait is None else max_wait)
+        while True:
+            status = describe()
+            if status != last:
+                self.ctx.log(f"{self.name}: {what}: {status} ({time.monotonic() - t0:.0f} s)")
+                last = status
+            if status in done or status in failed:
+                return status
+            if time.monotonic() - t0 > limit:
+                raise TimeoutError(f"{what} still {status} after {limit:.0f} s (max_wait)")
+            time.sleep(interval)
+            interval = min(interval * 1.5, float(self.max_poll_interval))

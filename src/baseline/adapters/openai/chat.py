@@ -31,6 +31,18 @@ task is part of the template id and cache identity, log-probabilities are not re
 set's 0/1 indicators), ``max_tokens`` defaults to the every-label answer + 12, and the estimate prices the
 expected answer (mean answer tokens over train's label sets, at most ``max_tokens``).
 
+Tables (``ctx.task`` "tabular-classification" / "tabular-regression"): each item is one JSON row of named features,
+sent whole as ``Row: <json>`` (a row over ``max_chars`` is an item error, never cut). Classification is the
+single-label answer above (the same enum schema, tool, parsing and log-probability scores) under a system prompt
+that says the input is a table row; few-shot examples are rows with their class. Regression answers one number:
+``response_format`` json_schema "regression" (strict) or the forced function "record_value", both
+``{"value": <number>}``, or in "text" the bare number, read strictly by ``llm.parse_number`` (a plain decimal number;
+prose, units, ranges, thousands separators, a string, an empty or cut-off answer are item errors, billed, not
+re-asked); few-shot examples are train rows at the target's quantiles (``few_shot_selection`` "quantiles", default);
+``max_tokens`` defaults to 16 (text) or 24 (structured); no log-probabilities; the estimate prices the expected
+answer (train targets' mean answer tokens). Option ``target`` names the target column in the prompt. The task is
+part of the template id and cache identity.
+
 Rate limits: ``rpm`` / ``tpm`` pacing (each request reserves its counted prompt tokens + max_tokens),
 ``max_concurrency`` requests in flight, the SDK's retries (``max_retries``; it honours ``Retry-After`` /
 ``retry-after-ms``), every attempt, retry and 429 counted. Spend: the response's ``usage`` priced per
@@ -61,7 +73,7 @@ from baseline.adapters.base import (
     Opt,
     is_multilabel,
 )
-from baseline.adapters.cloud import InvalidAnswer, truncate_chars
+from baseline.adapters.cloud import InvalidAnswer
 from baseline.errors import BadInput
 from baseline.redact import one_line, redact, register_secret
 
@@ -122,7 +134,7 @@ class OpenAIChat(Adapter):
     warmup = False
     batch_size = 1
     max_concurrency = 4
-    tasks = (llm.SINGLE_LABEL_TASK, llm.MULTI_LABEL_TASK)
+    tasks = (llm.SINGLE_LABEL_TASK, llm.MULTI_LABEL_TASK, *llm.TABULAR_TASKS)
     option_schema = {
         **llm.LLM_OPTIONS, "model": Opt("str"), "base_url": Opt("str"), "azure_endpoint": Opt("str"),
         "azure_deployment": Opt("str"), "api_version": Opt("str"), "api_key_env": Opt("str"),
@@ -144,7 +156,11 @@ class OpenAIChat(Adapter):
         self.request_model = (self.conn.get("deployment") or self.model) if azure else self.model  # Azure: the deployment
         self.answer_format = str(o.get("answer_format", "json_schema"))
         self.multilabel = is_multilabel(ctx)
-        self.logprobs = bool(o.get("logprobs", True)) and not self.multilabel  # sets: no per-label probabilities
+        self.tabular = llm.is_tabular(ctx.task)
+        self.regression = ctx.task == llm.TABULAR_REGRESSION
+        self.turn = llm.turn_for(ctx.task)
+        # sets and numbers: no per-label probabilities
+        self.logprobs = bool(o.get("logprobs", True)) and not self.multilabel and not self.regression
         self.top_logprobs = int(o.get("top_logprobs", 5))
         default_param = "max_completion_tokens" if self.conn["kind"] in ("openai", "azure", "azure-v1") else "max_tokens"
         self.max_tokens_param = str(o.get("max_tokens_param", default_param))
@@ -162,13 +178,23 @@ class OpenAIChat(Adapter):
         self.batch_discount = o.get("batch_discount")
         self.count, self.tokenizer = llm.token_counter(str(o.get("price_model") or self.model or "?"),
                                                        str(o.get("tokenizer", "auto")))
-        self.fewshot = llm.FewShot(int(o.get("few_shot", 0)), str(o.get("few_shot_selection", "per_class")),
+        self.fewshot = llm.FewShot(int(o.get("few_shot", 0)),
+                                   str(o.get("few_shot_selection", llm.default_selection(ctx.task))),
                                    ctx.seed, int(o.get("max_example_chars", 500)), o.get("embedding_model"),
-                                   multilabel=self.multilabel)
-        self._answer_tokens: tuple[float, float] | None = None  # multi-label: (mean answer tokens, cardinality)
+                                   multilabel=self.multilabel, regression=self.regression, whole=self.tabular)
+        # multi-label: (mean answer tokens, cardinality); regression: (mean answer tokens, 0)
+        self._answer_tokens: tuple[float, float] | None = None
+        target = o.get("target")
         if self.multilabel:
             self.system = llm.set_system_prompt(ctx.labels, self.instructions)
             self.max_tokens = int(o.get("max_tokens", self.count(llm.full_set_answer(ctx.labels)) + 12))
+        elif self.regression:
+            self.system = llm.number_system_prompt(self.instructions, target)
+            self.max_tokens = int(o.get("max_tokens", 16 if self.answer_format == "text" else 24))
+        elif self.tabular:
+            self.system = llm.row_system_prompt(ctx.labels, self.instructions, target)
+            label_tokens = max((self.count(str(lab)) for lab in ctx.labels), default=1)
+            self.max_tokens = int(o.get("max_tokens", label_tokens + (4 if self.answer_format == "text" else 12)))
         else:
             self.system = llm.system_prompt(ctx.labels, self.instructions)
             label_tokens = max((self.count(str(lab)) for lab in ctx.labels), default=1)
@@ -237,14 +263,14 @@ class OpenAIChat(Adapter):
         return llm.token_cost(self.price_row(), tin, tout)
 
     def messages(self, doc: str) -> list[dict[str, str]]:
-        answer = self.fewshot.answer if self.multilabel else None
-        pairs = [("system", self.system), *llm.turns(doc, self.fewshot.for_text(doc), answer)]
+        answer = self.fewshot.answer if self.multilabel or self.regression else None
+        pairs = [("system", self.system), *llm.turns(doc, self.fewshot.for_text(doc), answer, self.turn)]
         return [{"role": r, "content": c} for r, c in pairs]
 
     def prompt_tokens(self, doc: str, messages: list[dict[str, str]] | None = None) -> int:
         """Prompt tokens of the request for ``doc`` (its ``messages`` when already built)."""
         if messages is None and self.fewshot.method == "nearest" and self.fewshot.k and not self.fewshot.pool:
-            pairs = [("system", self.system), *llm.turns(doc, [])]  # before fit: the examples' mean size
+            pairs = [("system", self.system), *llm.turns(doc, [], turn=self.turn)]  # before fit: examples' mean size
             extra = self.fewshot.mean_example_chars(*self._train) / 4 if getattr(self, "_train", None) else 0
             return llm.chat_tokens(self.count, pairs) + int(extra) + self.overhead_tokens
         msgs = messages if messages is not None else self.messages(doc)
@@ -255,6 +281,9 @@ class OpenAIChat(Adapter):
         self._train = (list(texts), list(labels))
         if self.multilabel:
             self._answer_tokens = llm.answer_length_stats(labels, self.count)
+        elif self.regression:
+            render = llm.number_answer if self.answer_format == "text" else llm.value_answer
+            self._answer_tokens = (llm.mean_answer_tokens(labels, self.count, render), 0.0)
         if self.fewshot.k and self.fewshot.method != "nearest":
             self.fewshot.fit(texts, labels, self.ctx.labels)  # cheap and seeded: the estimate sees the real prompt
         return Cost(note=f"no training: {self.fewshot.k} few-shot ({self.fewshot.method})" if self.fewshot.k
@@ -263,9 +292,15 @@ class OpenAIChat(Adapter):
     def estimate_predict(self, texts: Sequence[str]) -> Cost:
         if not self.model:
             return Cost(note="model not set: cannot price")
-        docs = [truncate_chars(t, self.max_chars)[0] for t in texts if t.strip()]
+        sent = (llm.row_or_error(t, self.max_chars, self.tabular)[0] for t in texts if t.strip())
+        docs = [d for d in sent if d is not None]
         tin = sum(self.prompt_tokens(d) for d in docs)
-        if self.multilabel and self._answer_tokens is not None:
+        if self.regression and self._answer_tokens is not None:
+            per = min(float(self.max_tokens), self._answer_tokens[0])
+            c = self.token_cost(tin, per * len(docs))
+            c.note = (f"input: {self.tokenizer}; output: the expected number answer, {per:.1f} tokens per row "
+                      f"(train targets' mean; max_tokens {self.max_tokens} the upper bound)")
+        elif self.multilabel and self._answer_tokens is not None:
             per, card = self._answer_tokens
             per = min(float(self.max_tokens), per)
             c = self.token_cost(tin, per * len(docs))
@@ -287,7 +322,7 @@ class OpenAIChat(Adapter):
                             "top_logprobs": self.top_logprobs, "max_chars": self.max_chars, "seed_value": self.ctx.seed},
                  "template": llm.template_id(self.system, self.answer_format), "labels": self.ctx.labels,
                  "few_shot": self.fewshot.identity()}
-        if self.multilabel:  # only here: single-label identities stay byte for byte what they were
+        if self.multilabel or self.tabular:  # only here: single-label identities stay byte for byte what they were
             ident.update(task=self.ctx.task, template=llm.template_id(self.system, self.answer_format, self.ctx.task))
         return json.dumps(ident, sort_keys=True)
 
@@ -347,10 +382,14 @@ class OpenAIChat(Adapter):
         if self.multilabel:
             schema, name, tool, what = llm.set_schema(self.ctx.labels), llm.SET_SCHEMA_NAME, llm.SET_TOOL, \
                 llm.SET_TOOL_DESCRIPTION
+        elif self.regression:
+            schema, name, tool, what = llm.number_schema(), llm.VALUE_SCHEMA_NAME, llm.VALUE_TOOL, \
+                llm.VALUE_TOOL_DESCRIPTION
         else:
             schema = {"type": "object", "properties": {"label": {"type": "string", "enum": list(self.ctx.labels)}},
                       "required": ["label"], "additionalProperties": False}
-            name, tool, what = "classification", "classify", "Record the text's label."
+            name, tool = "classification", "classify"
+            what = "Record the row's class." if self.tabular else "Record the text's label."
         if self.answer_format == "json_schema":
             kw["response_format"] = {"type": "json_schema",
                                      "json_schema": {"name": name, "strict": True, "schema": schema}}
@@ -371,7 +410,10 @@ class OpenAIChat(Adapter):
             if not t.strip():
                 out.errors[i] = "empty text: not sent"
                 continue
-            doc, was_cut = truncate_chars(t, self.max_chars)
+            doc, was_cut, problem = llm.row_or_error(t, self.max_chars, self.tabular)
+            if doc is None:
+                out.errors[i] = problem
+                continue
             out.truncated += int(was_cut)
             self._ask(doc, i, out)
         return out
@@ -475,6 +517,9 @@ class OpenAIChat(Adapter):
         if self.multilabel:
             self._take_set(text, finish, a["refusal"], i, out)
             return
+        if self.regression:
+            self._take_number(text, finish, a["refusal"], i, out)
+            return
         if a["refusal"] or finish == "content_filter" or not text:
             out.raw[i] = text or ("<refusal>" if a["refusal"] else f"<{finish or 'empty'}>")
             return
@@ -503,6 +548,20 @@ class OpenAIChat(Adapter):
             return
         out.labels[i] = value
         out.scores[i] = llm.set_scores(value, self.ctx.labels)
+
+    def _take_number(self, text: str | None, finish: str | None, refusal: Any, i: int, out: BatchResult) -> None:
+        """A regression answer: the canonical number, an abstention (refusal, content filter) or an item error."""
+        if refusal or finish == "content_filter":
+            out.raw[i] = text or ("<refusal>" if refusal else "<content_filter>")
+            return
+        out.raw[i] = text
+        value, why = llm.parse_number(text)
+        if finish == "length":  # a cut-off number may still parse ("12345" cut to "12"): never taken
+            why = f"{why or 'answer cut off'} (finish_reason length: raise max_tokens)"
+        if why is not None:
+            out.errors[i] = redact(f"invalid number: {why}")
+            return
+        out.labels[i] = value
 
     def _ok(self) -> None:
         with self._lock:
@@ -535,6 +594,7 @@ class OpenAIChat(Adapter):
 
     def explain(self) -> dict[str, Any]:
         shots = (f"{self.fewshot.k}-shot ({self.fewshot.method})" if self.fewshot.k else "zero-shot")
-        parsing = "strict label-set parsing" if self.multilabel else "strict label parsing"
+        parsing = "strict label-set parsing" if self.multilabel else \
+            "strict number parsing" if self.regression else "strict label parsing"
         return {"kind": "prompt", "text": f"{self.model} via {self.endpoint_description()}, {shots}, "
                 f"{self.answer_format} answers, {parsing}; system prompt: " + self.system.replace("\n", " ")}
