@@ -4,7 +4,8 @@ datasets and compare everything that is not a timing.
     # record the figures of a tree (e.g. a worktree of the commit before the change)
     python bench/bench_task_equality.py run --src /tmp/before/src --out bench/results/equality_before
     python bench/bench_task_equality.py run --src src --out bench/results/equality_after
-    python bench/bench_task_equality.py diff bench/results/equality_before bench/results/equality_after
+    python bench/bench_task_equality.py diff bench/results/equality_before bench/results/equality_after \
+        --json bench/results/task_equality.json
 
 Each run gets its own empty ``BASELINE_HOME`` (nothing reused from another run). Compared per dataset: the split
 hash, ``predictions.csv`` cell for cell, every adapter's metrics with CIs, the pairwise comparisons, the verdict
@@ -78,8 +79,9 @@ def _walk(a, b, path: str, out: list[str]) -> None:
         out.append(f"{path}: {str(a)[:80]} != {str(b)[:80]}")
 
 
-def diff(before: Path, after: Path) -> int:
+def diff(before: Path, after: Path, out_path: Path | None = None) -> int:
     bad = 0
+    summary: dict[str, object] = {"before": str(before), "after": str(after), "datasets": {}}
     for d in sorted(p for p in before.iterdir() if p.is_dir()):
         other = after / d.name
         if not other.exists():
@@ -96,6 +98,14 @@ def diff(before: Path, after: Path) -> int:
         for line in out[:20]:
             print("   ", line)
         bad += bool(out)
+        res = json.loads((d / "results.json").read_text())
+        summary["datasets"][d.name] = {  # type: ignore[index]
+            "identical": not out, "differences": out[:50], "split_hash": res["split"]["hash"],
+            "test_rows": res["split"]["rows"].get("test"), "verdict": res["decision"].get("verdict"),
+            "choice": res["decision"].get("choice"),
+            "macro_f1": {a["name"]: (a.get("metrics") or {}).get("macro_f1") for a in res["adapters"]}}
+    if out_path is not None:
+        out_path.write_text(json.dumps(summary, indent=2), encoding="utf-8")
     return 1 if bad else 0
 
 
@@ -110,11 +120,12 @@ def main() -> int:
     d = sub.add_parser("diff")
     d.add_argument("before", type=Path)
     d.add_argument("after", type=Path)
+    d.add_argument("--json", type=Path, help="write the comparison here (e.g. bench/results/task_equality.json)")
     a = p.parse_args()
     if a.cmd == "run":
         run(a.src, a.out, a.datasets.split(","), a.adapters)
         return 0
-    return diff(a.before, a.after)
+    return diff(a.before, a.after, a.json)
 
 
 if __name__ == "__main__":

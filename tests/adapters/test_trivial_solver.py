@@ -69,6 +69,18 @@ class iter_column:  # noqa: N801 - a lazy column: a length and one pass, no inde
         return iter(self.texts)
 
 
+def test_values_are_float32_and_counts_are_made_a_slice_at_a_time():
+    texts, _ = corpus(200)
+    h = HashedTfidf()
+    X = h.fit_transform(texts)
+    assert X.dtype == trivial.FEATURE_DTYPE == np.float32 and X.indices.dtype == np.int32   # 8 bytes a nonzero
+    assert h.transform(texts[:3]).dtype == np.float32
+    rng = np.random.default_rng(0)
+    idx, w = rng.integers(0, 50, 1_001).astype(np.int32), rng.random(1_001)
+    np.testing.assert_array_equal(trivial._bincount(idx, 64, step=10), np.bincount(idx, minlength=64))
+    np.testing.assert_allclose(trivial._bincount(idx, 64, w, step=7), np.bincount(idx, w, minlength=64))
+
+
 def test_min_df_rises_until_the_weights_fit_and_an_explicit_min_df_wins():
     texts, _ = corpus(300)
     free = HashedTfidf().fit_transform(texts)
@@ -96,6 +108,7 @@ def test_every_fit_records_solver_tol_iterations_convergence_and_objective():
     a = TfidfLogReg(ctx())
     d = a.fit(texts, labels).details
     assert d["solver"] == "newton-cg" and d["converged"] is True and 0 < d["iterations"] < d["max_iter"]
+    assert d["dtype"] == "float32" and a.clf_.coef_.dtype == np.float32   # the solver stays in float32
     assert d["tol"] == pytest.approx(min(1e-4, 1 / (10 * len(texts)))) and d["objective"] > 0
     assert "refit" not in d and not a.notes
     # the recorded objective is the one the solver minimised: newton-cg at the rule's tol is at or below lbfgs's

@@ -31,6 +31,10 @@ ML_SOLVER = "newton-cg"
 # counted CHUNK_ROWS texts at a time into one preallocated CSR matrix; only buckets that occur are columns
 HASH_FEATURES = 2**22
 CHUNK_ROWS = 20_000
+# the matrix's values: float32 (8 bytes a nonzero with the int32 column, not 12); scikit-learn's newton-cg then keeps
+# its weights and per-row arrays in float32 too and reaches the same optimum: at 1M rows of tickets objective 0.40010861
+# in 7 iterations as in float64, macro-F1 0.7989 both (bench/results/tfidf_floor_1m_float32.json)
+FEATURE_DTYPE = np.float32
 # the model's weights (columns × weight vectors, one for binary) are bounded by raising min_df until they fit:
 # the solver keeps several vectors of this size (gradient, CG directions), 16 MB each at 2**21
 MAX_WEIGHTS = 2**21
@@ -148,7 +152,7 @@ class TfidfLogReg(Adapter):
         c = o("C", 10.0)
         cw = o("class_weight")
         details: dict[str, Any] = {"features": f"hashed word 1-{int(o('ngram_max', 2))}-grams",
-                                   "columns": X.shape[1], "min_df": self.feat_.min_df_}
+                                   "columns": X.shape[1], "min_df": self.feat_.min_df_, "dtype": str(X.dtype)}
         if c == "cv":
             solver, tol, max_iter = solver_plan(X.shape[0], X.shape[1], k_eff, 1.0, o("solver"), o("tol"))
             with warnings.catch_warnings():
@@ -313,6 +317,15 @@ def _batches(texts: Iterable[str], size: int) -> Iterator[list[str]]:
         yield batch
 
 
+def _bincount(indices: np.ndarray, length: int, weights: np.ndarray | None = None, step: int = 1 << 22) -> np.ndarray:
+    """``np.bincount(indices, weights, minlength=length)`` a slice at a time: bincount first copies int32 indices
+    to int64, for the whole train matrix 8 bytes a nonzero (300 MB at 1M rows of tickets, the fit's peak)."""
+    out = np.zeros(length, dtype=np.int64 if weights is None else np.float64)
+    for s in range(0, len(indices), step):
+        out += np.bincount(indices[s:s + step], None if weights is None else weights[s:s + step], minlength=length)
+    return out
+
+
 def _grown(a: np.ndarray, size: int) -> np.ndarray:
     out = np.empty(size, dtype=a.dtype)
     out[:len(a)] = a
@@ -325,9 +338,11 @@ class HashedTfidf:
 
     ``TfidfVectorizer`` holds every distinct n-gram in a dict and, while counting, every nonzero as a Python int (36
     bytes each): 2.2 GB for 750k rows of tickets. Here the texts are hashed ``CHUNK_ROWS`` at a time
-    (``HashingVectorizer``, 2**22 buckets, no vocabulary) into one growing CSR matrix of int32 columns (12 bytes a
-    nonzero). Only buckets that occur in at least ``min_df`` train texts become columns; ``min_df`` is the option's
-    value, or else the smallest count at which the columns × weight vectors fit ``max_columns`` (1 below that).
+    (``HashingVectorizer``, 2**22 buckets, no vocabulary) into one growing CSR matrix of int32 columns and
+    ``FEATURE_DTYPE`` values (8 bytes a nonzero); every later pass (document frequencies, the column remap, the
+    weighting) works a slice at a time, so no temporary grows with the whole matrix. Only buckets that occur in at
+    least ``min_df`` train texts become columns; ``min_df`` is the option's value, or else the smallest count at which
+    the columns × weight vectors fit ``max_columns`` (1 below that).
     ``max_features`` keeps the most frequent columns, as the vectorizer's option does.
     """
 
@@ -339,13 +354,13 @@ class HashedTfidf:
         from sklearn.feature_extraction.text import HashingVectorizer
 
         return HashingVectorizer(n_features=self.n_features, ngram_range=(1, self.ngram_max), alternate_sign=False,
-                                 norm=None, strip_accents="unicode", dtype=np.float64)
+                                 norm=None, strip_accents="unicode", dtype=FEATURE_DTYPE)
 
     def _counts(self, texts: Iterable[str], n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Raw counts of every text's hashed n-grams as CSR arrays (indptr, bucket, count), one chunk at a time."""
         hv = self._hasher()
         indptr = np.zeros(n + 1, dtype=np.int64)
-        indices, data = np.empty(0, np.int32), np.empty(0, np.float64)
+        indices, data = np.empty(0, np.int32), np.empty(0, FEATURE_DTYPE)
         nnz = row = 0
         for batch in _batches(texts, CHUNK_ROWS):
             x = hv.transform(batch)
@@ -365,11 +380,11 @@ class HashedTfidf:
 
         n = len(texts)
         indptr, indices, data = self._counts(texts, n)
-        df = np.bincount(indices, minlength=self.n_features)
+        df = _bincount(indices, self.n_features)
         self.min_df_ = self._min_df(df, n, max_columns)
         keep = df >= self.min_df_
         if self.max_features is not None and keep.sum() > self.max_features:
-            tf = np.bincount(indices, weights=data, minlength=self.n_features)
+            tf = _bincount(indices, self.n_features, data)
             tf[~keep] = -1
             top = np.argsort(-tf, kind="stable")[:int(self.max_features)]
             keep = np.zeros_like(keep)
@@ -381,8 +396,8 @@ class HashedTfidf:
         remap[self.buckets_] = np.arange(len(self.buckets_), dtype=np.int32)
         old = indptr.copy()
         w = 0
-        for s in range(0, n, CHUNK_ROWS * 5):  # remap and drop columns in place, chunk by chunk (w <= old[s])
-            e = min(n, s + CHUNK_ROWS * 5)
+        for s in range(0, n, CHUNK_ROWS):  # remap and drop columns in place, chunk by chunk (w <= old[s])
+            e = min(n, s + CHUNK_ROWS)
             a, b = old[s], old[e]
             cols = remap[indices[a:b]]
             ok = cols >= 0
@@ -413,8 +428,8 @@ class HashedTfidf:
     def _weigh(self, X: Any) -> None:
         """Counts → sublinear tf × idf, rows L2-normalised, in place, a slice of rows at a time."""
         n = X.shape[0]
-        for s in range(0, n, CHUNK_ROWS * 5):
-            e = min(n, s + CHUNK_ROWS * 5)
+        for s in range(0, n, CHUNK_ROWS):
+            e = min(n, s + CHUNK_ROWS)
             a, b = X.indptr[s], X.indptr[e]
             d = X.data[a:b]
             np.log(d, out=d)
@@ -487,17 +502,18 @@ def objective(clf: Any, X: Any, y: np.ndarray, c: float, class_weight: str | Non
     cw = compute_class_weight(class_weight, classes=clf.classes_, y=y) if class_weight else np.ones(len(clf.classes_))
     sw = cw[pos]
     loss = 0.0
-    for s in range(0, n, 100_000):
-        lp = clf.predict_log_proba(X[s:s + 100_000])
-        loss -= float((lp[np.arange(lp.shape[0]), pos[s:s + 100_000]] * sw[s:s + 100_000]).sum())
+    for s in range(0, n, CHUNK_ROWS):  # a slice of X is a copy: kept small
+        lp = clf.predict_log_proba(X[s:s + CHUNK_ROWS])
+        loss -= float((lp[np.arange(lp.shape[0]), pos[s:s + CHUNK_ROWS]] * sw[s:s + CHUNK_ROWS]).sum())
     total = float(sw.sum())
     return loss / total + float(np.sum(np.asarray(clf.coef_) ** 2)) / (2 * c * total)
 
 
 def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: int, solver: str | None = None,
                tol: float | None = None) -> tuple[Any, dict[str, Any]]:
-    """Fit, check convergence (iterations below the cap and no ``ConvergenceWarning``), refit once from where it
-    stopped if it did not converge (lbfgs, warm-started, 5x the iterations). Returns the model and what to record."""
+    """Fit, check convergence (iterations below the cap, no ``ConvergenceWarning`` and no failed line search),
+    refit once from where it stopped if it did not converge (lbfgs, warm-started, 5x the iterations; lbfgs works on
+    a float64 copy of a float32 X). Returns the model and what to record."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
@@ -508,7 +524,9 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             clf.fit(X, y)
-        msgs = [str(w.message).splitlines()[0] for w in caught if issubclass(w.category, ConvergenceWarning)]
+        # newton-cg's failed line search (a UserWarning) ends its loop below the cap without the gradient test
+        msgs = [str(w.message).splitlines()[0] for w in caught
+                if issubclass(w.category, ConvergenceWarning) or str(w.message).startswith("Line Search failed")]
         return int(np.max(clf.n_iter_)), msgs
 
     clf = LogisticRegression(C=c, solver=solver, tol=tol, max_iter=max_iter, class_weight=class_weight,
