@@ -85,11 +85,14 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     """Out-of-fold class probabilities from TF-IDF + logistic regression (columns = class codes 0..K-1).
 
     Each fold's features are what ``TfidfVectorizer(ngram_range=(1, 2), min_df=…, sublinear_tf=True,
-    strip_accents="unicode")`` fitted on that fold's train rows gives, bit for bit, but every text is tokenised
-    once, not once per fold: the counts of every 1-2-gram in the sample (columns in sorted term order, as the
-    vectorizer sorts them), then per fold the columns whose document frequency in the fold's train rows is at least
-    ``min_df`` (the fold's vocabulary, still sorted) and IDF weights fitted on those rows. Tokenising was most of the
-    check's time; the models are the same."""
+    strip_accents="unicode")`` fitted on that fold's train rows gives, but every text is tokenised once, not once per
+    fold: the counts of every 1-2-gram in the sample (columns in sorted term order, as the vectorizer sorts them), then
+    per fold the columns whose document frequency in the fold's train rows is at least ``min_df`` (the fold's
+    vocabulary, still sorted) and IDF weights fitted on those rows. Tokenising was most of the check's time. The
+    matrices hold the same terms and values; only the order of a train row's terms in storage can differ from the
+    vectorizer's (which follows first appearance in the fold), so sums round differently in the last bits and the
+    probabilities agree to about 1e-12 (``tests/test_dataplan.py``): the same flags, ranks and shares on every set
+    measured (``bench/bench_profile_labelcheck.py``)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
