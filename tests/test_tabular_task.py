@@ -153,3 +153,28 @@ def test_bad_tabular_input_is_one_line(tmp_path, case, expect):
         task.load(TaskInputs(path=_write(tmp_path, df), **inputs))
     msg = str(e.value)
     assert expect in msg and "\n" not in msg
+
+
+def test_a_second_regression_run_on_the_same_split_compares_with_the_first(tmp_path):
+    """The rerun path (history, 'since the last run') must not assume a classification metric."""
+    from baseline.adapters.registry import Registry
+    from baseline.decide import Bar
+    from baseline.pipeline import CompareRequest, compare
+    from baseline.runner import RunOptions
+    from baseline.store import Store
+
+    path = _write(tmp_path, frame(120).drop(columns=["cls", "part1"]))
+    reg = Registry.discover()
+    store = Store(tmp_path / "history.sqlite3")
+    try:
+        for fresh in (False, True):
+            req = CompareRequest(data=path, label_col="y", adapters="mean,median", out=tmp_path / "out",
+                                 resamples=100, task_explicit=True, fresh=fresh)
+            results, run_dir = compare(req, reg, RunOptions(task=TABULAR_REGRESSION, cache=None, latency_probe=0),
+                                       Bar(), store)
+        prev = results["previous_run"]
+        assert prev is not None and {c["name"] for c in prev["changed"]} == {"mean", "median"}
+        assert all(c["delta"] == 0 for c in prev["changed"])
+        assert (run_dir / "report.md").exists()
+    finally:
+        store.close()

@@ -61,8 +61,10 @@ def compare_with_previous(prev_dir: Path, adapters_json: list[dict[str, Any]], p
         b = before.get(name)
         if b is None or not b.get("metrics") or not a.get("metrics"):
             continue
-        changes.append({"name": name, "macro_f1_before": b["metrics"]["macro_f1"], "macro_f1_now": a["metrics"]["macro_f1"],
-                        "delta": a["metrics"]["macro_f1"] - b["metrics"]["macro_f1"]})
+        mb, ma = b["metrics"].get("macro_f1"), a["metrics"].get("macro_f1")  # tables' regression has no macro-F1
+        hb, ha = b["metrics"].get(metric), a["metrics"].get(metric)
+        delta = (ma - mb) if None not in (ma, mb) else (ha - hb) if None not in (ha, hb) else None
+        changes.append({"name": name, "macro_f1_before": mb, "macro_f1_now": ma, "delta": delta})
     out: dict[str, Any] = {"run_id": prev_id, "run_dir": str(prev_dir), "new": sorted(set(now) - set(before)),
                            "dropped": sorted(set(before) - set(now)), "changed": changes,
                            "verdict_before": (prev.get("decision") or {}).get("verdict"),

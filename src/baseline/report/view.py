@@ -504,9 +504,9 @@ def _previous(r: dict[str, Any]) -> dict[str, Any] | None:
         if c.get("metric") and c.get("before") is not None and c.get("now") is not None:
             items.append(f"{c['name']}: {metric_name(c['metric'])} {c['before']:.3f} → {c['now']:.3f} "
                          f"({signed(c['now'] - c['before'])})")
-        else:
+        elif c.get("macro_f1_before") is not None and c.get("macro_f1_now") is not None:
             items.append(f"{c['name']}: macro-F1 {c['macro_f1_before']:.3f} → {c['macro_f1_now']:.3f} ({signed(c['delta'])})")
-    if not prev.get("new") and not any(abs(c["delta"]) > 1e-12 for c in changed):
+    if not prev.get("new") and not any(abs(c["delta"] or 0.0) > 1e-12 for c in changed):
         items.append("no new candidate and no score changed")
     return {"items": items}
 
