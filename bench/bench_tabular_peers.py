@@ -290,7 +290,8 @@ def peer_frames(name: str, run: dict, rep_dir: Path) -> tuple[Path, Path, dict]:
     if spec["kind"] == "classification":
         assert (test[spec["label"]].astype(str).to_numpy() == truth).all(), "truth differs from the file's rows"
     else:
-        assert all(math.isclose(float(a), float(b)) for a, b in zip(test[spec["label"]], truth)), "truth differs"
+        assert all(math.isclose(float(a), float(b)) for a, b in zip(test[spec["label"]], truth, strict=True)), \
+            "truth differs"
     rep_dir.mkdir(parents=True, exist_ok=True)
     tr, te = rep_dir / "peer_train.csv", rep_dir / "peer_test.csv"
     train.to_csv(tr, index=False)
