@@ -3,27 +3,24 @@
 from __future__ import annotations
 
 import csv
-import hashlib
 import io
 import json
 import tarfile
 import threading
 import time
-import uuid
-from collections.abc import Callable, Sequence
-from datetime import UTC, datetime
+from collections.abc import Sequence
 from typing import Any
 
 from baseline.adapters.aws.common import (
     CLASSIFY_MAX_BYTES,
     MIN_DOCS_PER_CLASS,
     ROLE_ARN,
-    _AwsAdapter,
     _epoch,
     _now_iso,
     _opt_float,
     _opt_int,
     _queued,
+    _StagedAwsAdapter,
 )
 from baseline.adapters.base import (
     RANK_CUSTOM_CLOUD,
@@ -57,7 +54,7 @@ LABEL_DELIMITER = "|"
 MULTI_LABEL_THRESHOLD = 0.5
 
 
-class ComprehendCustom(_AwsAdapter):
+class ComprehendCustom(_StagedAwsAdapter):
     """A Comprehend custom classifier trained on the train split; endpoint or async job inference.
 
     Options: ``bucket`` and ``role_arn`` (required: an S3 bucket in the region and a role Comprehend
@@ -83,6 +80,7 @@ class ComprehendCustom(_AwsAdapter):
     a label is predicted when its ``Labels`` score is >= ``threshold`` (default 0.5); every label gets its score.
     """
 
+    JOB_KINDS = frozenset({"classification-job"})  # ends "finished", not "deleted"
     name = "aws-comprehend-custom"
     simplicity = RANK_CUSTOM_CLOUD
     description = "Amazon Comprehend custom classifier trained on the train split (endpoint or async job)"
@@ -91,7 +89,7 @@ class ComprehendCustom(_AwsAdapter):
     batch_size = 1
     max_concurrency = 2
     service_name = "comprehend"
-    option_schema = {**_AwsAdapter.option_schema, "bucket": Opt("str"), "role_arn": Opt("str"),
+    option_schema = {**_StagedAwsAdapter.option_schema, "bucket": Opt("str"), "role_arn": Opt("str"),
                      "prefix": Opt("str"), "s3_endpoint_url": Opt("str"), "language": Opt("str"),
                      "mode": Opt("str", choices=("endpoint", "async")), "inference_units": Opt("int", lo=1),
                      "threshold": Opt("float", lo=0, hi=1),
@@ -128,12 +126,7 @@ class ComprehendCustom(_AwsAdapter):
         self._capacity_pacing = self.mode == "endpoint" and "max_rps" not in o
         # Names, idempotency tokens and tags derive from the run id, so a create whose answer was lost
         # is found again (list + tags) and a retried create returns the same resource, not a second one.
-        self.run_id = ctx.run_id or f"adhoc-{datetime.now(UTC).strftime('%Y%m%d-%H%M%S')}-{uuid.uuid4().hex[:6]}"
-        self._prior = self._read_ledger()  # earlier attempts in this run folder (a resume): kept in the ledger
-        attempt = 1 + len({r.get("run_name") for r in self._prior if r.get("run_name")})
-        digest = hashlib.sha256(f"{self.run_id}\x00{self.name}".encode()).hexdigest()[:10]
-        self.run_name = f"baseline-{digest}-{attempt}"
-        self.run_prefix = f"{self.prefix}/{self.run_name}" if self.prefix else self.run_name
+        self._init_run(ctx)
         self._classifier_arn: str | None = None
         self._endpoint_arn: str | None = None
         self._endpoint_created_at: float | None = None
@@ -199,56 +192,9 @@ class ComprehendCustom(_AwsAdapter):
         return None
 
     # ---- resources -----------------------------------------------------------------------------
-    def _tags(self) -> list[dict[str, str]]:
-        return [{"Key": "created-by", "Value": "baseline"}, {"Key": "baseline:run", "Value": self.run_id[:256]},
-                {"Key": "baseline:adapter", "Value": self.name}, {"Key": "baseline:resource", "Value": self.run_name}]
-
     def _token(self, what: str) -> str:
         """ClientRequestToken: the same for a retried create in this run, so the service answers the same ARN."""
         return f"{self.run_name}-{what}"[:64]
-
-    def _track(self, kind: str, rid: str, state: str = "created", **extra: Any) -> dict[str, Any]:
-        """Record a billable thing in the ledger: before its create call (``requested``) or after."""
-        rec = {"kind": kind, "id": rid, "state": state, "created_at": _now_iso(), "deleted": False,
-               "run_name": self.run_name, "region": self.region, **extra}
-        self.resources.append(rec)
-        self._save_resources()
-        return rec
-
-    def _confirm(self, rec: dict[str, Any], rid: str) -> None:
-        rec["id"] = rid
-        rec["state"] = "created"
-        self._save_resources()
-
-    def _mark_deleted(self, kind: str, rid: str | None = None, state: str | None = None) -> None:
-        """Only once the service confirmed it: gone (``deleted``), finished or stopped (jobs), never created."""
-        for r in self.resources:
-            if r["kind"] == kind and (rid is None or r["id"] == rid) and not r["deleted"]:
-                r["deleted"] = True
-                r["state"] = state or ("finished" if kind == "classification-job" else "deleted")
-                r["deleted_at"] = _now_iso()
-        self._save_resources()
-
-    def _read_ledger(self) -> list[dict[str, Any]]:
-        try:
-            data = json.loads((self.ctx.workdir / self.LEDGER).read_text(encoding="utf-8"))
-            return [r for r in data if isinstance(r, dict)] if isinstance(data, list) else []
-        except (OSError, ValueError):
-            return []
-
-    def _save_resources(self) -> None:
-        """The ledger beside the results: what exists, in case the process dies before teardown."""
-        try:
-            p = self.ctx.workdir / self.LEDGER
-            p.parent.mkdir(parents=True, exist_ok=True)
-            tmp = p.with_suffix(".tmp")
-            tmp.write_text(json.dumps(self._prior + self.resources, indent=2), encoding="utf-8")
-            tmp.replace(p)
-        except OSError:
-            pass
-
-    def save_ledger(self) -> None:
-        self._save_resources()
 
     @classmethod
     def cleanup(cls, ctx: AdapterContext, ledger: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -345,9 +291,6 @@ class ComprehendCustom(_AwsAdapter):
         self._save_resources()
         return arn
 
-    def _s3(self) -> Any:
-        return self._client("s3", endpoint_option="s3_endpoint_url")
-
     def _put(self, key: str, body: bytes) -> str:
         uri = f"s3://{self.bucket}/{key}"
         self._track("s3-object", uri, bucket=self.bucket, prefix=self.run_prefix)
@@ -355,25 +298,6 @@ class ComprehendCustom(_AwsAdapter):
         if err is not None:
             self._raise(err, f"upload to {uri} failed")
         return uri
-
-    def _wait(self, what: str, describe: Callable[[], str], done: set[str], failed: set[str],
-              max_wait: float | None = None) -> str:
-        """Poll ``describe`` (returns a status) with exponential backoff until done/failed/timeout."""
-        t0 = time.monotonic()
-        interval = float(self.poll_interval)
-        last = None
-        limit = float(self.max_wait if max_wait is None else max_wait)
-        while True:
-            status = describe()
-            if status != last:
-                self.ctx.log(f"{self.name}: {what}: {status} ({time.monotonic() - t0:.0f} s)")
-                last = status
-            if status in done or status in failed:
-                return status
-            if time.monotonic() - t0 > limit:
-                raise TimeoutError(f"{what} still {status} after {limit:.0f} s (max_wait)")
-            time.sleep(interval)
-            interval = min(interval * 1.5, float(self.max_poll_interval))
 
     # ---- life cycle ----------------------------------------------------------------------------
     def load(self) -> None:
@@ -815,29 +739,3 @@ class ComprehendCustom(_AwsAdapter):
             interval = min(interval * 1.5, 30.0)
         self._mark_deleted("document-classifier", self._classifier_arn)
 
-    def _teardown_s3(self) -> None:
-        """Delete every object under this run's own prefix: what we uploaded and what Comprehend wrote."""
-        if not any(r["kind"] == "s3-object" and not r["deleted"] for r in self.resources):
-            return
-        s3 = self._s3()
-        token: str | None = None
-        while True:
-            kw: dict[str, Any] = {"Bucket": self.bucket, "Prefix": f"{self.run_prefix}/"}
-            if token:
-                kw["ContinuationToken"] = token
-            r, err, _, _ = self._call(s3.list_objects_v2, **kw)
-            if err is not None:
-                raise RuntimeError(f"listing s3://{self.bucket}/{self.run_prefix}/ failed: {one_line(err)}")
-            keys = [{"Key": o["Key"]} for o in r.get("Contents", [])]
-            if keys:
-                d, err, _, _ = self._call(s3.delete_objects, Bucket=self.bucket, Delete={"Objects": keys, "Quiet": True})
-                if err is not None or (d or {}).get("Errors"):
-                    raise RuntimeError(f"deleting S3 objects failed: {one_line(err) if err else d['Errors'][0]}")
-            if not r.get("IsTruncated"):
-                break
-            token = r.get("NextContinuationToken")
-        r, err, _, _ = self._call(s3.list_objects_v2, Bucket=self.bucket, Prefix=f"{self.run_prefix}/", MaxKeys=1)
-        if err is not None or r.get("Contents"):  # confirmed empty, or not marked deleted
-            raise RuntimeError(f"s3://{self.bucket}/{self.run_prefix}/ not confirmed empty after deleting"
-                               + (f": {one_line(err)}" if err else ""))
-        self._mark_deleted("s3-object")
