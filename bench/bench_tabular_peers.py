@@ -2,8 +2,8 @@
 
 For each dataset and repeat, in turn (never two at once: the machine has 2 cores shared with other work):
 
-1. ``baseline compare --task tabular-… --adapters <floors>,linear,lightgbm,flaml --time-budget 60 --fresh`` as a
-   user runs it, one process, timed from outside (a fresh ``--home`` each time, so nothing is reused). Its run
+1. ``baseline compare --task tabular-… --adapters <floors>,linear,lightgbm,flaml --fresh`` as a user runs it (flaml
+   on its default budget, scaled to the table: 1 s per 100 train rows, 15-60 s; ``--time-budget`` pins one), one process, timed from outside (a fresh ``--home`` each time, so nothing is reused). Its run
    folder gives the split (``split.csv``: file row id → train/test), the columns it kept (``results.json``
    ``profile.tabular.columns``: what it dropped and why), the truth and every candidate's answers on the test rows
    (``predictions.csv``), and its decision (``decision.choice``).
@@ -229,7 +229,7 @@ def code_state() -> dict:
     return {"head": head.strip(), "src_dirty": bool(dirty.strip()), "src_sha256": h.hexdigest()[:16]}
 
 
-def run_baseline(name: str, rep: int, budget: float) -> dict:
+def run_baseline(name: str, rep: int, budget: float | None) -> dict:
     spec = DATASETS[name]
     out = WORK / name / f"r{rep}" / "baseline"
     home = WORK / name / f"r{rep}" / "home"
@@ -240,8 +240,8 @@ def run_baseline(name: str, rep: int, budget: float) -> dict:
     task = "tabular-classification" if spec["kind"] == "classification" else "tabular-regression"
     adapters = CLS_ADAPTERS if spec["kind"] == "classification" else REG_ADAPTERS
     cmd = [str(BASELINE), "compare", "--task", task, "--data", str(dataset_csv(name)), "--label-col", spec["label"],
-           "--adapters", adapters, "--time-budget", str(int(budget)), "--out", str(out), "--home", str(home),
-           "--no-progress", "--fresh"]
+           "--adapters", adapters, *(["--time-budget", f"{budget:g}"] if budget else []), "--out", str(out),
+           "--home", str(home), "--no-progress", "--fresh"]
     r = run_timed(cmd, out.parent / "baseline.log")
     r["command"] = " ".join(cmd)
     r["code"] = code_state()
@@ -456,14 +456,16 @@ def baseline_summary(run: dict, b: dict) -> dict:
         "candidates": {n: {"figure": (a.get("metrics") or {}).get(metric), "status": a.get("status"),
                            "fit_s": (a.get("timing") or {}).get("fit_s"),
                            "probe_s": (a.get("timing") or {}).get("probe_s"),
-                           "explain_s": (a.get("timing") or {}).get("explain_s")} for n, a in adapters.items()},
+                           "explain_s": (a.get("timing") or {}).get("explain_s"),
+                           "time_budget_s": (a.get("fit") or {}).get("time_budget_s")}
+                       for n, a in adapters.items()},
         "timing": {k: timing.get(k) for k in ("total_s", "adapters_s", "scoring_s", "render_s", "near_duplicates_s")},
         "split_hash": res["split"].get("hash"), "rows": res["split"].get("rows"),
         "load_before": b["load_before"], "load_after": b["load_after"],
     }
 
 
-def bench_dataset(name: str, rep: int, peers: list[str], budget: float, budget_min: float | None) -> dict:
+def bench_dataset(name: str, rep: int, peers: list[str], budget: float | None, budget_min: float | None) -> dict:
     print(f"[{name} r{rep}] baseline compare …", flush=True)
     b = run_baseline(name, rep, budget)
     run = read_run(Path(b["run_dir"]))
@@ -629,7 +631,8 @@ def main() -> None:
     ap.add_argument("--datasets", default=",".join(DATASETS))
     ap.add_argument("--peers", default="lazypredict,pycaret")
     ap.add_argument("--repeats", type=int, default=1, help="repeats to add (appended to earlier ones)")
-    ap.add_argument("--time-budget", type=float, default=60.0, help="baseline's --time-budget (flaml)")
+    ap.add_argument("--time-budget", type=float, default=None,
+                    help="baseline's --time-budget (flaml); default: baseline's own, scaled to the table")
     ap.add_argument("--pycaret-budget-min", type=float, default=20.0,
                     help="compare_models budget_time in minutes: stops only a search that runs past it (0: none)")
     ap.add_argument("--fresh", action="store_true", help="drop earlier repeats of these datasets")
