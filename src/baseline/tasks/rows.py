@@ -60,32 +60,34 @@ def encode_rows(frame: pd.DataFrame, schema: dict[str, str]) -> list[str]:
 def decode_rows(texts: Sequence[str], schema: dict[str, str]) -> pd.DataFrame:
     """JSON row strings → a frame with one typed column per schema feature (numeric/boolean float, others object)."""
     recs = [json.loads(t) for t in texts]
-    df = pd.DataFrame.from_records(recs, columns=list(schema)) if recs else pd.DataFrame(columns=list(schema))
+    raw = pd.DataFrame.from_records(recs, columns=list(schema)) if recs else pd.DataFrame(columns=list(schema))
+    cols: dict[str, Any] = {}   # built apart and framed once: a column at a time costs ~0.2 ms each, per call
     for c, kind in schema.items():
+        v = raw[c]
         if kind in ("numeric", "boolean"):
-            df[c] = pd.to_numeric(df[c], errors="coerce").astype(float)
+            cols[c] = pd.to_numeric(v, errors="coerce").astype(float)
         else:
-            df[c] = df[c].astype(object).where(df[c].notna(), None)
-    return df
+            cols[c] = v.astype(object).where(v.notna(), None)
+    return pd.DataFrame(cols, index=raw.index, columns=list(schema)) if cols else raw
 
 
 def design_frame(df: pd.DataFrame, schema: dict[str, str]) -> tuple[pd.DataFrame, list[str], list[str]]:
     """A decoded frame made ready for scikit-learn-style models: datetimes expanded into numeric parts (year, month,
     day of week, hour, day of year). Returns (frame, numeric columns, categorical columns); free text columns are
     returned as categorical only when they are short-valued, else dropped (the tabular floors are not text models)."""
-    out = pd.DataFrame(index=df.index)
+    cols: dict[str, Any] = {}
     numeric, categorical = [], []
     for c, kind in schema.items():
         if kind in ("numeric", "boolean"):
-            out[c] = df[c].astype(float)
+            cols[c] = df[c].astype(float)
             numeric.append(c)
         elif kind == "datetime":
             d = pd.to_datetime(df[c], errors="coerce")
             for part in ("year", "month", "day_of_week", "hour", "day_of_year"):
                 name = f"{c}.{part}"
-                out[name] = getattr(d.dt, part).astype(float)
+                cols[name] = getattr(d.dt, part).astype(float)
                 numeric.append(name)
         else:
-            out[c] = df[c].astype(object).where(df[c].notna(), "(missing)").astype(str)
+            cols[c] = df[c].astype(object).where(df[c].notna(), "(missing)").astype(str)
             categorical.append(c)
-    return out, numeric, categorical
+    return pd.DataFrame(cols, index=df.index), numeric, categorical

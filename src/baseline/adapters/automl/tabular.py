@@ -12,7 +12,7 @@ by FLAML's built-in ``"macro_f1"`` (loss 1 − macro-F1 of the argmax answers), 
 weighted-F1 by the adapter's custom metric. Regression: FLAML's ``"rmse"`` (likewise ``mae``, ``r2``, ``mape``).
 
 Budget (the text path's rules, one ``--time-budget`` for the whole fit; unset, it scales with the table: 1 s per 100
-train rows, 15 s to 60 s, ``config.tabular_default_budget``): decoding counts; the search gets what is
+train rows, 5 s to 60 s, ``config.tabular_default_budget``): decoding counts; the search gets what is
 left; the winner is retrained on all train rows only when its measured trial time, scaled to all rows ×
 ``RETRAIN_MARGIN``, fits what is left (+``RETRAIN_SLACK``), else the model trained on the holdout's training part is
 kept and a note says so. The reserve for that retrain follows the current best trial (checked before every trial,
@@ -146,9 +146,10 @@ class _Design:
     def transform(self, X: pd.DataFrame) -> pd.DataFrame:
         """The model-ready frame (a category unseen in train becomes missing)."""
         D, _, _ = rows.design_frame(X, self.schema)
-        for c in self.categorical_:
-            D[c] = pd.Categorical(D[c], categories=self.categories_[c])
-        return D[self.columns_].rename(columns=self.names_).reset_index(drop=True)
+        cats = self.categories_
+        cols = {self.names_[c]: pd.Categorical(D[c].to_numpy(), categories=cats[c]) if c in cats else D[c].to_numpy()
+                for c in self.columns_}
+        return pd.DataFrame(cols, index=pd.RangeIndex(len(D)))
 
 
 class _RowModel:
@@ -274,7 +275,7 @@ class TabularMixin:
         if not self.budget_given:
             self.time_budget = tabular_default_budget(len(texts))
             self.notes.append(f"flaml: search budget {self.time_budget:g} s for {len(texts):,} train rows "
-                              "(1 s per 100 rows, 15-60 s; --time-budget sets it)")
+                              "(1 s per 100 rows, 5-60 s; --time-budget sets it)")
         workdir = Path(self.ctx.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         classification = self._classification
