@@ -496,9 +496,7 @@ class TabularMixin:
 
     def _importance(self) -> dict[str, Any]:
         """Permutation importance of each schema column for the search model, on held-out rows where there are."""
-        from sklearn.inspection import permutation_importance
-
-        from baseline.adapters.tabular.common import _Scored, _scorer
+        from baseline.adapters.tabular.importance import permutation_importance
 
         X, y, seed = self.tab_X_, self.tab_y_, self.ctx.seed
         if self.winner_ == "constant":
@@ -511,16 +509,12 @@ class TabularMixin:
             on = "train rows: FLAML cross-validated and retrained on all of them"
         if len(rows_) > IMPORTANCE_ROWS:
             rows_ = np.sort(np.random.default_rng(seed + 1).choice(rows_, IMPORTANCE_ROWS, replace=False))
-        score, metric, meaning = _scorer(self._classification, self.ctx.metric)
         Xs, ys = X.iloc[rows_].reset_index(drop=True), y[rows_]
         if self._classification:
             ys = ys.astype(str).astype(object)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = permutation_importance(_Scored(model), Xs, ys, scoring=score, n_repeats=IMPORTANCE_REPEATS,
-                                       random_state=seed)
-        feats = [{"feature": f, "mean": float(m), "std": float(s)}
-                 for f, m, s in zip(X.columns, r.importances_mean, r.importances_std, strict=True)]
-        feats.sort(key=lambda e: (-e["mean"], e["feature"]))
+            feats, metric, meaning = permutation_importance(model, Xs, ys, self._classification, self.ctx.metric,
+                                                            IMPORTANCE_REPEATS, seed)
         return {"text": f"permutation importance: {meaning}", "permutation_importance": feats,
                 "on": f"{on} ({len(rows_):,} rows scored)", "metric": metric, "repeats": IMPORTANCE_REPEATS}

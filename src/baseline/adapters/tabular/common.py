@@ -17,7 +17,7 @@ sets under ``MIN_HOLDOUT_ROWS`` rows are scored on the train rows with the fitte
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, ClassVar
 
 import numpy as np
@@ -31,6 +31,7 @@ from baseline.adapters.base import (
     FitInfo,
     proba_answers,
 )
+from baseline.adapters.tabular.importance import permutation_importance
 from baseline.tasks import rows
 
 CLASSIFICATION = "tabular-classification"
@@ -46,11 +47,6 @@ RANK_TABPFN = RANK_PROBE
 MIN_HOLDOUT_ROWS = 50     # fewer train rows: importance is measured on train with the fitted model
 REFIT_ROWS = 50_000       # the importance refit learns from at most this many of the other 80%
 HOLDOUT_SHARE = 0.2
-
-# metrics permutation importance can be measured in (the run's ``ctx.metric``), with their display names
-_CLASS_SCORES: dict[str, str] = {"macro_f1": "macro-F1", "accuracy": "accuracy", "weighted_f1": "weighted-F1",
-                                 "log_loss": "log loss"}
-_REG_SCORES: dict[str, str] = {"rmse": "RMSE", "mae": "MAE", "r2": "R²"}
 
 
 class RowModel:
@@ -108,38 +104,6 @@ def split_holdout(y: np.ndarray, classification: bool, seed: int,
             strat = y.astype(str)
     tr, te = train_test_split(idx, test_size=share, random_state=seed, stratify=strat)
     return np.sort(tr), np.sort(te)
-
-
-def _scorer(classification: bool, metric: str) -> tuple[Callable[..., float], str, str]:
-    """A higher-is-better ``scorer(model, X, y)`` for the run's metric, its name, and what an importance means."""
-    from sklearn import metrics as skm
-
-    if classification:
-        name = metric if metric in _CLASS_SCORES else "macro_f1"
-
-        def score(model: Any, X: pd.DataFrame, y: np.ndarray) -> float:
-            if name == "log_loss":
-                return -float(skm.log_loss(y, model.predict_proba(X), labels=model.classes_))
-            pred = model.predict(X)
-            if name == "accuracy":
-                return float(skm.accuracy_score(y, pred))
-            return float(skm.f1_score(y, pred, average="weighted" if name == "weighted_f1" else "macro",
-                                      zero_division=0))
-
-        meaning = (f"increase in {_CLASS_SCORES[name]}" if name == "log_loss" else f"drop in {_CLASS_SCORES[name]}")
-        return score, name, meaning + " when the feature is shuffled"
-    name = metric if metric in _REG_SCORES else "rmse"
-
-    def score_reg(model: Any, X: pd.DataFrame, y: np.ndarray) -> float:
-        pred = np.asarray(model.predict(X), dtype=float)
-        if name == "r2":
-            return float(skm.r2_score(y, pred))
-        if name == "mae":
-            return -float(skm.mean_absolute_error(y, pred))
-        return -float(np.sqrt(skm.mean_squared_error(y, pred)))
-
-    meaning = "drop in R²" if name == "r2" else f"increase in {_REG_SCORES[name]} (target units)"
-    return score_reg, name, meaning + " when the feature is shuffled"
 
 
 class TabularAdapter(Adapter):
@@ -221,8 +185,6 @@ class TabularAdapter(Adapter):
 
     def permutation_importance(self) -> dict[str, Any]:
         """Permutation importance of each schema feature on held-out train rows (see the module docstring)."""
-        from sklearn.inspection import permutation_importance
-
         X, y, seed = self.X_, self.y_, self.ctx.seed
         if len(X) >= MIN_HOLDOUT_ROWS:
             tr, te = split_holdout(y, self.classification, seed)
@@ -235,35 +197,14 @@ class TabularAdapter(Adapter):
             on = f"the {len(X)} train rows (too few to hold any out)"
         if len(te) > self.importance_rows:
             te = np.sort(np.random.default_rng(seed + 1).choice(te, self.importance_rows, replace=False))
-        score, metric, meaning = _scorer(self.classification, self.ctx.metric)
         Xte, yte = X.iloc[te].reset_index(drop=True), y[te]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            r = permutation_importance(_Scored(model), Xte, yte, scoring=score, n_repeats=self.importance_repeats,
-                                       random_state=seed)
-        feats = [{"feature": f, "mean": float(m), "std": float(s)}
-                 for f, m, s in zip(X.columns, r.importances_mean, r.importances_std, strict=True)]
-        feats.sort(key=lambda d: (-d["mean"], d["feature"]))
+            feats, metric, meaning = permutation_importance(model, Xte, yte, self.classification, self.ctx.metric,
+                                                            self.importance_repeats, seed)
         return {"kind": "permutation_importance", "text": f"permutation importance: {meaning}",
                 "permutation_importance": feats, "on": f"{on} ({len(te):,} rows scored)", "metric": metric,
                 "repeats": self.importance_repeats}
-
-
-class _Scored:
-    """A fitted ``RowModel`` as scikit-learn's ``permutation_importance`` wants it (it checks for ``fit``)."""
-
-    def __init__(self, model: RowModel) -> None:
-        self.model = model
-        self.classes_ = getattr(model, "classes_", None)
-
-    def fit(self, X: pd.DataFrame, y: np.ndarray) -> _Scored:
-        return self
-
-    def predict(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model.predict(X)
-
-    def predict_proba(self, X: pd.DataFrame) -> np.ndarray:
-        return self.model.predict_proba(X)
 
 
 def constant_importance(schema: dict[str, str], why: str) -> dict[str, Any]:
