@@ -580,23 +580,7 @@ class SageMakerAutopilot(_StagedAwsAdapter):
         self._fit_returned = True  # nothing to charge: this is not the run that trained it
         self._adopted = True
 
-    def teardown(self) -> None:
-        """Stop what runs, delete the model and the S3 prefix; idempotent; raises (listing what is left) on failure."""
-        if not self.resources or all(r["deleted"] for r in self.resources):
-            return
-        problems: list[str] = []
-        for step in (self._teardown_transforms, self._teardown_job, self._teardown_model, self._teardown_s3):
-            try:
-                step()
-            except Exception as e:  # keep going: delete everything else we can
-                problems.append(one_line(e))
-        if self._fit_cost is not None and not self._fit_returned:
-            self.extra_cost = self.extra_cost + self._fit_cost  # the job's instances billed though fit did not finish
-            self._fit_returned = True
-        self._save_resources()
-        left = [f"{r['kind']} {r['id']}" for r in self.resources if not r["deleted"]]
-        if problems or left:
-            raise RuntimeError(f"teardown left {len(left)} resource(s) ({'; '.join(left)}): {'; '.join(problems)}")
+    TEARDOWN_STEPS = ("_teardown_transforms", "_teardown_job", "_teardown_model", "_teardown_s3")
 
     def _stop_and_wait(self, rec: dict[str, Any], what: str, describe: Any, stop: Any, status_key: str,
                        on_end: Any) -> None:

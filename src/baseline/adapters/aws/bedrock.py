@@ -288,22 +288,31 @@ class BedrockLLM(_AwsAdapter):
         out.service_ms = service_ms or None
         return out
 
-    def _take_set(self, content: list[Any], stop: str | None, i: int, out: BatchResult) -> None:
-        """A label-set answer: the forced tool's input (else the text), strictly parsed; abstains only when filtered."""
+    @staticmethod
+    def _tool_answer(content: list[Any], stop: str | None, i: int, out: BatchResult, tool: str,
+                     what: str) -> tuple[bool, Any]:
+        """The forced tool's input (else the text), kept as the raw answer: (False, None) when the answer was
+        filtered (an abstention) or called another tool (an item error)."""
         if stop in ("content_filtered", "guardrail_intervened"):
             out.raw[i] = f"<{stop}>"
-            return
+            return False, None
         uses = [c["toolUse"] for c in content if isinstance(c, dict) and isinstance(c.get("toolUse"), dict)]
         text = "".join(c.get("text", "") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str))
-        if uses:
-            use = uses[0]
-            answer: Any = use.get("input")
-            out.raw[i] = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-            if use.get("name") != llm.SET_TOOL:
-                out.errors[i] = f"invalid label set: a call to tool {use.get('name')!r}, not {llm.SET_TOOL!r}"
-                return
-        else:
-            answer = out.raw[i] = text
+        if not uses:
+            out.raw[i] = text
+            return True, text
+        use = uses[0]
+        out.raw[i] = json.dumps(use.get("input"), ensure_ascii=False, separators=(",", ":"))
+        if use.get("name") != tool:
+            out.errors[i] = f"invalid {what}: a call to tool {use.get('name')!r}, not {tool!r}"
+            return False, None
+        return True, use.get("input")
+
+    def _take_set(self, content: list[Any], stop: str | None, i: int, out: BatchResult) -> None:
+        """A label-set answer: the forced tool's input (else the text), strictly parsed; abstains only when filtered."""
+        ok, answer = self._tool_answer(content, stop, i, out, llm.SET_TOOL, "label set")
+        if not ok:
+            return
         value, why = llm.parse_label_set(answer, self.ctx.labels)
         if why is not None:
             cut = f" (stopReason {stop}: raise max_tokens)" if stop == "max_tokens" else ""
@@ -314,20 +323,9 @@ class BedrockLLM(_AwsAdapter):
 
     def _take_number(self, content: list[Any], stop: str | None, i: int, out: BatchResult) -> None:
         """A regression answer: the forced tool's input (else the text), strictly parsed; abstains only when filtered."""
-        if stop in ("content_filtered", "guardrail_intervened"):
-            out.raw[i] = f"<{stop}>"
+        ok, answer = self._tool_answer(content, stop, i, out, llm.VALUE_TOOL, "number")
+        if not ok:
             return
-        uses = [c["toolUse"] for c in content if isinstance(c, dict) and isinstance(c.get("toolUse"), dict)]
-        text = "".join(c.get("text", "") for c in content if isinstance(c, dict) and isinstance(c.get("text"), str))
-        if uses:
-            use = uses[0]
-            answer: Any = use.get("input")
-            out.raw[i] = json.dumps(answer, ensure_ascii=False, separators=(",", ":"))
-            if use.get("name") != llm.VALUE_TOOL:
-                out.errors[i] = f"invalid number: a call to tool {use.get('name')!r}, not {llm.VALUE_TOOL!r}"
-                return
-        else:
-            answer = out.raw[i] = text
         value, why = llm.parse_number(answer)
         if stop == "max_tokens":  # a cut-off number may still parse ("12345" cut to "12"): never taken
             why = f"{why or 'answer cut off'} (stopReason max_tokens: raise max_tokens)"

@@ -447,6 +447,28 @@ class _StagedAwsAdapter(_AwsAdapter):
             raise RuntimeError("; ".join(problems))
         return out
 
+    # ---- teardown --------------------------------------------------------------------------------
+    TEARDOWN_STEPS: ClassVar[tuple[str, ...]] = ("_teardown_s3",)   # method names, in the order they run
+
+    def teardown(self) -> None:
+        """Stop and delete everything this run created (``TEARDOWN_STEPS`` in turn, each tried whatever the one
+        before did); idempotent; raises, listing what is left, if anything is."""
+        if not self.resources or all(r["deleted"] for r in self.resources):
+            return
+        problems: list[str] = []
+        for step in self.TEARDOWN_STEPS:
+            try:
+                getattr(self, step)()
+            except Exception as e:  # keep going: delete everything else we can
+                problems.append(one_line(e))
+        if getattr(self, "_fit_cost", None) is not None and not self._fit_returned:
+            self.extra_cost = self.extra_cost + self._fit_cost  # billed for training though fit did not finish
+            self._fit_returned = True
+        self._save_resources()
+        left = [f"{r['kind']} {r['id']}" for r in self.resources if not r["deleted"]]
+        if problems or left:
+            raise RuntimeError(f"teardown left {len(left)} resource(s) ({'; '.join(left)}): {'; '.join(problems)}")
+
     # ---- S3 staging ------------------------------------------------------------------------------
     def _s3(self) -> Any:
         return self._client("s3", endpoint_option="s3_endpoint_url")

@@ -634,23 +634,7 @@ class ComprehendCustom(_StagedAwsAdapter):
                 "evaluation metrics are in the fit details"}
 
     # ---- teardown ------------------------------------------------------------------------------
-    def teardown(self) -> None:
-        """Delete everything this run created; idempotent; raises (listing what failed) if anything is left."""
-        if not self.resources or all(r["deleted"] for r in self.resources):
-            return
-        problems: list[str] = []
-        for step in (self._teardown_job, self._teardown_endpoint, self._teardown_classifier, self._teardown_s3):
-            try:
-                step()
-            except Exception as e:  # keep going: delete everything else we can
-                problems.append(one_line(e))
-        if self._fit_cost is not None and not self._fit_returned:
-            self.extra_cost = self.extra_cost + self._fit_cost  # training billed even though fit did not finish
-            self._fit_returned = True
-        self._save_resources()
-        left = [f"{r['kind']} {r['id']}" for r in self.resources if not r["deleted"]]
-        if problems or left:
-            raise RuntimeError(f"teardown left {len(left)} resource(s) ({'; '.join(left)}): {'; '.join(problems)}")
+    TEARDOWN_STEPS = ("_teardown_job", "_teardown_endpoint", "_teardown_classifier", "_teardown_s3")
 
     def _teardown_job(self) -> None:
         if not self._job_id:
