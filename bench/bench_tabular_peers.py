@@ -3,7 +3,7 @@
 For each dataset and repeat, in turn (never two at once: the machine has 2 cores shared with other work):
 
 1. ``baseline compare --task tabular-… --adapters <floors>,linear,lightgbm,flaml --fresh`` as a user runs it (flaml
-   on its default budget, scaled to the table: 1 s per 100 train rows, 5-60 s; ``--time-budget`` pins one), one process, timed from outside (a fresh ``--home`` each time, so nothing is reused). Its run
+   on its default budget, scaled to the table: 1 s per 300 train rows, 5-60 s; ``--time-budget`` pins one), one process, timed from outside (a fresh ``--home`` each time, so nothing is reused). Its run
    folder gives the split (``split.csv``: file row id → train/test), the columns it kept (``results.json``
    ``profile.tabular.columns``: what it dropped and why), the truth and every candidate's answers on the test rows
    (``predictions.csv``), and its decision (``decision.choice``).

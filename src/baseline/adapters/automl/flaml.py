@@ -102,7 +102,7 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
 
     Options (``[adapters.flaml]``; ``--time-budget`` sets ``time_budget``):
     ``time_budget`` (seconds for the whole fit: featurising, featurisation choice, search and retrain;
-    default 60; on a table 1 s per 100 train rows, from 5 s to 60 s),
+    default 60; on a table 1 s per 300 train rows, from 5 s to 60 s),
     ``estimators`` (list or comma string from svc, lrl2, lrl1, lgbm, xgboost, xgb_limitdepth, rf,
     extra_tree; default svc, lrl2, lgbm, lrl1, xgboost, rf, extra_tree),
     ``features`` ("auto", or a list from word, word+char, embed, word+embed, word+char+embed),

@@ -11,7 +11,7 @@ Metric (``TABULAR_METRIC``): the search optimises the run's headline on FLAML's 
 by FLAML's built-in ``"macro_f1"`` (loss 1 − macro-F1 of the argmax answers), accuracy and log loss by FLAML's own,
 weighted-F1 by the adapter's custom metric. Regression: FLAML's ``"rmse"`` (likewise ``mae``, ``r2``, ``mape``).
 
-Budget (the text path's rules, one ``--time-budget`` for the whole fit; unset, it scales with the table: 1 s per 100
+Budget (the text path's rules, one ``--time-budget`` for the whole fit; unset, it scales with the table: 1 s per 300
 train rows, 5 s to 60 s, ``config.tabular_default_budget``): decoding counts; the search gets what is
 left; the winner is retrained on all train rows only when its measured trial time, scaled to all rows ×
 ``RETRAIN_MARGIN``, fits what is left (+``RETRAIN_SLACK``), else the model trained on the holdout's training part is
@@ -275,7 +275,7 @@ class TabularMixin:
         if not self.budget_given:
             self.time_budget = tabular_default_budget(len(texts))
             self.notes.append(f"flaml: search budget {self.time_budget:g} s for {len(texts):,} train rows "
-                              "(1 s per 100 rows, 5-60 s; --time-budget sets it)")
+                              "(1 s per 300 rows, 5-60 s; --time-budget sets it)")
         workdir = Path(self.ctx.workdir)
         workdir.mkdir(parents=True, exist_ok=True)
         classification = self._classification
