@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from baseline.adapters.base import Adapter
 from baseline.costs import PriceTable
 from baseline.redact import redact_tree
@@ -144,13 +146,87 @@ def _write_json(d: dict[str, Any], f: Any, rows: int = 20_000) -> None:
     f.write("}")
 
 
+SCORES_FILE = "scores.npy"
+SCORES_FILE_MIN_ITEMS = 10_000   # from this many test items, per-item class scores go to SCORES_FILE
+_SCORE_ROWS = 20_000             # rows of the score matrix filled at a time
+
+
+def _score_labels(scores: list[dict[str, float] | None]) -> list[str] | None:
+    """The one key order every non-empty score dict has, when they all have it and hold numbers; else None."""
+    first = next((d for d in scores if d), None)
+    if first is None or len(scores) < SCORES_FILE_MIN_ITEMS:
+        return None
+    keys = list(first)
+    if not all(isinstance(k, str) for k in keys) or \
+            not all(type(v) in (float, int) for v in first.values()):
+        return None
+    seen: set[int] = {id(first)}
+    for d in scores:
+        if d and id(d) not in seen:
+            seen.add(id(d))
+            if list(d) != keys:
+                return None
+    return keys
+
+
+def _write_scores(scores: list[dict[str, float] | None], keys: list[str], path: Path) -> dict[str, Any]:
+    """Per-item scores as one float64 matrix (rows = test items, columns = ``keys``) in ``path``; JSON keeps where
+    it is and which rows had none (``None``) or an empty dict. Floats round-trip exactly; a score that is not a
+    number (an adapter breaking the contract) raises, and the caller keeps the JSON form."""
+    from numpy.lib.format import open_memmap
+
+    n, k = len(scores), len(keys)
+    mat = open_memmap(path, mode="w+", dtype=np.float64, shape=(n, k))
+    try:
+        for start in range(0, n, _SCORE_ROWS):
+            chunk = scores[start:start + _SCORE_ROWS]
+            mat[start:start + len(chunk)] = [list(d.values()) if d else [np.nan] * k for d in chunk]
+        mat.flush()
+    finally:
+        del mat
+    return {"file": SCORES_FILE, "labels": keys, "rows": n,
+            "none": [i for i, d in enumerate(scores) if d is None],
+            "empty": [i for i, d in enumerate(scores) if d is not None and not d]}
+
+
+def _read_scores(ref: dict[str, Any], folder: Path) -> list[dict[str, float] | None]:
+    """The per-item score dicts ``_write_scores`` stored (each row a fresh dict, in the same key order)."""
+    mat = np.load(folder / ref["file"], mmap_mode="r")
+    keys = list(ref["labels"])
+    out: list[dict[str, float] | None] = []
+    for start in range(0, int(ref["rows"]), _SCORE_ROWS):
+        out.extend(dict(zip(keys, row, strict=True)) for row in mat[start:start + _SCORE_ROWS].tolist())
+    for i in ref.get("none", []):
+        out[i] = None
+    for i in ref.get("empty", []):
+        out[i] = {}
+    return out
+
+
 def save_result(res: AdapterResult, workdir: Path) -> Path:
-    """Write ``adapters/<name>/result.json`` in the run folder (secrets masked, replaced atomically)."""
+    """Write ``adapters/<name>/result.json`` in the run folder (secrets masked, replaced atomically).
+
+    With ``SCORES_FILE_MIN_ITEMS`` items or more, per-item class scores that share one key order go to
+    ``scores.npy`` beside it (written first, so the JSON never points at a missing file): as JSON text they were
+    most of a large many-class run's harness time (250k items x 50 classes: a 535 MB result.json, 8.6 s to
+    write) and its disk.
+    """
     p = workdir / "adapters" / res.name / "result.json"
     p.parent.mkdir(parents=True, exist_ok=True)
+    d = res.to_json()
+    keys = _score_labels(res.scores)
+    (p.parent / SCORES_FILE).unlink(missing_ok=True)   # an earlier save's matrix never outlives its JSON
+    if keys is not None:
+        tmp_scores = p.parent / (SCORES_FILE + ".tmp.npy")
+        try:
+            d["scores"] = _write_scores(res.scores, keys, tmp_scores)
+            tmp_scores.replace(p.parent / SCORES_FILE)
+        except (TypeError, ValueError):   # a score that is not a number: kept as JSON
+            tmp_scores.unlink(missing_ok=True)
+            d["scores"] = res.scores
     tmp = p.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
-        _write_json(redact_tree(res.to_json()), f)
+        _write_json(redact_tree(d), f)
     tmp.replace(p)
     return p
 
@@ -160,4 +236,7 @@ def load_result(workdir: Path, name: str) -> AdapterResult | None:
     p = workdir / "adapters" / name / "result.json"
     if not p.exists():
         return None
-    return AdapterResult.from_json(json.loads(p.read_text(encoding="utf-8")))
+    d = json.loads(p.read_text(encoding="utf-8"))
+    if isinstance(d.get("scores"), dict):
+        d["scores"] = _read_scores(d["scores"], p.parent)
+    return AdapterResult.from_json(d)

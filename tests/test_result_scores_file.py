@@ -1,0 +1,72 @@
+"""Per-item class scores of a large run go to adapters/<name>/scores.npy: read back exactly, small or irregular
+results stay JSON, and a resumed run reads the file as it read the JSON."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import numpy as np
+
+import baseline.runner.results as rr
+from baseline.cli import main
+from baseline.runner import AdapterResult, load_result, save_result
+
+
+def _result(n: int, scores) -> AdapterResult:
+    return AdapterResult(name="cand", family="trivial", simplicity=1, paid=False, status="ok",
+                         predictions=["a"] * n, scores=scores, raw=[None] * n, item_errors=[None] * n)
+
+
+def test_large_scores_round_trip_exactly_through_the_file(tmp_path):
+    rng = np.random.default_rng(0)
+    n, labels = 12_345, ["b", "a", "c", "d"]           # the adapter's key order is kept, not sorted
+    shared = {k: 0.25 for k in labels}
+    scores = [dict(zip(labels, rng.dirichlet(np.ones(4)).tolist(), strict=True)) for _ in range(n)]
+    scores[5] = None
+    scores[6] = {}
+    scores[7:100] = [shared] * 93                        # one dict shared by many rows (a floor's constant answer)
+    scores[8] = {"b": 1, "a": 0, "c": 0, "d": 0}         # ints are numbers too
+    save_result(_result(n, scores), tmp_path)
+    folder = tmp_path / "adapters" / "cand"
+    saved = json.loads((folder / "result.json").read_text())
+    assert saved["scores"]["file"] == "scores.npy" and saved["scores"]["labels"] == labels
+    assert (folder / "result.json").stat().st_size < 20 * n       # the other per-item lists only, no scores
+    assert (folder / "scores.npy").stat().st_size >= 8 * 4 * n
+    back = load_result(tmp_path, "cand").scores
+    assert back == scores and list(back[0]) == labels and back[5] is None and back[6] == {}
+    assert all(type(v) is float for v in back[0].values())
+
+
+def test_small_irregular_or_non_numeric_scores_stay_json(tmp_path, monkeypatch):
+    n = 20_000
+    cases = {
+        "small": [{"a": 0.5, "b": 0.5}] * 100,
+        "key order differs": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"b": 0.5, "a": 0.5}],
+        "other keys": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"a": 1.0}],
+        "not a number": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"a": "high", "b": None}],
+    }
+    for why, scores in cases.items():
+        d = tmp_path / why.replace(" ", "_")
+        save_result(_result(len(scores), scores), d)
+        folder = d / "adapters" / "cand"
+        assert not (folder / "scores.npy").exists(), why
+        assert json.loads((folder / "result.json").read_text())["scores"] == scores, why
+        assert load_result(d, "cand").scores == scores, why
+
+
+def test_a_resumed_run_reads_the_scores_file_and_scores_the_same(tiny_csv, tmp_path, monkeypatch):
+    monkeypatch.setattr(rr, "SCORES_FILE_MIN_ITEMS", 1)   # the tiny test split counts as large
+    args = ["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    run = next((tmp_path / "a").glob("*/results.json")).parent
+    assert (run / "adapters" / "tfidf-logreg" / "scores.npy").exists()
+    first = json.loads((run / "results.json").read_text())
+    shutil.rmtree(run / "adapters" / "majority")          # interrupted after tfidf-logreg finished
+    (run / "results.json").unlink()
+    assert main([*args, "--out", str(tmp_path / "a"), "--resume", str(run)]) == 0
+    again = json.loads((run / "results.json").read_text())
+    by = {a["name"]: a for a in again["adapters"]}
+    assert any("resumed" in note for note in by["tfidf-logreg"]["notes"])
+    assert [a["metrics"] for a in again["adapters"]] == [a["metrics"] for a in first["adapters"]]
+    assert again["analysis"] == first["analysis"]         # coverage curves and calibration read the scores
