@@ -387,16 +387,12 @@ def labels_advice(curve: dict[str, Any] | None, decision: dict[str, Any], adapte
 
 def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: int = 42,
               check_labels: bool = True, label_rows: tuple[pd.DataFrame, int | None] | None = None,
-              skip_reason: str = "--no-label-check", near_duplicates_reason: str | None = None,
-              label_quality: dict[str, Any] | None = None) -> dict[str, Any]:
+              skip_reason: str = "--no-label-check", near_duplicates_reason: str | None = None) -> dict[str, Any]:
     """Label quality, near-duplicate leakage (with the headline without leaked rows when material), and the
     learning curve's advice; every figure JSON-ready, with the seconds each part took. ``label_rows``: what
-    ``label_check_rows`` gave, taken before the split's texts were dropped; ``label_quality``: the check's result
-    when it already ran (beside the adapters)."""
+    ``label_check_rows`` gave, taken before the split's texts were dropped."""
     out: dict[str, Any] = {}
-    if label_quality is not None:
-        out["label_quality"] = label_quality
-    elif check_labels:
+    if check_labels:
         try:
             rows, sampled_from = label_rows or (split.train, None)
             out["label_quality"] = label_check(rows, seed, run_dir, sampled_from=sampled_from)

@@ -14,7 +14,6 @@ from baseline.ledger import SpendLedger
 from baseline.pipeline.candidates import estimate_adapters, reuse_earlier, run_candidates
 from baseline.pipeline.history import record_finish, record_start, since_previous
 from baseline.pipeline.inputs import CompareRequest, load_inputs, select_adapters
-from baseline.pipeline.label_job import start_label_job
 from baseline.pipeline.memory import release_memory
 from baseline.pipeline.results import (
     add_analysis,
@@ -58,15 +57,8 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     not_run = estimate_adapters(registry, paid_listed, split, opts) if paid_listed else []
     ledger = SpendLedger(run_dir)
     reuse = reuse_earlier(registry, names, split, opts, store, resuming, req.rerun, req.fresh, run_dir, progress)
-    # on a large split the label check runs in a child process beside the adapters (it reads only train rows)
-    label_job = start_label_job(req.label_check and task.applies("label_quality"), split.train, opts.seed, run_dir)
     t = time.perf_counter()
-    try:
-        results, adapter_s = run_candidates(registry, names, reuse, split, opts, run_dir, progress, resuming, ledger)
-    except BaseException:
-        if label_job is not None:
-            label_job.cancel()
-        raise
+    results, adapter_s = run_candidates(registry, names, reuse, split, opts, run_dir, progress, resuming, ledger)
     stages["run_wall_s"] = time.perf_counter() - t  # adapters plus the runner's bookkeeping around them
 
     ev, score_s = score(split, results, opts, req.resamples, task, progress)
@@ -76,7 +68,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     t = time.perf_counter()
     write_predictions(run_dir, split, results, task)
     stages["predictions_csv_s"] = time.perf_counter() - t
-    label_rows = keep_label_rows(req, task, split, opts.seed, need=label_job is None)
+    label_rows = keep_label_rows(req, task, split, opts.seed)
     previous = since_previous(store, split.hash, opts.run_id, run_dir, adapters_json, decision, opts.metric,
                               reuse.why_run)
     finished = datetime.now(UTC).isoformat(timespec="seconds")
@@ -86,8 +78,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
                                  curve=curve, previous=previous, not_run=not_run, reused=reuse.reused,
                                  why_run=reuse.why_run, ledger=ledger, timing=timing)
     add_analysis(results_json, run_dir, opts)
-    add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress, label_rows, task,
-                               label_job)
+    add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress, label_rows, task)
     recorded = results_json
     results_json = redact_tree(results_json)  # every credential an SDK resolved, wherever a message carried it
     write_results(run_dir, results_json)

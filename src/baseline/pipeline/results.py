@@ -21,7 +21,6 @@ from baseline.decide import Bar
 from baseline.ledger import SpendLedger
 from baseline.metrics import Evaluation
 from baseline.pipeline.inputs import CompareRequest, Inputs
-from baseline.pipeline.label_job import LabelJob
 from baseline.pipeline.memory import release_memory
 from baseline.runner import (
     STATUS_INCOMPLETE,
@@ -115,12 +114,10 @@ def build_results(req: CompareRequest, inp: Inputs, opts: RunOptions, bar: Bar, 
     }
 
 
-def keep_label_rows(req: CompareRequest, task: Task, split: Split, seed: int,
-                    need: bool = True) -> tuple[pd.DataFrame, int | None] | None:
+def keep_label_rows(req: CompareRequest, task: Task, split: Split, seed: int) -> tuple[pd.DataFrame, int | None] | None:
     """The rows the label check needs, taken before the split's texts are dropped (kept whole only when the
-    near-duplicate scan will run at this size): no later stage reads the texts except the data plan. ``need``
-    False: the check already ran beside the adapters (``label_job``)."""
-    check_labels = need and req.label_check and task.applies("label_quality")
+    near-duplicate scan will run at this size): no later stage reads the texts except the data plan."""
+    check_labels = req.label_check and task.applies("label_quality")
     label_rows = label_check_rows(split.train, seed) if check_labels else None
     if not scans_pairs(len(split.train), len(split.test)):
         split.drop_texts()
@@ -141,7 +138,7 @@ def add_analysis(results_json: dict[str, Any], run_dir: Path, opts: RunOptions) 
 def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest, split: Split, curve: Any, bar: Bar,
                                run_dir: Path, seed: int, progress: Progress,
                                label_rows: tuple[pd.DataFrame, int | None] | None = None,
-                               task: Task | None = None, label_job: LabelJob | None = None) -> None:
+                               task: Task | None = None) -> None:
     """The business case per candidate, the data plan (label quality, near-duplicate leakage) and the learning
     curve's advice for every verdict; each part's time goes into ``timing`` like any other stage."""
     from baseline.business import ValueInputs, business_case
@@ -157,8 +154,7 @@ def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest
     skip = ("--no-label-check" if not req.label_check or task is None
             else task.not_applicable.get("label_quality", "--no-label-check"))
     plan = data_plan(split, results_json, run_dir, seed, check, label_rows, skip_reason=skip,
-                     near_duplicates_reason=None if task is None else task.not_applicable.get("near_duplicates"),
-                     label_quality=label_job.result() if label_job is not None else None)
+                     near_duplicates_reason=None if task is None else task.not_applicable.get("near_duplicates"))
     ml = (results_json.get("profile") or {}).get("multi_label")
     if ml:  # label sets: co-occurrence and labels too rare to learn, from the profile
         plan["label_sets"] = {k: ml[k] for k in ("cardinality", "empty_rows", "distinct_label_sets", "rare_labels",
@@ -169,8 +165,7 @@ def add_business_and_data_plan(results_json: dict[str, Any], req: CompareRequest
     decision["labels_advice"] = plan["enough_data"].get("text")
     results_json["data_plan"] = plan
     lq, lk = plan.get("label_quality") or {}, plan.get("leakage") or {}
-    # the stage's cost to the run's wall time: beside the adapters, only what the run waited for it at the end
-    results_json["timing"]["label_check_s"] = lq.get("waited_s", lq.get("seconds"))
+    results_json["timing"]["label_check_s"] = lq.get("seconds")
     results_json["timing"]["near_duplicates_s"] = lk.get("seconds")
     if lq.get("status") == "ok":
         results_json["files"]["label_issues"] = lq["file"]
