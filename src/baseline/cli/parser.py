@@ -195,7 +195,7 @@ def _execution_args(c: argparse.ArgumentParser) -> None:
                    "batch inference when the test set has at least this many rows (default 20000; 0: always; off: never)")
     c.add_argument("--ray-data-actors", type=int, help="with --executor ray: a fixed pool of this many ray.data "
                    "actors per adapter (default: 1 up to as many as the cluster's CPUs hold)")
-    c.add_argument("--time-budget", type=number("--time-budget"), help="FLAML search budget in seconds (default 60)")
+    c.add_argument("--time-budget", type=number("--time-budget"), help="FLAML search budget in seconds (default 60; on a table 1 s per 300 train rows, 5 to 60)")
     c.add_argument("--learning-curve", action="store_true", help="refit trainable adapters on 10/25/50/100%% of train")
     c.add_argument("--resamples", type=int, help="bootstrap resamples (default 1000)")
     c.add_argument("--latency-probe", type=int, help="single-item requests timed per free adapter (default 100)")
