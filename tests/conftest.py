@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 
 import pytest
+
+# A runner that starts pytest as a background job of a non-interactive shell (`cmd &`) hands it SIGINT ignored, and
+# Python keeps an inherited SIG_IGN: the Ctrl-C tests (``_thread.interrupt_main``, or SIGINT sent to a child, which
+# inherits it too) would then see nothing. Python's own handler, as a terminal would have it, for the whole session.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
