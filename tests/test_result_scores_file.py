@@ -1,5 +1,6 @@
-"""Per-item class scores of a large run go to adapters/<name>/scores.npy: read back exactly, small or irregular
-results stay JSON, and a resumed run reads the file as it read the JSON."""
+"""Per-item class scores of a large run go to adapters/<name>/scores.<token>.npy: read back exactly, small or
+irregular results stay JSON, a save that fails midway leaves the previous result whole, and a resumed run reads the
+file as it read the JSON."""
 
 from __future__ import annotations
 
@@ -30,12 +31,41 @@ def test_large_scores_round_trip_exactly_through_the_file(tmp_path):
     save_result(_result(n, scores), tmp_path)
     folder = tmp_path / "adapters" / "cand"
     saved = json.loads((folder / "result.json").read_text())
-    assert saved["scores"]["file"] == "scores.npy" and saved["scores"]["labels"] == labels
+    matrix = saved["scores"]["file"]
+    assert matrix.startswith("scores.") and matrix.endswith(".npy") and saved["scores"]["labels"] == labels
     assert (folder / "result.json").stat().st_size < 20 * n       # the other per-item lists only, no scores
-    assert (folder / "scores.npy").stat().st_size >= 8 * 4 * n
+    assert (folder / matrix).stat().st_size >= 8 * 4 * n
     back = load_result(tmp_path, "cand").scores
     assert back == scores and list(back[0]) == labels and back[5] is None and back[6] == {}
     assert all(type(v) is float for v in back[0].values())
+
+
+def test_a_save_that_fails_midway_leaves_the_previous_result_whole(tmp_path, monkeypatch):
+    """The disk fills while the new result.json is written: the previous JSON and the matrix it names survive, and
+    the next save that succeeds leaves one matrix, the one its JSON names."""
+    n = 12_000
+    first = [{"a": 0.25, "b": 0.75}] * n
+    second = [{"a": 0.5, "b": 0.5}] * n
+    save_result(_result(n, first), tmp_path)
+
+    def disk_full(d, f, rows=20_000):
+        f.write("{")
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(rr, "_write_json", disk_full)
+    try:
+        save_result(_result(n, second), tmp_path)
+    except OSError:
+        pass
+    else:
+        raise AssertionError("the failing write did not fail")
+    assert load_result(tmp_path, "cand").scores == first     # the previous save, whole
+    monkeypatch.undo()
+    save_result(_result(n, second), tmp_path)
+    folder = tmp_path / "adapters" / "cand"
+    named = json.loads((folder / "result.json").read_text())["scores"]["file"]
+    assert [f.name for f in folder.glob("scores.*.npy")] == [named]
+    assert load_result(tmp_path, "cand").scores == second
 
 
 def test_small_irregular_or_non_numeric_scores_stay_json(tmp_path, monkeypatch):
@@ -50,7 +80,7 @@ def test_small_irregular_or_non_numeric_scores_stay_json(tmp_path, monkeypatch):
         d = tmp_path / why.replace(" ", "_")
         save_result(_result(len(scores), scores), d)
         folder = d / "adapters" / "cand"
-        assert not (folder / "scores.npy").exists(), why
+        assert not list(folder.glob("scores.*.npy")), why
         assert json.loads((folder / "result.json").read_text())["scores"] == scores, why
         assert load_result(d, "cand").scores == scores, why
 
@@ -60,7 +90,7 @@ def test_a_resumed_run_reads_the_scores_file_and_scores_the_same(tiny_csv, tmp_p
     args = ["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--no-progress"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     run = next((tmp_path / "a").glob("*/results.json")).parent
-    assert (run / "adapters" / "tfidf-logreg" / "scores.npy").exists()
+    assert len(list((run / "adapters" / "tfidf-logreg").glob("scores.*.npy"))) == 1
     first = json.loads((run / "results.json").read_text())
     shutil.rmtree(run / "adapters" / "majority")          # interrupted after tfidf-logreg finished
     (run / "results.json").unlink()

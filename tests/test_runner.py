@@ -163,7 +163,7 @@ def test_result_file_is_the_same_json_when_written_in_pieces(tmp_path):
     res.item_errors = [None if i % 1000 else "boom" for i in range(n)]
     p = save_result(res, tmp_path)
     saved, whole = json.loads(p.read_text()), json.loads(json.dumps(res.to_json()))
-    assert saved.pop("scores")["file"] == "scores.npy"   # this many items: class scores go to the matrix file
+    assert saved.pop("scores")["file"].startswith("scores.")   # this many items: class scores go to a matrix file
     whole.pop("scores")
     assert saved == whole
     back = load_result(tmp_path, "pieces")

@@ -146,7 +146,7 @@ def _write_json(d: dict[str, Any], f: Any, rows: int = 20_000) -> None:
     f.write("}")
 
 
-SCORES_FILE = "scores.npy"
+SCORES_PREFIX = "scores"           # adapters/<name>/scores.<token>.npy: a new name each save
 SCORES_FILE_MIN_ITEMS = 10_000   # from this many test items, per-item class scores go to SCORES_FILE
 _SCORE_ROWS = 20_000             # rows of the score matrix filled at a time
 
@@ -184,7 +184,7 @@ def _write_scores(scores: list[dict[str, float] | None], keys: list[str], path: 
         mat.flush()
     finally:
         del mat
-    return {"file": SCORES_FILE, "labels": keys, "rows": n,
+    return {"file": path.name, "labels": keys, "rows": n,
             "none": [i for i, d in enumerate(scores) if d is None],
             "empty": [i for i, d in enumerate(scores) if d is not None and not d]}
 
@@ -206,28 +206,34 @@ def _read_scores(ref: dict[str, Any], folder: Path) -> list[dict[str, float] | N
 def save_result(res: AdapterResult, workdir: Path) -> Path:
     """Write ``adapters/<name>/result.json`` in the run folder (secrets masked, replaced atomically).
 
-    With ``SCORES_FILE_MIN_ITEMS`` items or more, per-item class scores that share one key order go to
-    ``scores.npy`` beside it (written first, so the JSON never points at a missing file): as JSON text they were
-    most of a large many-class run's harness time (250k items x 50 classes: a 535 MB result.json, 8.6 s to
-    write) and its disk.
+    With ``SCORES_FILE_MIN_ITEMS`` items or more, per-item class scores that share one key order go to a
+    ``scores.<token>.npy`` matrix beside it: as JSON text they were most of a large many-class run's harness time
+    (250k items x 50 classes: a 535 MB result.json, 8.6 s to write) and its disk. Each save writes a new matrix
+    file, then the JSON that names it, then removes older matrices: a save stopped at any point leaves a
+    result.json whose scores are all on disk (the previous one, or the new one).
     """
-    p = workdir / "adapters" / res.name / "result.json"
-    p.parent.mkdir(parents=True, exist_ok=True)
+    import uuid
+
+    folder = workdir / "adapters" / res.name
+    p = folder / "result.json"
+    folder.mkdir(parents=True, exist_ok=True)
     d = res.to_json()
     keys = _score_labels(res.scores)
-    (p.parent / SCORES_FILE).unlink(missing_ok=True)   # an earlier save's matrix never outlives its JSON
     if keys is not None:
-        tmp_scores = p.parent / (SCORES_FILE + ".tmp.npy")
+        matrix = folder / f"{SCORES_PREFIX}.{uuid.uuid4().hex[:12]}.npy"
         try:
-            d["scores"] = _write_scores(res.scores, keys, tmp_scores)
-            tmp_scores.replace(p.parent / SCORES_FILE)
+            d["scores"] = _write_scores(res.scores, keys, matrix)
         except (TypeError, ValueError):   # a score that is not a number: kept as JSON
-            tmp_scores.unlink(missing_ok=True)
+            matrix.unlink(missing_ok=True)
             d["scores"] = res.scores
     tmp = p.with_suffix(".tmp")
     with open(tmp, "w", encoding="utf-8") as f:
         _write_json(redact_tree(d), f)
     tmp.replace(p)
+    kept = d["scores"]["file"] if isinstance(d["scores"], dict) else None
+    for old in folder.glob(f"{SCORES_PREFIX}.*.npy"):   # matrices no result.json names any more
+        if old.name != kept:
+            old.unlink(missing_ok=True)
     return p
 
 
