@@ -194,12 +194,14 @@ class FlamlAdapter(FeaturesMixin, SelectionMixin, SearchMixin, MultiLabelMixin, 
         """Named in --adapters: bad options stop the run before any adapter starts (exit 2)."""
         cls(AdapterContext(labels=["a", "b"], options=dict(options or {})))
 
+    def _budget_for(self, n_rows: int) -> float:
+        """The fit's budget: the given one, or on a table with none given, ``tabular_default_budget(n_rows)``."""
+        return tabular_default_budget(n_rows) if is_tabular(self.ctx) and not self.budget_given else self.time_budget
+
     # ---- estimates ---------------------------------------------------------------------------
     def estimate_fit(self, texts: Sequence[str], labels: Sequence[str]) -> Cost:
         rate, row = local_instance_price(self.ctx.prices, self.ctx.device or "cpu")
-        budget = (tabular_default_budget(len(texts)) if is_tabular(self.ctx) and not self.budget_given
-                  else self.time_budget)
-        secs = budget * 1.1 + 1e-5 * sum(len(t) for t in texts)
+        secs = self._budget_for(len(texts)) * 1.1 + 1e-5 * sum(len(t) for t in texts)
         return Cost(seconds=secs, note=f"search + training about {secs:.0f} s "
                                        f"(≈ ${secs * rate / 3600:.4f} at ${rate}/h, {row})")
 

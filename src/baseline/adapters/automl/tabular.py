@@ -45,7 +45,6 @@ from baseline.adapters.automl.config import (
     RETRAIN_SLACK,
     SEARCH_LOG,
     _plain,
-    tabular_default_budget,
 )
 from baseline.adapters.automl.metrics import weighted_f1_metric
 from baseline.adapters.base import AdapterContext, BatchResult, FitInfo, proba_answers
@@ -273,7 +272,7 @@ class TabularMixin:
 
         t_start = time.perf_counter()
         if not self.budget_given:
-            self.time_budget = tabular_default_budget(len(texts))
+            self.time_budget = self._budget_for(len(texts))
             self.notes.append(f"flaml: search budget {self.time_budget:g} s for {len(texts):,} train rows "
                               "(1 s per 300 rows, 5-60 s; --time-budget sets it)")
         workdir = Path(self.ctx.workdir)

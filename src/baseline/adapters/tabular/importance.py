@@ -72,6 +72,8 @@ def permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray, classific
                            n_repeats: int, seed: int, chunk_rows: int = CHUNK_ROWS) -> tuple[list[dict], str, str]:
     """Per-feature mean and sd of the score lost when it is shuffled, sorted most important first.
 
+    ``X`` is a decoded row frame (``rows.decode_rows``: float and object columns), as every tabular model takes.
+
     Returns (features as ``{"feature", "mean", "std"}``, metric name, what a value means).
     """
     score, proba, name, meaning = score_function(classification, metric, getattr(model, "classes_", None))
@@ -89,9 +91,6 @@ def permutation_importance(model: Any, X: pd.DataFrame, y: np.ndarray, classific
         stacked = {c: np.concatenate([values[c][orders[r]] if cols[j] == c else values[c] for j, r in chunk])
                    for c in cols}
         frame = pd.DataFrame(stacked, columns=cols)
-        for c in cols:   # keep each column's dtype (a pandas categorical stays categorical)
-            if isinstance(X[c].dtype, pd.CategoricalDtype):
-                frame[c] = pd.Categorical(frame[c], categories=X[c].cat.categories)
         out = np.asarray(answer(frame))
         for k, (j, r) in enumerate(chunk):
             lost[j, r] = base - score(out[k * n:(k + 1) * n], y)
