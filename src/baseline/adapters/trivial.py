@@ -509,6 +509,23 @@ def objective(clf: Any, X: Any, y: np.ndarray, c: float, class_weight: str | Non
     return loss / total + float(np.sum(np.asarray(clf.coef_) ** 2)) / (2 * c * total)
 
 
+def newton_fit(clf: Any, X: Any, y: np.ndarray) -> tuple[int, list[str]]:
+    """Fit the (unfitted) binary ``LogisticRegression`` ``clf`` with ``newton_logreg.newton_cg`` (no copy of X) at
+    its own C, tol, max_iter and class_weight, and set its fitted attributes so it predicts, explains and
+    warm-starts like one scikit-learn fitted. Returns the Newton iterations and, when it did not converge, why."""
+    from sklearn.utils.class_weight import compute_class_weight
+
+    from baseline.adapters.newton_logreg import newton_cg
+
+    classes, yi = np.unique(y, return_inverse=True)
+    cw = clf.class_weight
+    sw = (compute_class_weight(cw, classes=classes, y=y)[yi] if cw else np.ones(len(yi))).astype(np.float64)
+    res = newton_cg(X, yi, sw, clf.C, clf.tol, clf.max_iter)
+    clf.classes_, clf.coef_, clf.intercept_ = classes, res.coef, res.intercept
+    clf.n_features_in_, clf.n_iter_ = X.shape[1], np.array([res.n_iter], dtype=np.int32)
+    return res.n_iter, res.messages
+
+
 def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: int, solver: str | None = None,
                tol: float | None = None) -> tuple[Any, dict[str, Any]]:
     """Fit, check convergence (iterations below the cap, no ``ConvergenceWarning`` and no failed line search),
@@ -521,6 +538,8 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
     solver, tol, max_iter = solver_plan(X.shape[0], X.shape[1], k_eff, c, solver, tol)
 
     def attempt(clf: Any) -> tuple[int, list[str]]:
+        if clf.solver == "newton-cg" and len(np.unique(y)) == 2:
+            return newton_fit(clf, X, y)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             clf.fit(X, y)
@@ -533,7 +552,7 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
                              random_state=seed)
     iters, msgs = attempt(clf)
     out: dict[str, Any] = {"solver": solver, "tol": tol, "max_iter": max_iter, "iterations": iters,
-                           "converged": iters < max_iter and not msgs}
+                           "converged": not msgs and (k_eff == 1 and solver == "newton-cg" or iters < max_iter)}
     if not out["converged"]:
         out["first_fit"] = f"{solver}, {iters} of {max_iter} iterations" + (f": {msgs[0]}" if msgs else "")
         clf.set_params(solver="lbfgs", max_iter=LBFGS_MAX_ITER * 5, warm_start=True)
