@@ -66,31 +66,45 @@ def _slices(X: Any) -> list[tuple[Any, Any]]:
 
 
 class _Binary:
-    """The objective, its gradient and Hessian products for weights w and intercept b packed as x = [w, b]."""
+    """The objective, its gradient and Hessian products for weights w and intercept b packed as x = [w, b]; every
+    per-row quantity but the scores z, a step's scores and the Hessian's row weights is formed a slice at a time."""
 
     def __init__(self, X: Any, parts: list[tuple[Any, Any]], y: np.ndarray, sw: np.ndarray, c: float, d: int) -> None:
         self.X, self.XT = X, X.T  # X.T: a CSC view, no copy
-        self.parts, self.y, self.sw, self.d = parts, y.astype(np.float64), sw, d
+        self.parts, self.y, self.sw, self.d = parts, y, sw, d
         self.total = float(sw.sum())
         self.lam = 1.0 / (c * self.total)
         self.size = d + 1
+        self.bounds = np.cumsum([0] + [p.shape[0] for p, _ in parts])
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         w, b = x[:self.d], x[self.d]
-        return np.concatenate([p @ w for p, _ in self.parts]) + b
+        z = np.empty(self.X.shape[0])
+        for (p, _), s, e in zip(self.parts, self.bounds[:-1], self.bounds[1:], strict=True):
+            z[s:e] = p @ w
+        z += b
+        return z
 
-    def loss(self, x: np.ndarray, z: np.ndarray) -> float:
+    def loss(self, x: np.ndarray, z: np.ndarray, zs: np.ndarray | None = None, a: float = 0.0) -> float:
+        """The objective at x, whose scores are z (or z + a zs: a trial step, without forming its scores)."""
         w = x[:self.d]
-        data = float(np.dot(self.sw, np.logaddexp(0.0, z) - self.y * z))
+        data = 0.0
+        for s, e in zip(self.bounds[:-1], self.bounds[1:], strict=True):
+            zb = z[s:e] if zs is None else z[s:e] + a * zs[s:e]
+            data += float(np.dot(self.sw[s:e], np.logaddexp(0.0, zb) - self.y[s:e] * zb))
         return data / self.total + 0.5 * self.lam * float(w @ w)
 
     def gradient(self, x: np.ndarray, z: np.ndarray) -> tuple[np.ndarray, Any]:
-        p = expit(z)
-        r = self.sw * (p - self.y) / self.total
-        g = np.empty(self.size)
-        g[:self.d] = self._xt(r) + self.lam * x[:self.d]
-        g[self.d] = r.sum()
-        h = (self.sw * p * (1.0 - p) / self.total).astype(HESS_DTYPE)
+        g = np.zeros(self.size)
+        h = np.empty(len(z), dtype=HESS_DTYPE)
+        for (_, t), s, e in zip(self.parts, self.bounds[:-1], self.bounds[1:], strict=True):
+            p = expit(z[s:e])
+            sw = self.sw[s:e] / self.total
+            r = sw * (p - self.y[s:e])
+            g[:self.d] += t @ r
+            g[self.d] += r.sum()
+            h[s:e] = sw * p * (1.0 - p)
+        g[:self.d] += self.lam * x[:self.d]
 
         def hessp(v: np.ndarray) -> np.ndarray:
             q = h * (self.X @ v[:self.d].astype(HESS_DTYPE) + HESS_DTYPE(v[self.d]))
@@ -101,14 +115,6 @@ class _Binary:
             return out
 
         return g, hessp
-
-    def _xt(self, r: np.ndarray) -> np.ndarray:
-        out = np.zeros(self.d)
-        s = 0
-        for p, t in self.parts:
-            out += t @ r[s:s + p.shape[0]]
-            s += p.shape[0]
-        return out
 
     def split(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return x[:self.d].reshape(1, -1).copy(), x[self.d:].copy()
@@ -147,7 +153,7 @@ def _cg(hessp: Any, g: np.ndarray, tol: float, max_iter: int = CG_MAX_ITER) -> n
 
 def newton_cg(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: float, tol: float, max_iter: int) -> NewtonFit:
     """Fit a binary model on CSR ``X`` (n × d) from zero weights, ``y`` 1 for the positive class and 0 otherwise."""
-    prob = _Binary(X, _slices(X), y, sample_weight, c, X.shape[1])
+    prob = _Binary(X, _slices(X), np.asarray(y, dtype=np.float64), sample_weight, c, X.shape[1])
     x = np.zeros(prob.size)
     z = prob.scores(x)
     f = prob.loss(x, z)
@@ -168,15 +174,16 @@ def newton_cg(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: float, tol: f
         a = 1.0
         for _ in range(BACKTRACKS):
             xn = x + a * step
-            zn = z + a * zs
-            fn = prob.loss(xn, zn)
+            fn = prob.loss(xn, z, zs, a)
             if fn <= f + ARMIJO * a * slope:
                 break
             a *= 0.5
         else:
             messages.append("Line Search failed")
             break
-        x, z, f = xn, zn, fn
+        z += a * zs
+        x, f = xn, fn
+        del zs
         k += 1
     if not converged and not messages:  # the iteration cap: did the last step land within the tolerance?
         converged = float(np.abs(prob.gradient(x, z)[0]).max()) <= tol

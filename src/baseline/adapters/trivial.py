@@ -145,7 +145,8 @@ class TfidfLogReg(Adapter):
         from sklearn.linear_model import LogisticRegressionCV
 
         o = self.ctx.option
-        y = np.asarray(labels, dtype=object).astype(str)
+        # the labels as the runner's shared strings (one object per class): a fixed-width copy was 32 bytes a row
+        y = np.asarray([v if isinstance(v, str) else str(v) for v in labels], dtype=object)
         k_eff = 1 if len(np.unique(y)) <= 2 else len(np.unique(y))
         self.feat_ = HashedTfidf(int(o("ngram_max", 2)), o("min_df"), o("max_features"))
         X = self.feat_.fit_transform(texts, max_columns=max(1, MAX_WEIGHTS // k_eff))
