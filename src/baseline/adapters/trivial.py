@@ -108,7 +108,8 @@ class TfidfLogReg(Adapter):
     Single-label: the n-grams are hashed (``HashedTfidf``: memory grows with the nonzeros, not with a vocabulary),
     the solver and tolerance come from ``solver_plan``, and every fit's convergence is checked and recorded in
     ``fit`` (solver, tol, iterations, converged, objective); a fit that did not converge is refitted once
-    (``fit_logreg``) and, if still short, flagged in the adapter's notes.
+    (``fit_logreg``) and, if still short, flagged in the adapter's notes. A binary newton-cg fit runs
+    ``newton_logreg.newton_cg`` (scikit-learn's objective and test, no second copy of the matrix).
 
     Multi-label: the same TF-IDF features, one binary logistic regression per label (one-vs-rest), each label's
     decision threshold chosen to maximise its F1 on 3-fold out-of-fold train probabilities
