@@ -5,8 +5,10 @@ Generates a synthetic labeled CSV in /tmp (``--set``: ``tickets``, 4 classes, ~2
 classes, two-sentence support requests, ~90 bytes a row, many of them repeated), runs ``baseline compare --adapters
 majority,tfidf-logreg`` as a child process under the stdlib's ``resource`` accounting, and reports, per run: wall,
 time inside the adapters (cold start, fit, warm-up, predict, latency probe), harness overhead (wall − adapters) and
-its share, the pipeline's own stage timings, peak RSS of the child and its ratio to the input file, and what the
-profile and the label check found (so that a faster stage can be checked for the same answers).
+its share, the pipeline's own stage timings, peak RSS of the child and its ratio to the input file, the fixed cost
+(``fixed_rss_mb``: the same command's peak on 1,000 rows of the same set, run first) and what the data adds above it
+per byte of file (``above_fixed_over_file``), and what the profile and the label check found (so that a faster stage
+can be checked for the same answers).
 
 Run: python bench/bench_scale.py --rows 10000 100000 1000000 [--set tickets|sentiment|topics]
      [--executor local ray] [--repeats 1] [--adapters majority] [--config default|unigram] [--src TREE ...]
