@@ -148,7 +148,8 @@ class TfidfLogReg(Adapter):
         o = self.ctx.option
         # the labels as the runner's shared strings (one object per class): a fixed-width copy was 32 bytes a row
         y = np.asarray([v if isinstance(v, str) else str(v) for v in labels], dtype=object)
-        k_eff = 1 if len(np.unique(y)) <= 2 else len(np.unique(y))
+        n_classes = len(set(labels))   # hashing, not sorting 750k objects
+        k_eff = 1 if n_classes <= 2 else n_classes
         self.feat_ = HashedTfidf(int(o("ngram_max", 2)), o("min_df"), o("max_features"))
         X = self.feat_.fit_transform(texts, max_columns=max(1, MAX_WEIGHTS // k_eff))
         c = o("C", 10.0)
@@ -514,15 +515,17 @@ def objective(clf: Any, X: Any, y: np.ndarray, c: float, class_weight: str | Non
     return loss / total + float(np.sum(np.asarray(clf.coef_) ** 2)) / (2 * c * total)
 
 
-def newton_fit(clf: Any, X: Any, y: np.ndarray) -> tuple[int, list[str]]:
+def newton_fit(clf: Any, X: Any, y: np.ndarray, encoded: tuple[np.ndarray, np.ndarray] | None = None
+               ) -> tuple[int, list[str]]:
     """Fit the (unfitted) binary ``LogisticRegression`` ``clf`` with ``newton_logreg.newton_cg`` (no copy of X) at
     its own C, tol, max_iter and class_weight, and set its fitted attributes so it predicts, explains and
-    warm-starts like one scikit-learn fitted. Returns the Newton iterations and, when it did not converge, why."""
+    warm-starts like one scikit-learn fitted. ``encoded``: ``np.unique(y, return_inverse=True)`` when the caller
+    has it. Returns the Newton iterations and, when it did not converge, why."""
     from sklearn.utils.class_weight import compute_class_weight
 
     from baseline.adapters.newton_logreg import newton_cg
 
-    classes, yi = np.unique(y, return_inverse=True)
+    classes, yi = encoded if encoded is not None else np.unique(y, return_inverse=True)
     cw = clf.class_weight
     sw = (compute_class_weight(cw, classes=classes, y=y)[yi] if cw else np.ones(len(yi))).astype(np.float64)
     res = newton_cg(X, yi, sw, clf.C, clf.tol, clf.max_iter)
@@ -539,12 +542,14 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
-    k_eff = 1 if len(np.unique(y)) <= 2 else len(np.unique(y))
+    encoded = np.unique(y, return_inverse=True)
+    k_eff = 1 if len(encoded[0]) <= 2 else len(encoded[0])
     solver, tol, max_iter = solver_plan(X.shape[0], X.shape[1], k_eff, c, solver, tol)
+    ours = solver == "newton-cg" and len(encoded[0]) == 2   # our binary Newton-CG: converged unless it says why not
 
     def attempt(clf: Any) -> tuple[int, list[str]]:
-        if clf.solver == "newton-cg" and len(np.unique(y)) == 2:
-            return newton_fit(clf, X, y)
+        if clf.solver == "newton-cg" and ours:
+            return newton_fit(clf, X, y, encoded)
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             clf.fit(X, y)
@@ -557,7 +562,7 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
                              random_state=seed)
     iters, msgs = attempt(clf)
     out: dict[str, Any] = {"solver": solver, "tol": tol, "max_iter": max_iter, "iterations": iters,
-                           "converged": not msgs and (k_eff == 1 and solver == "newton-cg" or iters < max_iter)}
+                           "converged": not msgs and (ours or iters < max_iter)}
     if not out["converged"]:
         out["first_fit"] = f"{solver}, {iters} of {max_iter} iterations" + (f": {msgs[0]}" if msgs else "")
         clf.set_params(solver="lbfgs", max_iter=LBFGS_MAX_ITER * 5, warm_start=True)
