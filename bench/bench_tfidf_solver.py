@@ -7,9 +7,14 @@ that solver's alone. Reports per solver: vectorize and LR fit seconds, peak RSS,
 and how often the two solvers give the same answer. Not a change to the adapter: a measurement for the issue
 that would change it.
 
-Run: python bench/bench_tfidf_solver.py [--rows 1000000] [--solvers lbfgs newton-cg newton-cg@rule]
-(``@rule``: the tolerance of ``baseline.adapters.trivial.solver_plan`` instead of 1e-4; every run records
-its objective value and whether it converged)
+Run: python bench/bench_tfidf_solver.py [--rows 1000000] [--solvers lbfgs newton-cg newton-cg@rule ours@rule]
+     [--set tickets|sentiment] [--features exact|hashed]
+(``@rule``: the tolerance of ``baseline.adapters.trivial.solver_plan`` instead of 1e-4; ``ours``: the adapter's own
+binary Newton-CG, ``trivial.newton_fit``; ``--features hashed``: the adapter's ``HashedTfidf`` instead of the
+vocabulary. Every run records its objective value, whether it converged, and ``fit_added_mb``: the fit's peak RSS
+above the RSS just before it, the solver's own memory beside the matrix)
+
+The binary solver pair of issue 22: ``--set sentiment --features hashed --solvers newton-cg@rule ours@rule``.
 """
 
 from __future__ import annotations
@@ -29,7 +34,15 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "bench"))
 
 
-def fit_one(data: Path, solver: str, preds_out: Path) -> dict:
+def _rss_mb(field: str) -> float:
+    """VmRSS or VmHWM (the peak since the last reset) of this process, in MiB (Linux)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def fit_one(data: Path, solver: str, preds_out: Path, features: str = "exact") -> dict:
     import warnings
 
     from sklearn.exceptions import ConvergenceWarning
@@ -37,32 +50,53 @@ def fit_one(data: Path, solver: str, preds_out: Path) -> dict:
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
 
-    from baseline.adapters.trivial import objective, solver_plan
+    from baseline.adapters.trivial import (
+        MAX_WEIGHTS,
+        HashedTfidf,
+        newton_fit,
+        objective,
+        solver_plan,
+    )
     from baseline.data import load_dataset, make_split
 
     split = make_split(load_dataset(data), 0.25, 42)
     base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    y = split.train["label"].astype(str).to_numpy()
+    k_eff = 1 if len(set(y)) <= 2 else len(set(y))
     t0 = time.perf_counter()
-    vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
-    x = vec.fit_transform(split.train["text"].tolist())
+    if features == "hashed":   # as the adapter builds them (min_df raised until columns x weight vectors fit)
+        vec = HashedTfidf(2)
+        x = vec.fit_transform(split.train["text"].tolist(), max_columns=max(1, MAX_WEIGHTS // k_eff))
+    else:
+        vec = TfidfVectorizer(ngram_range=(1, 2), sublinear_tf=True, strip_accents="unicode")
+        x = vec.fit_transform(split.train["text"].tolist())
     vec_s = time.perf_counter() - t0
     vec_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     t0 = time.perf_counter()
-    y = split.train["label"].astype(str).to_numpy()
     # "<solver>" at scikit-learn's tol 1e-4 (as shipped before issue 22), "<solver>@rule" at solver_plan's tol
     name, _, rule = solver.partition("@")
-    k_eff = 1 if len(set(y)) <= 2 else len(set(y))
-    tol = solver_plan(x.shape[0], x.shape[1], k_eff, 10.0)[1] if rule else 1e-4
+    if name == "ours" and k_eff > 1:
+        raise SystemExit("ours: the adapter's own Newton-CG fits two classes only")
+    _, rule_tol, rule_iter = solver_plan(x.shape[0], x.shape[1], k_eff, 10.0)
+    tol = rule_tol if rule else 1e-4
+    Path("/proc/self/clear_refs").write_text("5")   # the peak (VmHWM) restarts from here
+    before_fit_mb = _rss_mb("VmRSS")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ConvergenceWarning)
-        clf = LogisticRegression(C=10.0, max_iter=2000, solver=name, tol=tol).fit(x, y)
+        clf = LogisticRegression(C=10.0, max_iter=rule_iter if name == "ours" else 2000, solver="newton-cg", tol=tol)
+        if name == "ours":
+            newton_fit(clf, x, y)
+        else:
+            clf.set_params(solver=name).fit(x, y)
     fit_s = time.perf_counter() - t0
+    fit_added_mb = _rss_mb("VmHWM") - before_fit_mb
     warned = any(issubclass(w.category, ConvergenceWarning) for w in caught)
     pred = clf.predict(vec.transform(split.test["text"].tolist()))
     np.save(preds_out, pred.astype(str))
     return {"solver": solver, "features": int(x.shape[1]), "vectorize_s": round(vec_s, 1), "lr_fit_s": round(fit_s, 1),
             "peak_rss_mb_before_features": round(base_mb), "peak_rss_mb_vectorize": round(vec_peak_mb),
             "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
+            "fit_added_mb": round(fit_added_mb), "features_kind": features, "nonzeros": int(x.nnz),
             "macro_f1": round(float(f1_score(split.test["label"].tolist(), pred, average="macro")), 4),
             "iterations": int(np.max(clf.n_iter_)), "tol": tol,
             "converged": int(np.max(clf.n_iter_)) < 2000 and not warned,
@@ -74,21 +108,23 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--solvers", nargs="+", default=["lbfgs", "newton-cg"])
+    ap.add_argument("--set", dest="kind", choices=["tickets", "sentiment"], default="tickets")
+    ap.add_argument("--features", choices=["exact", "hashed"], default="exact")
     ap.add_argument("--single", nargs=2, metavar=("SOLVER", "PREDS"), help="one fit in this process")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "tfidf_solver.json"))
     a = ap.parse_args()
-    from bench_scale import generate
+    from bench_scale import data_path
 
-    data = generate(a.rows, Path(tempfile.gettempdir()) / f"baseline-scale-{a.rows}.csv")
+    data = data_path(a.kind, a.rows)
     if a.single:
-        print(json.dumps(fit_one(data, a.single[0], Path(a.single[1]))))
+        print(json.dumps(fit_one(data, a.single[0], Path(a.single[1]), a.features)))
         return
     runs, preds = [], {}
     with tempfile.TemporaryDirectory() as tmp:
         for solver in a.solvers:
             out = Path(tmp) / f"{solver}.npy"
-            p = subprocess.run([sys.executable, __file__, "--rows", str(a.rows), "--single", solver, str(out)],
-                               capture_output=True, text=True)
+            p = subprocess.run([sys.executable, __file__, "--rows", str(a.rows), "--set", a.kind, "--features",
+                                a.features, "--single", solver, str(out)], capture_output=True, text=True)
             if p.returncode != 0:
                 raise SystemExit(p.stderr[-3000:])
             runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
@@ -96,7 +132,8 @@ def main() -> None:
             preds[solver] = np.load(out)
     first = preds[a.solvers[0]]
     agreement = {s: round(float((preds[s] == first).mean()), 4) for s in a.solvers[1:]}
-    result = {"rows": a.rows, "runs": runs, f"agreement_with_{a.solvers[0]}": agreement}
+    result = {"rows": a.rows, "set": a.kind, "features": a.features, "runs": runs,
+              f"agreement_with_{a.solvers[0]}": agreement}
     Path(a.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(agreement))
 
