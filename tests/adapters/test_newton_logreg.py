@@ -52,7 +52,7 @@ def test_stops_at_scikit_learns_gradient_test_and_reports_the_cap():
     X, y = problem(seed=1)
     yi = (y == "yes").astype(int)
     fit = newton_cg(X, yi, np.ones(len(y)), 10.0, 1e-6, 100)
-    prob = newton_logreg._Binary(X, newton_logreg._slices(X), yi, np.ones(len(y)), 10.0, X.shape[1])
+    prob = newton_logreg._Binary(X, yi.astype(float), np.ones(len(y)), 10.0)
     x = np.concatenate([fit.coef.ravel(), fit.intercept])
     assert fit.converged and np.abs(prob.gradient(x, prob.scores(x))[0]).max() <= 1e-6
     short = newton_cg(X, yi, np.ones(len(y)), 10.0, 1e-12, 1)
@@ -70,6 +70,17 @@ def test_a_binary_fit_that_stops_short_is_refitted_with_lbfgs_from_where_it_stop
     ref = sklearn_fit(X.astype(np.float64), y, 10.0, None)
     # lbfgs went on from the one Newton step (warm start), to near the optimum
     assert objective(ref, X, y, 10.0) < info["objective"] < objective(one_step, X, y, 10.0)
+    assert info["objective"] == pytest.approx(objective(ref, X, y, 10.0), rel=1e-3)
+
+
+def test_a_failed_line_search_is_reported_and_refitted_not_taken_as_converged(monkeypatch):
+    monkeypatch.setattr(newton_logreg, "BACKTRACKS", 0)   # no trial step is ever accepted
+    X, y = problem(seed=4)
+    stopped = newton_cg(X, (y == "yes").astype(int), np.ones(len(y)), 10.0, 1e-8, 100)
+    assert not stopped.converged and stopped.n_iter == 0 and stopped.messages == ["Line Search failed"]
+    clf, info = fit_logreg(X, y, 10.0, None, 0)
+    assert "Line Search failed" in info["first_fit"] and info["refit"].startswith("lbfgs") and info["converged"]
+    ref = sklearn_fit(X.astype(np.float64), y, 10.0, None)
     assert info["objective"] == pytest.approx(objective(ref, X, y, 10.0), rel=1e-3)
 
 

@@ -69,13 +69,13 @@ class _Binary:
     """The objective, its gradient and Hessian products for weights w and intercept b packed as x = [w, b]; every
     per-row quantity but the scores z, a step's scores and the Hessian's row weights is formed a slice at a time."""
 
-    def __init__(self, X: Any, parts: list[tuple[Any, Any]], y: np.ndarray, sw: np.ndarray, c: float, d: int) -> None:
+    def __init__(self, X: Any, y: np.ndarray, sw: np.ndarray, c: float) -> None:
         self.X, self.XT = X, X.T  # X.T: a CSC view, no copy
-        self.parts, self.y, self.sw, self.d = parts, y, sw, d
+        self.parts, self.y, self.sw, self.d = _slices(X), y, sw, X.shape[1]
         self.total = float(sw.sum())
         self.lam = 1.0 / (c * self.total)
-        self.size = d + 1
-        self.bounds = np.cumsum([0] + [p.shape[0] for p, _ in parts])
+        self.size = self.d + 1
+        self.bounds = np.cumsum([0] + [p.shape[0] for p, _ in self.parts])
 
     def scores(self, x: np.ndarray) -> np.ndarray:
         w, b = x[:self.d], x[self.d]
@@ -153,7 +153,7 @@ def _cg(hessp: Any, g: np.ndarray, tol: float, max_iter: int = CG_MAX_ITER) -> n
 
 def newton_cg(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: float, tol: float, max_iter: int) -> NewtonFit:
     """Fit a binary model on CSR ``X`` (n × d) from zero weights, ``y`` 1 for the positive class and 0 otherwise."""
-    prob = _Binary(X, _slices(X), np.asarray(y, dtype=np.float64), sample_weight, c, X.shape[1])
+    prob = _Binary(X, np.asarray(y, dtype=np.float64), sample_weight, c)
     x = np.zeros(prob.size)
     z = prob.scores(x)
     f = prob.loss(x, z)
@@ -183,7 +183,6 @@ def newton_cg(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: float, tol: f
             break
         z += a * zs
         x, f = xn, fn
-        del zs
         k += 1
     if not converged and not messages:  # the iteration cap: did the last step land within the tolerance?
         converged = float(np.abs(prob.gradient(x, z)[0]).max()) <= tol
