@@ -234,3 +234,71 @@ def test_bootstrap_by_row_patterns_holds_with_many_candidates():
     ev = evaluate(LABELS, y, preds, resamples=60, seed=2)
     for name in preds:
         assert ev.metrics[name]["ci"]["macro_f1"] == percentile_ci(ref[name]["macro_f1"])
+
+
+def _pattern_inv(n: int, shares, seed: int) -> np.ndarray:
+    return np.random.default_rng(seed).choice(len(shares), size=n, p=shares).astype(np.int32)
+
+
+def test_large_runs_draw_pattern_counts_from_the_row_bootstrap_distribution(monkeypatch):
+    """From MULTINOMIAL_MIN_ROWS the counts are drawn directly: their mean and covariance are n·p and n(diag p − ppᵀ),
+    what drawing n rows gives (checked against the row draws themselves on the same data)."""
+    from baseline import metrics
+
+    n, shares = 150_000, [0.6, 0.25, 0.1, 0.04, 0.01]
+    inv = _pattern_inv(n, shares, 3)
+    p = np.bincount(inv, minlength=5) / n
+    assert metrics.draws_patterns(n, 5)
+    fast = np.vstack([c for _, c in metrics._pattern_counts(inv, 5, 3000, 0, None)])
+    assert fast.shape == (3000, 5) and np.all(fast.sum(axis=1) == n)
+    cov = n * (np.diag(p) - np.outer(p, p))
+    assert np.allclose(fast.mean(axis=0), n * p, atol=4 * np.sqrt(np.diag(cov) / 3000))
+    assert np.allclose(np.cov(fast.T), cov, rtol=0.12, atol=0.12 * np.diag(cov).max())
+    monkeypatch.setattr(metrics, "MULTINOMIAL_MIN_ROWS", 10**12)   # the row draws, on the same rows
+    rows = np.vstack([c for _, c in metrics._pattern_counts(inv, 5, 600, 0, None)])
+    ratio = fast.std(axis=0) / rows.std(axis=0)
+    assert np.all((ratio > 0.85) & (ratio < 1.15)), ratio
+
+
+@pytest.mark.parametrize("chunk", [1, 13, 10**9])
+def test_pattern_count_draws_do_not_depend_on_chunking(chunk):
+    from baseline import metrics
+
+    inv = _pattern_inv(120_000, [0.5, 0.3, 0.2], 4)
+    whole = np.vstack([c for _, c in metrics._pattern_counts(inv, 3, 200, 9, None)])
+    chunked = np.vstack([c for _, c in metrics._pattern_counts(inv, 3, 200, 9, chunk)])
+    assert np.array_equal(whole, chunked)
+
+
+def test_small_runs_and_runs_with_many_patterns_keep_the_row_draws():
+    """Below MULTINOMIAL_MIN_ROWS, or with fewer than ROWS_PER_PATTERN rows per pattern, rows are drawn as before."""
+    from baseline import metrics
+
+    assert not metrics.draws_patterns(metrics.MULTINOMIAL_MIN_ROWS - 1, 2)
+    assert not metrics.draws_patterns(200_000, 200_000 // metrics.ROWS_PER_PATTERN + 1)
+    inv = _pattern_inv(5_000, [0.7, 0.3], 5)
+    got = np.vstack([c for _, c in metrics._pattern_counts(inv, 2, 40, 1, None)])
+    w = bootstrap_weights(5_000, 40, seed=1)
+    assert np.array_equal(got, np.stack([w[:, inv == j].sum(axis=1) for j in range(2)], axis=1))
+
+
+def test_large_run_cis_agree_with_the_row_draws_within_monte_carlo_noise(monkeypatch):
+    """A 200k-row run's CIs and paired CI from the pattern draws sit within Monte-Carlo noise of the row draws'."""
+    from baseline import metrics
+
+    rng = np.random.default_rng(12)
+    n = 200_000
+    y = rng.choice(LABELS, n, p=[0.2, 0.3, 0.5])
+    a = np.where(rng.random(n) < 0.8, y, rng.choice(LABELS, n))
+    b = np.where(rng.random(n) < 0.7, y, rng.choice(LABELS, n))
+    preds = {"a": a.tolist(), "b": b.tolist()}
+    fast = evaluate(LABELS, y.tolist(), preds, resamples=400, seed=0)
+    monkeypatch.setattr(metrics, "MULTINOMIAL_MIN_ROWS", 10**12)
+    slow = evaluate(LABELS, y.tolist(), preds, resamples=400, seed=0)
+    for name in preds:
+        lo, hi = slow.metrics[name]["ci"]["macro_f1"]
+        width = hi - lo
+        assert fast.metrics[name]["macro_f1"] == slow.metrics[name]["macro_f1"]
+        assert np.allclose(fast.metrics[name]["ci"]["macro_f1"], (lo, hi), atol=0.15 * width)
+    lo, hi = slow.pairwise["a"]["b"]["ci"]
+    assert np.allclose(fast.pairwise["a"]["b"]["ci"], (lo, hi), atol=0.15 * (hi - lo))

@@ -183,14 +183,39 @@ def bootstrap_chunks(n: int, resamples: int = 1000, seed: int = 0,
         yield start, np.ascontiguousarray(w.T, dtype=np.float64).T
 
 
+# From this many test rows, and at least ROWS_PER_PATTERN rows per row pattern, a resample's pattern counts are
+# drawn from their multinomial distribution instead of by drawing n rows: the same distribution (n draws with
+# replacement land in each pattern with probability rows-in-pattern / n), in ~120 ns per pattern instead of ~7 ns per
+# row (1,000 resamples of 500k rows: 3.4 s → milliseconds). Other draws from the seed, so the CI bounds of a run at
+# least this large move by Monte-Carlo noise against the row draws; every smaller run is drawn row by row as before.
+MULTINOMIAL_MIN_ROWS = 100_000
+ROWS_PER_PATTERN = 32
+
+
+def draws_patterns(n: int, patterns: int) -> bool:
+    """Whether ``_pattern_counts`` draws pattern counts (multinomial) rather than rows for n rows in ``patterns``."""
+    return n >= MULTINOMIAL_MIN_ROWS and patterns * ROWS_PER_PATTERN <= n
+
+
 def _pattern_counts(inv: np.ndarray, patterns: int, resamples: int, seed: int,
                     max_elements: int | None) -> Iterator[tuple[int, np.ndarray]]:
     """Per resample, how many drawn rows fall in each row pattern: ``(first resample, counts (m, patterns))``.
 
-    The same draws as ``bootstrap_chunks``, summed over rows that share a pattern (their truth and every
-    candidate's answer), so each resample costs one gather and one small count instead of n weights.
+    Below ``MULTINOMIAL_MIN_ROWS`` the same draws as ``bootstrap_chunks``, summed over rows that share a pattern
+    (their truth and every candidate's answer), so each resample costs one gather and one small count instead of n
+    weights. From there on (``draws_patterns``) the counts themselves are drawn, one multinomial per resample, from
+    one seeded stream in resample order, so any chunking gives the same counts.
     """
-    for start, idx in _resample_rows(len(inv), resamples, seed, max_elements):
+    n = len(inv)
+    if draws_patterns(n, patterns):
+        rng = np.random.default_rng(seed)
+        share = np.bincount(inv, minlength=patterns) / n
+        budget = BOOTSTRAP_CHUNK_ELEMENTS if max_elements is None else max_elements
+        per = max(1, budget // max(patterns, 1))
+        for start in range(0, resamples, per):
+            yield start, rng.multinomial(n, share, size=min(per, resamples - start)).astype(np.float64)
+        return
+    for start, idx in _resample_rows(n, resamples, seed, max_elements):
         out = np.empty((idx.shape[0], patterns), dtype=np.float64)
         for j in range(idx.shape[0]):
             out[j] = np.bincount(np.take(inv, idx[j]), minlength=patterns)

@@ -22,7 +22,8 @@ column order scikit-learn's ``LabelBinarizer`` uses). Rules, scikit-learn 1.9:
   answer, which may differ from the candidate's label), and ``ece`` (count-weighted mean |accuracy − confidence|).
 
 CIs resample all rows (scored or not) with the seeded stream of ``baseline.metrics`` (``bootstrap_chunks``), so
-they are drawn on the same resamples as the label metrics. Per chunk, sparse products of per-row values (loss,
+below ``metrics.MULTINOMIAL_MIN_ROWS`` test rows they are drawn on the same resamples as the label metrics
+(from there on the label metrics draw pattern counts, not rows). Per chunk, sparse products of per-row values (loss,
 Brier term, flags) with the row counts give the loss sums, in a fixed per-element order; per AUC class, one-hots of
 its negatives and positives grouped by tied score give the draws per group, and AUC is the Mann-Whitney sum with
 ties counted half (scikit-learn's trapezoid), exact in floating point on integer counts. A resample that draws only
