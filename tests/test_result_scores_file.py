@@ -75,6 +75,7 @@ def test_small_irregular_or_non_numeric_scores_stay_json(tmp_path, monkeypatch):
         "key order differs": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"b": 0.5, "a": 0.5}],
         "other keys": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"a": 1.0}],
         "not a number": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"a": "high", "b": None}],
+        "a missing score": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"a": 0.5, "b": None}],   # not stored as NaN
     }
     for why, scores in cases.items():
         d = tmp_path / why.replace(" ", "_")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field, fields
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -160,12 +161,12 @@ def _score_labels(scores: list[dict[str, float] | None]) -> list[str] | None:
     if not all(isinstance(k, str) for k in keys) or \
             not all(type(v) in (float, int) for v in first.values()):
         return None
-    seen: set[int] = {id(first)}
+    prev = first   # one dict shared by many rows in a row (a floor's constant answer) is checked once
     for d in scores:
-        if d and id(d) not in seen:
-            seen.add(id(d))
+        if d and d is not prev:
             if list(d) != keys:
                 return None
+            prev = d
     return keys
 
 
@@ -177,10 +178,19 @@ def _write_scores(scores: list[dict[str, float] | None], keys: list[str], path: 
 
     n, k = len(scores), len(keys)
     mat = open_memmap(path, mode="w+", dtype=np.float64, shape=(n, k))
+    none = (np.nan,) * k
     try:
+        out = mat.view(np.ndarray).reshape(-1)   # the file's pages as a plain array: no memmap object per slice
         for start in range(0, n, _SCORE_ROWS):
             chunk = scores[start:start + _SCORE_ROWS]
-            mat[start:start + len(chunk)] = [list(d.values()) if d else [np.nan] * k for d in chunk]
+            # one flat pass per chunk (every non-empty dict holds k values in ``keys`` order: _score_labels)
+            vals = np.fromiter(chain.from_iterable(d.values() if d else none for d in chunk), dtype=np.float64,
+                               count=len(chunk) * k)
+            for at in np.flatnonzero(np.isnan(vals)):  # numpy reads None as NaN: only a float NaN is stored as one
+                d = chunk[at // k]
+                if d and not isinstance(list(d.values())[at % k], float):
+                    raise TypeError(f"score {list(d.values())[at % k]!r} is not a number")
+            out[start * k:(start + len(chunk)) * k] = vals
         mat.flush()
     finally:
         del mat
