@@ -297,3 +297,38 @@ def test_text_keys_arrow_fast_path_gives_the_python_keys(arrow_type):
         assert (exact == want_exact).all() and (norm == want_norm).all()
     exact, norm = text_keys(pd.Series(texts[5:], dtype=object))  # not Arrow: the Python path
     assert (exact == want_exact).all() and (norm == want_norm).all()
+
+
+def test_split_hash_is_the_same_bytes_on_arrow_and_python_strings():
+    """Arrow's piecewise join hashes exactly what one Python join of every value does, across Arrow chunks and
+    pieces (so a run's split hash matches runs made before and with either string storage)."""
+    import hashlib
+
+    import pyarrow as pa
+
+    from baseline.data import _HASH_ROWS, split_hash
+
+    rng = np.random.default_rng(3)
+    n = 2 * _HASH_ROWS + 17
+    words = np.array(["", "a", "é x", "ok, fine", "日本", "tab\there"])
+    texts = [" ".join(words[rng.integers(0, len(words), rng.integers(0, 4))]) for _ in range(n)]
+    labels = rng.choice(["pos", "neg"], n).tolist()
+    ids = [str(i) for i in range(n)]
+
+    def frame(arrow: bool, cut: int) -> pd.DataFrame:
+        if not arrow:
+            return pd.DataFrame({c: pd.Series(v, dtype=object) for c, v in (("id", ids), ("text", texts),
+                                                                           ("label", labels))})
+        col = {c: pd.Series(pd.arrays.ArrowStringArray(pa.chunked_array(
+            [pa.array(v[:cut], pa.large_string()), pa.array(v[cut:], pa.large_string())])), dtype="str")
+            for c, v in (("id", ids), ("text", texts), ("label", labels))}
+        return pd.DataFrame(col)
+
+    ref = hashlib.sha256()
+    for name, part in (("train", frame(False, 0)), ("test", frame(False, 0).iloc[:5])):
+        ref.update(f"\x1d{name}\x1d{len(part)}\x1d".encode())
+        for c in ("id", "text", "label"):
+            ref.update("\x1f".join(part[c].tolist()).encode("utf-8") + b"\x1e")
+    for arrow, cut in ((False, 0), (True, 0), (True, 7), (True, _HASH_ROWS), (True, n)):
+        f = frame(arrow, cut)
+        assert split_hash(f, f.iloc[:5].reset_index(drop=True), None) == ref.hexdigest(), (arrow, cut)
