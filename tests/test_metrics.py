@@ -302,3 +302,12 @@ def test_large_run_cis_agree_with_the_row_draws_within_monte_carlo_noise(monkeyp
         assert np.allclose(fast.metrics[name]["ci"]["macro_f1"], (lo, hi), atol=0.15 * width)
     lo, hi = slow.pairwise["a"]["b"]["ci"]
     assert np.allclose(fast.pairwise["a"]["b"]["ci"], (lo, hi), atol=0.15 * (hi - lo))
+
+
+def test_encode_maps_unknown_missing_and_numpy_strings_like_a_categorical():
+    rng = np.random.default_rng(2)
+    vals = rng.choice(np.array(LABELS + ["fish", None, np.nan, ""], dtype=object), 5000).tolist()
+    vals[:3] = [np.str_("cat"), "dog", None]
+    want = np.array([LABELS.index(v) if isinstance(v, str) and v in LABELS else len(LABELS) for v in vals])
+    assert np.array_equal(encode(LABELS, vals), want)
+    assert np.array_equal(encode(LABELS, np.asarray(vals, dtype=object)), want)
