@@ -467,6 +467,7 @@ def _hash_joined(h: Any, values: pd.Series) -> None:
             first = False
             rows = pa.ListArray.from_arrays(pa.array([0, len(piece)], pa.int32()), piece)
             h.update(pc.binary_join(rows, sep)[0].as_buffer())
+    pa.default_memory_pool().release_unused()  # the joined pieces' memory back to the system, not kept by Arrow
 
 
 def _take_parts(frame: pd.DataFrame, parts: list[np.ndarray]) -> list[pd.DataFrame]:
