@@ -1,5 +1,5 @@
-"""The floor's binary Newton-CG: scikit-learn's optimum and stopping rule, without scikit-learn's copy of X (issue 22:
-the default run's memory at 1M rows)."""
+"""The floor's Newton-CG: scikit-learn's optimum and stopping rule, without scikit-learn's copy of X (binary) or its
+n × K arrays (multinomial) (issue 22: the default run's memory at 1M rows)."""
 
 from __future__ import annotations
 
@@ -104,3 +104,73 @@ def test_no_copy_of_the_matrix_where_scikit_learn_makes_one(monkeypatch):
     ours = _peak_bytes(lambda: fit_logreg(X, y, 10.0, None, 0))
     theirs = _peak_bytes(lambda: sklearn_fit(X, y, 10.0, None, tol=1e-6))
     assert theirs > x_bytes > 4 * ours
+
+
+def multi_problem(n: int = 3000, d: int = 300, k: int = 5, seed: int = 0) -> tuple[sparse.csr_matrix, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    X = sparse.random(n, d, density=0.04, format="csr", dtype=np.float32, random_state=seed)
+    scores = X @ (rng.standard_normal((d, k)) * 3) + rng.gumbel(size=(n, k))
+    return X, np.array([f"c{j}" for j in range(k)])[np.argmax(scores, axis=1)]
+
+
+@pytest.mark.parametrize("cw", [None, "balanced"])
+def test_multinomial_reaches_scikit_learns_optimum_in_its_iterations(cw, monkeypatch):
+    """The same driver as scikit-learn's multinomial newton-cg on slice-wise products: the same optimum (objective to
+    1e-9 relative at a tight tolerance) and, at the floor's own tolerance, the same number of Newton iterations."""
+    monkeypatch.setattr(trivial, "MULTINOMIAL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(newton_logreg, "ROWS_PER_SLICE", 701)
+    monkeypatch.setattr(newton_logreg, "SLICE_ELEMENTS", 701 * 5)   # several slices, the last one short
+    X, y = multi_problem()
+    if cw:
+        y[:900] = "c0"
+    ref = sklearn_fit(X.astype(np.float64), y, 10.0, cw)
+    ours, info = fit_logreg(X, y, 10.0, cw, 0, tol=1e-9)
+    assert info["solver"] == "newton-cg" and info["converged"] and "refit" not in info
+    assert list(ours.classes_) == [f"c{j}" for j in range(5)] and ours.coef_.shape == (5, X.shape[1])
+    assert info["objective"] == pytest.approx(objective(ref, X, y, 10.0, cw), rel=1e-9)
+    np.testing.assert_allclose(ours.predict_proba(X[:50]), ref.predict_proba(X[:50]), atol=1e-5)
+    loose = sklearn_fit(X, y, 10.0, cw, tol=1e-4)
+    _, at_rule = fit_logreg(X, y, 10.0, cw, 0, tol=1e-4)
+    assert at_rule["iterations"] == int(loose.n_iter_[0])
+
+
+def test_multinomial_cap_small_fits_and_missing_driver_fall_back_as_before(monkeypatch):
+    """A 1-iteration cap is reported and refitted by lbfgs; below MULTINOMIAL_MIN_ELEMENTS, or with a scikit-learn
+    without the driver, scikit-learn's own newton-cg fits (bit for bit its model; the same optimum as ours)."""
+    X, y = multi_problem(seed=1)
+    assert X.shape[0] * 5 < trivial.MULTINOMIAL_MIN_ELEMENTS
+    small, _ = fit_logreg(X, y, 10.0, None, 0, tol=1e-8)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        plain = LogisticRegression(C=10.0, solver="newton-cg", tol=1e-8, max_iter=trivial.NEWTON_MAX_ITER,
+                                   random_state=0).fit(X, y)
+    assert np.array_equal(small.coef_, plain.coef_)
+    monkeypatch.setattr(trivial, "MULTINOMIAL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(trivial, "NEWTON_MAX_ITER", 1)
+    _, info = fit_logreg(X, y, 10.0, None, 0)
+    assert info["first_fit"].startswith("newton-cg, 1 of 1 iterations: newton-cg failed to converge")
+    assert info["refit"].startswith("lbfgs") and info["converged"]
+    monkeypatch.setattr(trivial, "NEWTON_MAX_ITER", 100)
+    monkeypatch.setattr(newton_logreg, "multinomial_available", lambda: False)
+    _, info2 = fit_logreg(X, y, 10.0, None, 0, tol=1e-8)
+    monkeypatch.setattr(newton_logreg, "multinomial_available", lambda: True)
+    ours, info3 = fit_logreg(X, y, 10.0, None, 0, tol=1e-8)
+    assert not np.array_equal(ours.coef_, plain.coef_)   # this one is ours
+    assert info2["objective"] == pytest.approx(info3["objective"], rel=1e-7)
+    yi = np.unique(y, return_inverse=True)[1]
+    short = newton_logreg.newton_cg_multinomial(X, yi, np.ones(len(y)), 10.0, 5, 1e-12, 1)
+    assert not short.converged and short.n_iter == 1 and "failed to converge" in short.messages[0]
+
+
+def test_multinomial_holds_no_n_by_k_array_beyond_the_probabilities(monkeypatch):
+    """scikit-learn's multinomial newton-cg holds several n × K float arrays at once; ours one (float32) and per-row
+    vectors, so its peak is under half of scikit-learn's (the check can fail: scikit-learn's exceeds 3 such arrays)."""
+    monkeypatch.setattr(trivial, "MULTINOMIAL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(newton_logreg, "ROWS_PER_SLICE", 2000)
+    monkeypatch.setattr(newton_logreg, "SLICE_ELEMENTS", 2000 * 20)
+    monkeypatch.setattr(trivial, "CHUNK_ROWS", 2000)
+    X, y = multi_problem(n=40_000, d=400, k=20, seed=4)
+    nk = 40_000 * 20 * 4   # one n × K float32 array
+    ours = _peak_bytes(lambda: fit_logreg(X, y, 10.0, None, 0))
+    theirs = _peak_bytes(lambda: sklearn_fit(X, y, 10.0, None, tol=1e-4))
+    assert theirs > 3 * nk and ours < 2 * nk and ours < theirs / 2

@@ -10,13 +10,19 @@ The objective is scikit-learn's ``LogisticRegression`` one for two classes: the 
 sum(weights)), intercept unpenalised. It stops when max |gradient| <= ``tol``, scikit-learn's test (the gradient in
 float64 here); each Newton step solves H p = -g by conjugate gradients to a residual of min(0.5, sqrt(|g|_1)) |g|_1
 (its inner rule) and is halved until the objective falls enough (Armijo). The optimum is unique, so both solvers reach
-the same weights to within the tolerance (``tests/adapters/test_newton_logreg.py``). More than two classes keep
-scikit-learn's multinomial solver.
+the same weights to within the tolerance (``tests/adapters/test_newton_logreg.py``).
+
+More than two classes (``newton_cg_multinomial``): scikit-learn's multinomial newton-cg holds several n × K arrays at
+once (scores, probabilities, pointwise gradient, two Hessian-product temporaries: +572 MB at 750k rows × 50 classes).
+Here its own Newton-CG driver (``sklearn.utils.optimize._newton_cg``: the same inner CG rule, Wolfe line search and
+gradient test, hence the same iterations) runs on a loss, gradient and Hessian product formed a row slice at a time;
+the one n × K array kept is the probabilities at the current point, in float32, for the Hessian products.
 """
 
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -30,6 +36,8 @@ ARMIJO = 1e-4
 # inner solve's relative tolerance, 0.5 at most); the gradient, loss and line search run in float64
 HESS_DTYPE = np.float32
 BACKTRACKS = 40
+SLICE_ELEMENTS = 2_000_000  # multinomial: rows per slice × classes, at most
+SLICE_NNZ = 2_000_000       # multinomial: nonzeros per slice, at most (beyond ROWS_PER_SLICE rows)
 
 
 @dataclass
@@ -43,7 +51,7 @@ class NewtonFit:
     messages: list[str] = field(default_factory=list)
 
 
-def _slices(X: Any) -> list[tuple[Any, Any]]:
+def _slices(X: Any, rows: int | None = None) -> list[tuple[Any, Any]]:
     """Row slices of a CSR matrix and their transposes, all views of its arrays (``X[a:b]`` and ``.T`` would copy).
 
     The products in float64 go a slice at a time because scipy converts a float32 matrix's values to float64 for them:
@@ -51,7 +59,7 @@ def _slices(X: Any) -> list[tuple[Any, Any]]:
     from scipy import sparse
 
     out = []
-    rows = ROWS_PER_SLICE
+    rows = rows or ROWS_PER_SLICE
     for s in range(0, X.shape[0], rows):
         e = min(X.shape[0], s + rows)
         a, b = int(X.indptr[s]), int(X.indptr[e])
@@ -190,3 +198,123 @@ def newton_cg(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: float, tol: f
             messages.append(f"newton-cg failed to converge in {max_iter} iterations")
     coef, intercept = prob.split(x)
     return NewtonFit(coef, intercept, k, converged, messages)
+
+
+class _Multinomial:
+    """Softmax regression over K classes with weights W as a (d + 1) × K array (the last row the intercepts), flat in
+    C order: scikit-learn's (K, d + 1) coefficients raveled in F order, the same numbers in the same order. The
+    objective is scikit-learn's: weighted mean log-loss + |W without intercepts|^2 / (2 C sum(weights))."""
+
+    def __init__(self, X: Any, y: np.ndarray, sw: np.ndarray, c: float, k: int) -> None:
+        # slices as large as keeps a slice's rows × K float64 scores and its float64 copy of the values (scipy's, for
+        # a float64 product) near 16 MB each: each slice's product also adds a d × K array into the sum
+        per_row = max(1.0, X.nnz / max(1, X.shape[0]))
+        rows = max(ROWS_PER_SLICE, min(int(SLICE_NNZ / per_row), SLICE_ELEMENTS // k))
+        self.X, self.parts, self.y, self.k, self.d = X, _slices(X, rows), y, k, X.shape[1]
+        self.sw = sw / float(sw.sum())  # each row's weight in the mean
+        self.lam = 1.0 / (c * float(sw.sum()))
+        self.size = (self.d + 1) * k
+        self.bounds = np.cumsum([0] + [p.shape[0] for p, _ in self.parts])
+        self.proba: np.ndarray | None = None
+
+    def _rows(self) -> Any:
+        return zip(self.parts, self.bounds[:-1], self.bounds[1:], strict=True)
+
+    def _weights(self, x: np.ndarray) -> np.ndarray:
+        return x.reshape(self.d + 1, self.k)
+
+    def loss(self, x: np.ndarray) -> float:
+        w = self._weights(x)
+        data = 0.0
+        for (p, _), s, e in self._rows():
+            z = p @ w[:self.d]
+            z += w[self.d]
+            top = z.max(axis=1)
+            picked = z[np.arange(e - s), self.y[s:e]]
+            z -= top[:, None]
+            np.exp(z, out=z)
+            lse = np.log(z.sum(axis=1)) + top  # log-sum-exp, shifted by the row's largest score
+            data += float(self.sw[s:e] @ (lse - picked))
+        return data + 0.5 * self.lam * float(np.vdot(w[:self.d], w[:self.d]))
+
+    def _gradient(self, x: np.ndarray, keep: bool) -> np.ndarray:
+        """The gradient at x; with ``keep`` the probabilities at x are kept (float32) for the Hessian products."""
+        w = self._weights(x)
+        g = np.zeros((self.d + 1, self.k))
+        for (p, t), s, e in self._rows():
+            z = p @ w[:self.d]
+            z += w[self.d]
+            z -= z.max(axis=1, keepdims=True)
+            np.exp(z, out=z)
+            z /= z.sum(axis=1, keepdims=True)
+            sw = self.sw[s:e]
+            z *= sw[:, None]
+            if keep:  # P ⊙ weight: what the Hessian products read
+                self.proba[s:e] = z  # type: ignore[index]
+            z[np.arange(e - s), self.y[s:e]] -= sw
+            g[:self.d] += t @ z
+            g[self.d] += z.sum(axis=0)
+        g[:self.d] += self.lam * w[:self.d]
+        return g.reshape(-1)
+
+    def gradient(self, x: np.ndarray) -> np.ndarray:
+        return self._gradient(x, False)
+
+    def gradient_hessp(self, x: np.ndarray) -> tuple[np.ndarray, Any]:
+        if self.proba is None:
+            self.proba = np.empty((self.X.shape[0], self.k), dtype=HESS_DTYPE)
+        g = self._gradient(x, True)
+        pw, sw = self.proba, self.sw.astype(HESS_DTYPE)
+
+        def hessp(v: np.ndarray) -> np.ndarray:
+            # per row, with P the probabilities and s the row's weight: s P ⊙ (X v − rowsum(P ⊙ X v)); then X.T of
+            # that (scikit-learn's full Hessian product). The kept array is s P, so rowsum(P ⊙ X v) = rowsum(s P ⊙ X v) / s
+            vw = self._weights(v)
+            vf, vb = vw[:self.d].astype(HESS_DTYPE), vw[self.d].astype(HESS_DTYPE)
+            out = np.zeros((self.d + 1, self.k))
+            for (p, t), s, e in self._rows():
+                q = p @ vf
+                q += vb
+                pr = pw[s:e]
+                q -= (np.einsum("ij,ij->i", pr, q) / sw[s:e])[:, None]
+                q *= pr
+                out[:self.d] += t @ q
+                out[self.d] += q.sum(axis=0, dtype=np.float64)
+            out[:self.d] += self.lam * vw[:self.d]
+            return out.reshape(-1)
+
+        return g, hessp
+
+
+def multinomial_available() -> bool:
+    """Whether the installed scikit-learn has the Newton-CG driver ``newton_cg_multinomial`` runs."""
+    try:
+        from sklearn.utils.optimize import _newton_cg  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
+
+def newton_cg_multinomial(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: float, k: int, tol: float,
+                          max_iter: int) -> NewtonFit:
+    """Fit a K-class softmax model on CSR ``X`` from zero weights, ``y`` the class codes 0..K-1, with scikit-learn's
+    Newton-CG driver on the slice-wise loss, gradient and Hessian products (``multinomial_available`` says whether the
+    installed scikit-learn has it)."""
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.optimize import _newton_cg
+
+    prob = _Multinomial(X, np.asarray(y, dtype=np.intp), np.asarray(sample_weight, dtype=np.float64), c, k)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        x, n_iter = _newton_cg(grad_hess=prob.gradient_hessp, func=prob.loss, grad=prob.gradient,
+                               x0=np.zeros(prob.size), tol=tol, maxiter=max_iter)
+    prob.proba = None
+    messages = []
+    for w in caught:
+        if issubclass(w.category, ConvergenceWarning) or str(w.message).startswith("Line Search failed"):
+            messages.append(str(w.message).splitlines()[0])
+        else:  # anything else is the caller's to see
+            warnings.warn(w.message, w.category, stacklevel=2)
+    w = prob._weights(x)
+    return NewtonFit(w[:X.shape[1]].T.copy(), w[X.shape[1]].copy(), int(n_iter),
+                     not messages and n_iter < max_iter, messages)

@@ -45,6 +45,9 @@ MAX_WEIGHTS = 2**21
 GRAD_TOL = 1.0
 TOL_FLOOR = 1e-10
 NEWTON_MAX_ITER = 100
+# rows × classes from which a multinomial newton-cg fit runs newton_logreg's (each of scikit-learn's n × K arrays is
+# then 8 MB or more in float32; at 750k rows × 50 classes it held +572 MB, ours 150 MB)
+MULTINOMIAL_MIN_ELEMENTS = 2_000_000
 LBFGS_MAX_ITER = 2000
 
 
@@ -108,8 +111,9 @@ class TfidfLogReg(Adapter):
     Single-label: the n-grams are hashed (``HashedTfidf``: memory grows with the nonzeros, not with a vocabulary),
     the solver and tolerance come from ``solver_plan``, and every fit's convergence is checked and recorded in
     ``fit`` (solver, tol, iterations, converged, objective); a fit that did not converge is refitted once
-    (``fit_logreg``) and, if still short, flagged in the adapter's notes. A binary newton-cg fit runs
-    ``newton_logreg.newton_cg`` (scikit-learn's objective and test, no second copy of the matrix).
+    (``fit_logreg``) and, if still short, flagged in the adapter's notes. A newton-cg fit runs ``newton_logreg``
+    (scikit-learn's objective and test; binary: no second copy of the matrix; more classes: no n × K array but the
+    float32 probabilities).
 
     Multi-label: the same TF-IDF features, one binary logistic regression per label (one-vs-rest), each label's
     decision threshold chosen to maximise its F1 on 3-fold out-of-fold train probabilities
@@ -517,18 +521,22 @@ def objective(clf: Any, X: Any, y: np.ndarray, c: float, class_weight: str | Non
 
 def newton_fit(clf: Any, X: Any, y: np.ndarray, encoded: tuple[np.ndarray, np.ndarray] | None = None
                ) -> tuple[int, list[str]]:
-    """Fit the (unfitted) binary ``LogisticRegression`` ``clf`` with ``newton_logreg.newton_cg`` (no copy of X) at
-    its own C, tol, max_iter and class_weight, and set its fitted attributes so it predicts, explains and
-    warm-starts like one scikit-learn fitted. ``encoded``: ``np.unique(y, return_inverse=True)`` when the caller
-    has it. Returns the Newton iterations and, when it did not converge, why."""
+    """Fit the (unfitted) ``LogisticRegression`` ``clf`` with ``newton_logreg`` (two classes: ``newton_cg``, no copy
+    of X; more: ``newton_cg_multinomial``, no n × K array beyond the probabilities) at its own C, tol, max_iter and
+    class_weight, and set its fitted attributes so it predicts, explains and warm-starts like one scikit-learn
+    fitted. ``encoded``: ``np.unique(y, return_inverse=True)`` when the caller has it. Returns the Newton iterations
+    and, when it did not converge, why."""
     from sklearn.utils.class_weight import compute_class_weight
 
-    from baseline.adapters.newton_logreg import newton_cg
+    from baseline.adapters.newton_logreg import newton_cg, newton_cg_multinomial
 
     classes, yi = encoded if encoded is not None else np.unique(y, return_inverse=True)
     cw = clf.class_weight
     sw = (compute_class_weight(cw, classes=classes, y=y)[yi] if cw else np.ones(len(yi))).astype(np.float64)
-    res = newton_cg(X, yi, sw, clf.C, clf.tol, clf.max_iter)
+    if len(classes) > 2:
+        res = newton_cg_multinomial(X, yi, sw, clf.C, len(classes), clf.tol, clf.max_iter)
+    else:
+        res = newton_cg(X, yi, sw, clf.C, clf.tol, clf.max_iter)
     clf.classes_, clf.coef_, clf.intercept_ = classes, res.coef, res.intercept
     clf.n_features_in_, clf.n_iter_ = X.shape[1], np.array([res.n_iter], dtype=np.int32)
     return res.n_iter, res.messages
@@ -542,10 +550,16 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression
 
+    from baseline.adapters.newton_logreg import multinomial_available
+
     encoded = np.unique(y, return_inverse=True)
     k_eff = 1 if len(encoded[0]) <= 2 else len(encoded[0])
     solver, tol, max_iter = solver_plan(X.shape[0], X.shape[1], k_eff, c, solver, tol)
-    ours = solver == "newton-cg" and len(encoded[0]) == 2   # our binary Newton-CG: converged unless it says why not
+    # our Newton-CG (binary; multinomial on scikit-learn's driver from MULTINOMIAL_MIN_ELEMENTS rows × classes, where
+    # scikit-learn's n × K arrays grow large: below it scikit-learn's own is as lean and faster): converged unless
+    # it says why not
+    k = len(encoded[0])
+    ours = solver == "newton-cg" and (k == 2 or (X.shape[0] * k >= MULTINOMIAL_MIN_ELEMENTS and multinomial_available()))
 
     def attempt(clf: Any) -> tuple[int, list[str]]:
         if clf.solver == "newton-cg" and ours:
