@@ -133,3 +133,31 @@ def test_regression_case_needs_only_error_cost_and_volume():
     assert [x["name"] for x in b["rows"]] == ["b", "a"] and b["best_value"] == "b"   # lowest monthly cost first
     assert b["rows"][0]["error_cost_usd"] == pytest.approx(100 * 3.0 * 2.0)
     assert any("unit of absolute error in price costs $2" in a for a in b["assumptions"])
+
+
+def test_the_resampler_gives_the_weight_matrix_figures_without_holding_it():
+    """value_case's resampler: the same resamples as bootstrap_weights, a chunk at a time (its B × n matrix was 4 GB
+    at 500k test rows); with unanswered rows too."""
+    import tracemalloc
+
+    from baseline.business import resampler
+
+    rng = np.random.default_rng(4)
+    n = 3000
+    truth = rng.choice(["a", "b"], n).tolist()
+    preds = [t if rng.random() < 0.85 else "b" for t in truth]
+    preds[:40] = [None] * 40
+    scores = rng.random(n).tolist()
+    miss = np.zeros(n, dtype=bool)
+    miss[100:160] = True
+    full = value_candidate(truth, preds, scores, inputs(0.8), 1.0, 120.0, bootstrap_weights(n, 300, 5), miss)
+    chunked = value_candidate(truth, preds, scores, inputs(0.8), 1.0, 120.0, resampler(n, 300, 5), miss)
+    assert full["unanswered"] == chunked["unanswered"] == 60
+    for key in ("monthly_saving_ci", "automated_share_ci", "precision_automated_ci"):
+        assert np.allclose(full[key], chunked[key], rtol=1e-12), key
+    big = 200_000   # 400 resamples as one matrix: 640 MB
+    tracemalloc.start()
+    value_candidate(["a"] * big, ["a"] * big, [0.9] * big, inputs(), 1.0, 0.0, resampler(big, 400, 1))
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 120e6, f"peak {peak / 1e6:.0f} MB"

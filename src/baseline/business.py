@@ -26,12 +26,14 @@ plus the running cost; with ``--manual-cost-per-item`` the saving against doing 
 The threshold: with a precision target, the lowest score cut whose automated items keep at least that
 precision (the coverage-vs-precision curve); without one, the cut with the highest saving. It is read
 off the test set itself, so the point figures are optimistic; the interval resamples the test rows at
-that fixed threshold (``metrics.bootstrap_weights``), so it shows sampling noise, not the selection.
+that fixed threshold (``metrics.bootstrap_weights``' resamples, a chunk at a time: ``resampler``), so it shows
+sampling noise, not the selection.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -39,7 +41,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from baseline.metrics import bootstrap_weights, percentile_ci
+from baseline.metrics import bootstrap_chunks, percentile_ci
 
 FLAGS = {"manual_cost_per_item": "--manual-cost-per-item", "error_cost": "--error-cost",
          "monthly_volume": "--monthly-volume"}
@@ -95,20 +97,39 @@ def _ci(samples: np.ndarray) -> list[float]:
     return [lo, hi]
 
 
+# per-row values (n × v) → their sums on every bootstrap resample (B × v)
+Resample = Callable[[np.ndarray], np.ndarray]
+
+
+def resampler(n: int, resamples: int, seed: int) -> Resample:
+    """Sums of per-row values on every bootstrap resample of n rows, a chunk of resamples at a time: the resamples of
+    ``metrics.bootstrap_weights(n, resamples, seed)`` without ever holding its B × n matrix (4 GB at 500k test
+    rows)."""
+    def sums(values: np.ndarray) -> np.ndarray:
+        out = np.empty((resamples, values.shape[1]))
+        for start, w in bootstrap_chunks(n, resamples, seed):
+            out[start:start + w.shape[0]] = w @ values
+        return out
+
+    return sums
+
+
 def value_candidate(truth: list[str], preds: list[str | None], scores: list[float | None] | None,
                     inputs: ValueInputs, per_1k_usd: float | None, one_off_usd: float | None,
-                    weights: np.ndarray, unanswered: np.ndarray | None = None) -> dict[str, Any]:
-    """The business case of one candidate on its answered test rows (``unanswered``: item errors); ``weights``: B × n."""
+                    weights: np.ndarray | Resample, unanswered: np.ndarray | None = None) -> dict[str, Any]:
+    """The business case of one candidate on its answered test rows (``unanswered``: item errors); ``weights``: the
+    B × n resample weights, or a ``resampler`` of them."""
     notes: list[str] = []
-    miss = np.zeros(len(truth), dtype=bool) if unanswered is None else np.asarray(unanswered, dtype=bool)
+    resample: Resample = weights.__matmul__ if isinstance(weights, np.ndarray) else weights
+    n_all = len(truth)
+    miss = np.zeros(n_all, dtype=bool) if unanswered is None else np.asarray(unanswered, dtype=bool)
+    keep = ~miss
     if miss.any():
-        keep = ~miss
         notes.append(f"{int(miss.sum()):,} of {len(truth):,} test items went unanswered (item errors, not abstentions): "
                      f"valued on the {int(keep.sum()):,} answered; rerun or --resume the run to answer them")
         truth = list(np.asarray(truth, dtype=object)[keep])
         preds = list(np.asarray(preds, dtype=object)[keep])
         scores = None if scores is None else list(np.asarray(scores, dtype=float)[keep])
-        weights = weights[:, keep]
     n = len(truth)
     m, e, vol = float(inputs.manual_cost_per_item), float(inputs.error_cost), int(inputs.monthly_volume)
     p = np.asarray(preds, dtype=object)
@@ -150,11 +171,14 @@ def value_candidate(truth: list[str], preds: list[str | None], scores: list[floa
         return vol * total_value / rows - running
 
     saving = float(saving_of(item_value.sum(), n))
-    # rows drawn per resample: n for every resample of the whole test set; it varies over the answered subset
-    b_rows = np.maximum(weights.sum(axis=1), 1.0)
-    w_auto = weights @ auto.astype(float)                      # automated rows per resample
-    w_wrong = weights @ (auto & ~correct).astype(float)
-    b_saving = saving_of(weights @ item_value, b_rows)
+    # per resample: answered rows drawn (n for every resample of the whole test set; it varies over the answered
+    # subset), automated rows, automated wrong rows, total item value; unanswered rows count nowhere
+    values = np.zeros((n_all, 4))
+    values[keep] = np.column_stack([np.ones(n), auto, auto & ~correct, item_value])
+    sums = resample(values)
+    b_rows = np.maximum(sums[:, 0], 1.0)
+    w_auto, w_wrong = sums[:, 1], sums[:, 2]
+    b_saving = saving_of(sums[:, 3], b_rows)
     b_cov = w_auto / b_rows
     with np.errstate(divide="ignore", invalid="ignore"):
         b_prec = np.where(w_auto > 0, 1 - w_wrong / w_auto, np.nan)
@@ -212,7 +236,7 @@ def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInp
         return base
     by = {a["name"]: a for a in results.get("adapters", [])}
     truth = df["label"].astype(str).to_numpy(dtype=object)
-    weights = bootstrap_weights(len(truth), resamples, seed)
+    weights = resampler(len(truth), resamples, seed)
     for name in scored_names(results):
         if name not in df.columns:
             continue
