@@ -43,6 +43,27 @@ def test_flipped_labels_are_found_on_separable_data(tmp_path):
     assert r["examples"][0]["given"] != r["examples"][0]["suggested"]
 
 
+def test_label_issues_file_masks_a_secret_inside_a_flagged_text(tmp_path, monkeypatch):
+    """A credential pasted into a mislabelled text (an environment secret and a key-shaped string) is masked in
+    label_issues.csv and in the examples."""
+    secret = "s3cr3t-value-0123456789abcdef"
+    monkeypatch.setenv("MY_SERVICE_API_KEY", secret)
+    words = {"sport": ["match", "goal", "team", "league"], "money": ["bank", "loan", "price", "market"]}
+    rng = np.random.default_rng(1)
+    texts, labels = [], []
+    for lab, ws in words.items():
+        for _ in range(60):
+            texts.append(" ".join(rng.choice(ws, 4)))
+            labels.append(lab)
+    texts[3] += f" token {secret}"
+    labels[3] = "money"   # a sport text labelled money: flagged
+    r = label_check(_frame(texts, labels), seed=0, run_dir=tmp_path)
+    found = pd.read_csv(tmp_path / "label_issues.csv", dtype=str)
+    assert "3" in set(found["id"])
+    body = (tmp_path / "label_issues.csv").read_text()
+    assert secret not in body and secret not in str(r)
+
+
 def test_flipped_labels_recall_on_sst2_copy(sst2_path):
     """5% of sst2's train labels flipped on purpose (seed 0): cleanlab's default filter (prune_by_noise_rate)
     on 5-fold out-of-fold TF-IDF + logistic-regression probabilities flags 71% of them (245 of 346;

@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from baseline.data import normalize_texts, normalized_keys, take_rows
-from baseline.redact import redact, redact_all
+from baseline.redact import redact, redact_tree
 
 NEAR_DUP_THRESHOLD = 0.9     # char 3-5-gram tf cosine; see tests/test_dataplan.py for the constructed pairs
 MATERIAL_SHARE = 0.01        # leaked test rows at or above this share → headline recomputed without them
@@ -195,7 +195,8 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     file = None
     if run_dir is not None:
         p = Path(run_dir) / "label_issues.csv"
-        table.assign(text=redact_all(table["text"])).to_csv(p, index=False)
+        # one secrets lookup for every text (a lookup scans the environment), not one per text
+        table.assign(text=redact_tree(table["text"].tolist())).to_csv(p, index=False)
         file = p.name
     return {
         "status": "ok", "method": f"cleanlab find_label_issues (prune_by_noise_rate) on {folds}-fold out-of-fold "

@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import re
 import threading
-from collections.abc import Iterable
 from typing import Any
 
 _PATTERNS = [
@@ -56,12 +55,6 @@ def _secrets() -> list[str]:
     with _lock:
         known = set(_registered)
     return sorted(known.union(_env_secrets()), key=len, reverse=True)
-
-
-def redact_all(texts: Iterable[str]) -> list[str]:
-    """``redact`` on each text, the secrets looked up once (a lookup scans the environment)."""
-    secrets = _secrets()
-    return [redact(t, secrets) for t in texts]
 
 
 def redact(text: str, secrets: list[str] | None = None) -> str:
