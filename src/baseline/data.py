@@ -440,6 +440,7 @@ def split_hash(train: pd.DataFrame, test: pd.DataFrame, validation: pd.DataFrame
         for col in ("id", "text", "label"):
             _hash_joined(h, part[col].astype(str))
             h.update(b"\x1e")
+    release_arrow_pool()  # the joined pieces' memory back to the system, not kept by Arrow's pool
     return h.hexdigest()
 
 
@@ -467,7 +468,15 @@ def _hash_joined(h: Any, values: pd.Series) -> None:
             first = False
             rows = pa.ListArray.from_arrays(pa.array([0, len(piece)], pa.int32()), piece)
             h.update(pc.binary_join(rows, sep)[0].as_buffer())
-    pa.default_memory_pool().release_unused()  # the joined pieces' memory back to the system, not kept by Arrow
+
+
+def release_arrow_pool() -> None:
+    """Hand memory Arrow's pool keeps after freeing back to the system (mimalloc keeps it otherwise)."""
+    try:
+        import pyarrow as pa
+    except ImportError:
+        return
+    pa.default_memory_pool().release_unused()
 
 
 def _take_parts(frame: pd.DataFrame, parts: list[np.ndarray]) -> list[pd.DataFrame]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from baseline.data import release_arrow_pool
+
 
 def release_memory() -> None:
     """Hand memory freed by the last stage back to the system (glibc's ``malloc_trim``; a no-op elsewhere): a large
@@ -15,9 +17,4 @@ def release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
     except (OSError, AttributeError):
         pass
-    try:
-        import pyarrow as pa
-
-        pa.default_memory_pool().release_unused()
-    except ImportError:
-        pass
+    release_arrow_pool()
