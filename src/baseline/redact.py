@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import threading
+from collections.abc import Mapping
 from typing import Any
 
 _PATTERNS = [
@@ -107,6 +108,8 @@ def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
             if r is None:
                 r = seen[id(o)] = {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
             return r
+        if isinstance(o, Mapping):   # a read-only view (``scorerows.ScoreRow``): written out as the dict it reads as
+            return {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
         if t is list:
             if len(o) > 256:  # per-item lists: labels, None, one shared score dict — each distinct value once
                 kinds = set(map(type, o))

@@ -11,7 +11,7 @@ import importlib.util
 import json
 import logging
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar
@@ -75,7 +75,9 @@ class BatchResult:
     """What one request (one batch) returned: per item, a dataset label or ``None`` (abstain)."""
 
     labels: list[str | None]
-    scores: list[dict[str, float]] | None = None  # per item, over dataset labels
+    # per item, over dataset labels: dicts, or ``scorerows.score_rows`` (rows of one float block: a many-class
+    # batch's scores in a fraction of the memory)
+    scores: list[Mapping[str, float]] | None = None
     raw: list[str | None] | None = None           # the service's own label before mapping
     errors: list[str | None] | None = None        # per-item error text (no secrets)
     cost: Cost = field(default_factory=Cost)      # what this request billed (confirmed by an answer)
@@ -197,16 +199,20 @@ class Opt:
         return False
 
 
-def proba_answers(proba: Any, classes: Sequence[str], labels: Sequence[str]) -> tuple[list[str], list[dict[str, float]]]:
+def proba_answers(proba: Any, classes: Sequence[str], labels: Sequence[str]) -> tuple[list[str], list[Mapping[str, float]]]:
     """A classifier's probabilities (rows × ``classes``) as per-item answers: the top class, and a score for every
-    dataset label (0.0 for a label the classifier never saw)."""
+    dataset label (0.0 for a label the classifier never saw), in ``labels`` order (then any class not among them)."""
+    import numpy as np
+
+    from baseline.scorerows import score_rows
+
+    proba = np.asarray(proba)
     best = [classes[j] for j in proba.argmax(axis=1)]
-    scores = []
-    for row in proba:
-        s = dict.fromkeys(labels, 0.0)
-        s.update(zip(classes, map(float, row), strict=True))
-        scores.append(s)
-    return best, scores
+    keys = list(dict.fromkeys([*labels, *classes]))
+    at = {k: j for j, k in enumerate(keys)}
+    full = np.zeros((proba.shape[0], len(keys)), dtype=np.float64)
+    full[:, [at[c] for c in classes]] = proba
+    return best, score_rows(full, keys)
 
 
 def validate_options(name: str, schema: dict[str, Opt] | None, options: dict[str, Any]) -> None:

@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from baseline.scorerows import score_rows
 from baseline.tasks.labelsets import binarize, encode
 
 DEFAULT_THRESHOLD = 0.5
@@ -215,5 +216,4 @@ def answers(proba: np.ndarray, thresholds: Sequence[float] | np.ndarray,
         if s is None:
             s = memo[key] = encode(names[row].tolist())
         sets.append(s)
-    scores = [dict(zip(labels, map(float, row), strict=True)) for row in proba]
-    return sets, scores
+    return sets, score_rows(proba, labels)

@@ -20,6 +20,7 @@ from baseline.adapters.base import (
     is_multilabel,
 )
 from baseline.adapters.onevsrest import OneVsRest
+from baseline.scorerows import score_rows
 from baseline.tasks.labelsets import EMPTY, decode
 
 TASKS = ("text-classification", "multi-label-text-classification")
@@ -219,8 +220,7 @@ class TfidfLogReg(Adapter):
         proba = self.clf_.predict_proba(self.feat_.transform(texts))
         classes = [str(c) for c in self.clf_.classes_]
         best = np.asarray(classes)[proba.argmax(axis=1)].tolist()
-        scores = [dict(zip(classes, map(float, row), strict=True)) for row in proba]
-        return BatchResult(labels=best, scores=scores)
+        return BatchResult(labels=best, scores=score_rows(proba, classes))
 
     def explain(self, top: int = 8) -> dict[str, Any]:
         if is_multilabel(self.ctx):

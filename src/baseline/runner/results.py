@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from itertools import chain
 from pathlib import Path
@@ -13,6 +14,7 @@ import numpy as np
 from baseline.adapters.base import Adapter
 from baseline.costs import PriceTable
 from baseline.redact import redact_tree
+from baseline.scorerows import ScoreRow, gather, score_rows
 from baseline.store import ResponseCache
 
 STATUS_OK = "ok"
@@ -73,7 +75,7 @@ class AdapterResult:
     status: str
     reason: str = ""
     predictions: list[str | None] = field(default_factory=list)
-    scores: list[dict[str, float] | None] = field(default_factory=list)
+    scores: list[Mapping[str, float] | None] = field(default_factory=list)
     raw: list[str | None] = field(default_factory=list)
     item_errors: list[str | None] = field(default_factory=list)
     timing: dict[str, Any] = field(default_factory=dict)
@@ -152,7 +154,7 @@ SCORES_FILE_MIN_ITEMS = 10_000   # from this many test items, per-item class sco
 _SCORE_ROWS = 20_000             # rows of the score matrix filled at a time
 
 
-def _score_labels(scores: list[dict[str, float] | None]) -> list[str] | None:
+def _score_labels(scores: list[Mapping[str, float] | None]) -> list[str] | None:
     """The one key order every non-empty score dict has, when they all have it and hold numbers; else None."""
     first = next((d for d in scores if d), None)
     if first is None or len(scores) < SCORES_FILE_MIN_ITEMS:
@@ -162,15 +164,20 @@ def _score_labels(scores: list[dict[str, float] | None]) -> list[str] | None:
             not all(type(v) in (float, int) for v in first.values()):
         return None
     prev = first   # one dict shared by many rows in a row (a floor's constant answer) is checked once
+    block = None   # rows over one score block share its labels: checked once per block
     for d in scores:
         if d and d is not prev:
+            if type(d) is ScoreRow:
+                if d.block is block:
+                    continue
+                block = d.block
             if list(d) != keys:
                 return None
             prev = d
     return keys
 
 
-def _write_scores(scores: list[dict[str, float] | None], keys: list[str], path: Path) -> dict[str, Any]:
+def _write_scores(scores: list[Mapping[str, float] | None], keys: list[str], path: Path) -> dict[str, Any]:
     """Per-item scores as one float64 matrix (rows = test items, columns = ``keys``) in ``path``; JSON keeps where
     it is and which rows had none (``None``) or an empty dict. Floats round-trip exactly; a score that is not a
     number (an adapter breaking the contract) raises, and the caller keeps the JSON form."""
@@ -183,6 +190,10 @@ def _write_scores(scores: list[dict[str, float] | None], keys: list[str], path: 
         out = mat.view(np.ndarray).reshape(-1)   # the file's pages as a plain array: no memmap object per slice
         for start in range(0, n, _SCORE_ROWS):
             chunk = scores[start:start + _SCORE_ROWS]
+            block = gather(chunk, keys)   # rows over score blocks: copied a block run at a time
+            if block is not None:
+                out[start * k:(start + len(chunk)) * k] = block.reshape(-1)
+                continue
             # one flat pass per chunk (every non-empty dict holds k values in ``keys`` order: _score_labels)
             vals = np.fromiter(chain.from_iterable(d.values() if d else none for d in chunk), dtype=np.float64,
                                count=len(chunk) * k)
@@ -199,13 +210,13 @@ def _write_scores(scores: list[dict[str, float] | None], keys: list[str], path: 
             "empty": [i for i, d in enumerate(scores) if d is not None and not d]}
 
 
-def _read_scores(ref: dict[str, Any], folder: Path) -> list[dict[str, float] | None]:
-    """The per-item score dicts ``_write_scores`` stored (each row a fresh dict, in the same key order)."""
+def _read_scores(ref: dict[str, Any], folder: Path) -> list[Mapping[str, float] | None]:
+    """The per-item scores ``_write_scores`` stored: rows over one block read from the file (they read as the dicts
+    that were saved, in the same key order), ``None`` and ``{}`` where those were."""
     mat = np.load(folder / ref["file"], mmap_mode="r")
-    keys = list(ref["labels"])
-    out: list[dict[str, float] | None] = []
-    for start in range(0, int(ref["rows"]), _SCORE_ROWS):
-        out.extend(dict(zip(keys, row, strict=True)) for row in mat[start:start + _SCORE_ROWS].tolist())
+    if mat.shape != (int(ref["rows"]), len(ref["labels"])):
+        raise ValueError(f"{ref['file']} holds {mat.shape} scores, result.json names {ref['rows']} rows")
+    out: list[Mapping[str, float] | None] = list(score_rows(mat, list(ref["labels"])))
     for i in ref.get("none", []):
         out[i] = None
     for i in ref.get("empty", []):

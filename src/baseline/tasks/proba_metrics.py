@@ -34,6 +34,7 @@ scored row is skipped for every figure (``empty_resamples``). Any chunking gives
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from itertools import repeat
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,7 @@ import pandas as pd
 from scipy import sparse
 
 from baseline.metrics import bootstrap_chunks, percentile_ci
+from baseline.scorerows import gather
 
 BINS = 10
 _EPS = np.finfo(np.float64).eps
@@ -49,16 +51,23 @@ _EPS = np.finfo(np.float64).eps
 def _matrix(classes: list[str], scores: Sequence[Mapping[str, float] | None]) -> tuple[np.ndarray, np.ndarray, int]:
     """Score dicts → (probabilities (n, K) in ``classes`` order, scored mask, rows renormalised)."""
     n, k = len(scores), len(classes)
-    rows, keys, vals = [], [], []
-    for i, s in enumerate(scores):
-        if isinstance(s, Mapping):
-            for key, v in s.items():
-                rows.append(i)
-                keys.append(key)
-                vals.append(v)
-    r = np.asarray(rows, dtype=np.int64)
-    codes = pd.Categorical(keys, categories=classes).codes.astype(np.int64) if keys else np.zeros(0, np.int64)
-    v = pd.to_numeric(pd.Series(vals, dtype=object), errors="coerce").to_numpy(dtype=float)
+    column = {c: j for j, c in enumerate(classes)}
+    block = gather(scores)
+    if block is not None:   # rows over score blocks: every row holds every block label, as the loop below reads
+        cols = np.array([column.get(key, -1) for key in scores[0]], dtype=np.int64)
+        r = np.repeat(np.arange(n, dtype=np.int64), block.shape[1])
+        codes, v = np.tile(cols, n), block.reshape(-1)
+    else:
+        rows, keys, vals = [], [], []
+        for i, s in enumerate(scores):
+            if isinstance(s, Mapping):
+                for key, val in s.items():
+                    rows.append(i)
+                    keys.append(key)
+                    vals.append(val)
+        r = np.asarray(rows, dtype=np.int64)
+        codes = np.fromiter(map(column.get, keys, repeat(-1)), dtype=np.int64, count=len(keys))
+        v = pd.to_numeric(pd.Series(vals, dtype=object), errors="coerce").to_numpy(dtype=float)
     known = codes >= 0
     r, codes, v = r[known], codes[known], v[known]
     bad = np.bincount(r[~(np.isfinite(v) & (v >= 0))], minlength=n) > 0
