@@ -332,3 +332,20 @@ def test_split_hash_is_the_same_bytes_on_arrow_and_python_strings():
     for arrow, cut in ((False, 0), (True, 0), (True, 7), (True, _HASH_ROWS), (True, n)):
         f = frame(arrow, cut)
         assert split_hash(f, f.iloc[:5].reset_index(drop=True), None) == ref.hexdigest(), (arrow, cut)
+
+
+@pytest.mark.parametrize("name", ["data.csv", "data.tsv", "data.jsonl", "data.parquet"])
+def test_file_digest_is_the_files_sha256_and_labels_are_stripped(tmp_path, name):
+    """The digest is taken beside the parse for CSV/TSV/Parquet and in the UTF-8 pass for JSON: the file's SHA-256
+    either way; labels come back stripped, one string per row, from the distinct values."""
+    import hashlib
+
+    df = pd.DataFrame({"text": [f"row {i}" for i in range(30)], "label": [" pos", "neg ", "pos"] * 10})
+    p = _write(tmp_path, name, df)
+    ds = load_dataset(p)
+    assert ds.file_sha256 == hashlib.sha256(p.read_bytes()).hexdigest()
+    assert ds.frame["label"].tolist() == ["pos", "neg", "pos"] * 10 and str(ds.frame["label"].dtype) == "str"
+    blank = tmp_path / ("blank." + name.split(".")[1])
+    blank.write_bytes(b" \n\n  \n")
+    with pytest.raises(BadInput, match="empty"):
+        load_dataset(blank)
