@@ -147,3 +147,15 @@ def test_rows_hold_a_fraction_of_the_dicts_memory():
     as_dicts = peak(lambda: [dict(zip(labels, map(float, row), strict=True)) for row in proba])
     as_rows = peak(lambda: score_rows(proba, labels))
     assert as_rows < as_dicts / 4, (as_rows, as_dicts)
+
+
+def test_item_confidences_over_blocks_equal_the_per_item_reading():
+    from baseline.tasks import get_task
+
+    rng = np.random.default_rng(7)
+    rows = score_rows(rng.dirichlet(np.ones(5), size=300), list("abcde"))
+    mixed = [*rows[:10], None, {}, {"a": 0.4, "b": 0.6}]
+    for name in ("text-classification", "multi-label-text-classification"):
+        task = get_task(name)
+        for scores in (rows, mixed):
+            assert task.item_confidences(scores) == [task.item_confidence(s) for s in scores]

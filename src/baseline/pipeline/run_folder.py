@@ -98,8 +98,12 @@ def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult],
         if not r.predictions:
             continue
         df[r.name] = r.predictions
-        conf = task.item_confidence if task is not None else (lambda s: max(s.values()) if s else None)
-        top = [conf(s) for s in r.scores] if r.scores else None
+        if not r.scores:
+            top = None
+        elif task is not None:
+            top = task.item_confidences(r.scores)
+        else:
+            top = [max(s.values()) if s else None for s in r.scores]
         if top and any(t is not None for t in top):
             df[f"{r.name}:score"] = top
         if r.item_errors and any(r.item_errors):
