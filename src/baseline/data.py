@@ -806,8 +806,13 @@ def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     frames = list(parts.values())
     exact = np.concatenate([split.text_keys(k)[0] for k in parts])
     norm = np.concatenate([split.text_keys(k)[1] for k in parts])
-    dup_mask = pd.Series(exact).duplicated(keep=False).to_numpy()
-    near_dup = int(pd.Series(norm).duplicated(keep=False).sum())
+    near_mask = pd.Series(norm).duplicated(keep=False).to_numpy()
+    near_dup = int(near_mask.sum())
+    # equal texts normalise alike, so exact duplicates are among the normalised ones: only those rows are checked
+    maybe = np.flatnonzero(near_mask)
+    dup_mask = np.zeros(len(exact), dtype=bool)
+    dup_mask[maybe] = pd.Series(exact[maybe]).duplicated(keep=False).to_numpy()
+    del near_mask, maybe
     conflicting, conflicting_examples = _conflicting_labels(frames, exact, dup_mask, examples)
     # leakage after the same normalisation as the duplicate count: test rows whose text is in train
     n_train, n_test = len(split.train), len(split.test)
