@@ -215,27 +215,6 @@ def _scan_file(path: Path, check_utf8: bool) -> tuple[str, int, bool]:
     return h.hexdigest(), 0 if blank else size, quotes
 
 
-def _probe_file(path: Path) -> tuple[int, bool]:
-    """``_scan_file``'s size (0 for a file of whitespace only) and whether the file holds a double quote, without
-    the hash: a byte search per 1 MB piece."""
-    size, blank, quotes = 0, True, False
-    with open(path, "rb") as f:
-        while chunk := f.read(_SCAN_BYTES):
-            size += len(chunk)
-            blank = blank and not chunk.strip()
-            quotes = quotes or b'"' in chunk
-    return 0 if blank else size, quotes
-
-
-def _file_sha256(path: Path) -> str:
-    """The file's SHA-256, read in 1 MB pieces."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while chunk := f.read(_SCAN_BYTES):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 _ARROW_BLOCK = 4 << 20  # Arrow's streaming reader parses the file a block this size at a time (larger blocks
 # leave more over-allocated builder memory behind: 16 MB blocks held 1.3× the strings, 4 MB ones 1.0×)
 
@@ -358,21 +337,11 @@ def read_table(path: str | Path) -> tuple[pd.DataFrame, str]:
     fmt = FORMATS.get(path.suffix.lower())
     if fmt is None:
         raise BadInput(f"{path}: unknown file type {path.suffix!r}; use .csv, .tsv, .jsonl, .json or .parquet")
-    if fmt in ("json", "jsonl"):   # checked for UTF-8 here, in the pass that hashes it
-        digest, size, quotes = _scan_file(path, check_utf8=True)
-        if size == 0:
-            raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows")
-        df = _read_frame(path, fmt, quotes)
-    else:   # CSV/TSV: UTF-8 is checked by the reader that parses it (``_read_frame``); Parquet is binary
-        size, quotes = _probe_file(path)
-        if size == 0:
-            raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows")
-        from concurrent.futures import ThreadPoolExecutor
-
-        with ThreadPoolExecutor(1, thread_name_prefix="baseline-sha256") as pool:
-            hashing = pool.submit(_file_sha256, path)   # beside the parse: hashlib and Arrow both release the GIL
-            df = _read_frame(path, fmt, quotes)
-            digest = hashing.result()
+    # CSV/TSV: UTF-8 is checked by the reader that parses it (``_read_frame``); Parquet is binary
+    digest, size, quotes = _scan_file(path, check_utf8=fmt in ("json", "jsonl"))
+    if size == 0:
+        raise BadInput(f"{path}: the file is empty; give a file with a header and labeled rows")
+    df = _read_frame(path, fmt, quotes)
     if len(df) == 0:
         raise BadInput(f"{path}: the file has a header but no rows; add labeled rows")
     df.columns = [str(c) for c in df.columns]
