@@ -336,8 +336,8 @@ def test_split_hash_is_the_same_bytes_on_arrow_and_python_strings():
 
 @pytest.mark.parametrize("name", ["data.csv", "data.tsv", "data.jsonl", "data.parquet"])
 def test_file_digest_is_the_files_sha256_and_labels_are_stripped(tmp_path, name):
-    """The digest is taken beside the parse for CSV/TSV/Parquet and in the UTF-8 pass for JSON: the file's SHA-256
-    either way; labels come back stripped, one string per row, from the distinct values."""
+    """The digest is the file's SHA-256 in every format; labels come back stripped, one string per row, rebuilt from
+    the distinct values; a file of whitespace only is empty."""
     import hashlib
 
     df = pd.DataFrame({"text": [f"row {i}" for i in range(30)], "label": [" pos", "neg ", "pos"] * 10})

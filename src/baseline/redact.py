@@ -103,13 +103,11 @@ def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
             return o
         if isinstance(o, str):
             return one(o)
-        if isinstance(o, dict):
+        if isinstance(o, Mapping):   # dicts, and read-only views (``scorerows.ScoreRow``) written out as dicts
             r = seen.get(id(o))
             if r is None:
                 r = seen[id(o)] = {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
             return r
-        if isinstance(o, Mapping):   # a read-only view (``scorerows.ScoreRow``): written out as the dict it reads as
-            return {one(k) if isinstance(k, str) else k: walk(v) for k, v in o.items()}
         if t is list:
             if len(o) > 256:  # per-item lists: labels, None, one shared score dict — each distinct value once
                 kinds = set(map(type, o))
