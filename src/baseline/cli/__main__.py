@@ -1,8 +1,6 @@
 """``python -m baseline.cli``: the same as the ``baseline`` command."""
 
-import sys
-
-from baseline.cli.app import main
+from baseline.cli.app import run
 
 if __name__ == "__main__":
-    sys.exit(main())
+    run()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sys
+from typing import NoReturn
 
 from baseline.cli.candidates import cmd_adapters, cmd_estimate
 from baseline.cli.cleanup import cmd_cleanup
@@ -60,3 +61,28 @@ def main(argv: list[str] | None = None) -> int:
 
         print(redact(traceback.format_exc()), file=sys.stderr, end="")
         return EXIT_FAILED_ADAPTERS
+
+
+def run() -> NoReturn:
+    """The ``baseline`` console command: ``main``, then ``exit_now`` with its code."""
+    exit_now(main())
+
+
+def exit_now(code: int) -> NoReturn:
+    """Exit with ``code`` after every exit handler has run and both streams are flushed, without the interpreter's
+    object-by-object teardown: after a run over millions of rows, freeing its frames, model and caches one object at
+    a time took 0.3–0.7 s of nothing the user sees. The memory goes back to the system with the process either way.
+    While another non-daemon thread is still running, the normal exit (which waits for it) is taken instead."""
+    import atexit
+    import threading
+
+    main_thread = threading.main_thread()
+    if any(t is not main_thread and not t.daemon and t.is_alive() for t in threading.enumerate()):
+        sys.exit(code)
+    atexit._run_exitfuncs()  # logging, multiprocessing, weakref finalizers, Ray, temporary folders
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # a reader that went away (``| head``), a closed stream: nothing left to say
+            pass
+    os._exit(code)
