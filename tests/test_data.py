@@ -107,6 +107,33 @@ def test_profile_counts_leaked_rows_after_normalisation_and_labels_unseen_in_tra
     assert p["labels_absent_from_test"] == ["alarm"]
 
 
+def test_profile_duplicates_and_leaks_equal_counting_the_strings(tmp_path):
+    """Exact texts are hashed only where the normalised text repeats: the duplicate, leak and conflict counts equal
+    counting the Python strings directly, on a file with a validation part, exact and normalised-only repeats within
+    and across parts, and texts that differ only in case, edge or repeated spaces, tabs and non-ASCII."""
+    rng = np.random.default_rng(11)
+    base = [f"item {i}" for i in range(400)] + ["Crème brûlée", "straße", "tab\there"]
+    variants = [lambda t: t, str.upper, lambda t: f" {t}", lambda t: t.replace(" ", "  "), str.title]
+    texts = [variants[rng.integers(0, 5)](base[rng.integers(0, len(base))]) for _ in range(2400)]
+    texts += [f"unique {i}" for i in range(600)]
+    split_col = rng.choice(["train", "test", "validation"], len(texts), p=[0.6, 0.25, 0.15])
+    df = pd.DataFrame({"text": texts, "label": rng.choice(["a", "b", "c"], len(texts)), "split": split_col})
+    ds = load_dataset(_write(tmp_path, "d.csv", df))
+    split = make_split(ds)
+    p = profile(ds, split)
+    both = pd.concat([split.train, split.test, split.validation], ignore_index=True)
+    raw = both["text"].astype(object)
+    norm = raw.map(lambda t: " ".join(t.lower().split()))
+    assert p["exact_duplicate_rows"] == int(raw.duplicated(keep=False).sum()) > 0
+    assert p["normalized_duplicate_rows"] == int(norm.duplicated(keep=False).sum()) > p["exact_duplicate_rows"]
+    train, test = split.train["text"].astype(object), split.test["text"].astype(object)
+    assert p["test_texts_in_train_exact"] == int(test.isin(set(train)).sum()) > 0
+    n_train = set(train.map(lambda t: " ".join(t.lower().split())))
+    assert p["test_texts_in_train"] == int(test.map(lambda t: " ".join(t.lower().split())).isin(n_train).sum())
+    by_text = both.assign(text=raw).groupby("text")["label"].nunique()
+    assert p["conflicting_label_texts"] == int((by_text > 1).sum()) > 0
+
+
 # ---- bad input: one line, exit code 2, no traceback ----------------------------------------------
 
 def _bad_files(tmp_path: Path) -> dict[str, tuple[list[str], str]]:
@@ -274,12 +301,12 @@ def test_conflicting_labels_match_grouping_the_texts_themselves(tmp_path):
 @pytest.mark.parametrize("arrow_type", ["string", "large_string"])
 def test_text_keys_arrow_fast_path_gives_the_python_keys(arrow_type):
     """Plain ASCII rows are lower-cased by Arrow, the rest normalised in Python: every key equals the hash of
-    ``" ".join(text.lower().split())`` (and of the text, for the exact key), whatever mix of tabs, newlines, edge and
+    ``" ".join(text.lower().split())`` (and the exact key the hash of the text), whatever mix of tabs, newlines, edge and
     repeated spaces, control characters and non-ASCII text (İ, Σ, ß, no-break and line-separator spaces) a row holds,
     on a sliced, many-chunk column and with pieces that cut across chunks."""
     import pyarrow as pa
 
-    from baseline.data import _arrow_strings, _normalized_key, text_keys
+    from baseline.data import _arrow_strings, _normalized_key, exact_keys, normalized_keys
 
     rng = np.random.default_rng(0)
     atoms = ["a", "B", "z", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x7f", "\x00", "é", "İ",
@@ -293,10 +320,10 @@ def test_text_keys_arrow_fast_path_gives_the_python_keys(arrow_type):
     want_exact = np.array([hash(t) for t in texts[5:]], dtype=np.int64)
     want_norm = np.array([_normalized_key(t) for t in texts[5:]], dtype=np.int64)
     for rows in (50_000, 1000, 333):
-        exact, norm = text_keys(series, rows)
-        assert (exact == want_exact).all() and (norm == want_norm).all()
-    exact, norm = text_keys(pd.Series(texts[5:], dtype=object))  # not Arrow: the Python path
-    assert (exact == want_exact).all() and (norm == want_norm).all()
+        assert (normalized_keys(series, rows) == want_norm).all()
+        assert (exact_keys(series, rows) == want_exact).all()
+    plain = pd.Series(texts[5:], dtype=object)  # not Arrow: the Python path
+    assert (normalized_keys(plain, 333) == want_norm).all() and (exact_keys(plain) == want_exact).all()
 
 
 def test_split_hash_is_the_same_bytes_on_arrow_and_python_strings():

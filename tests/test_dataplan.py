@@ -198,7 +198,7 @@ def test_a_run_too_large_to_scan_drops_texts_and_keeps_its_data_plan(tmp_path, m
     direct = label_check(rows, seed=42, sampled_from=sampled_from)
     assert (direct["flagged"], direct["examples"]) == (lq["flagged"], lq["examples"])
     split.drop_texts()
-    assert "text" not in split.train.columns and len(split.text_keys("test")[0]) == len(split.test)
+    assert "text" not in split.train.columns and len(split.text_keys("test")) == len(split.test)
 
 
 def _oof_per_fold_vectorizer(texts, labels, n_classes, seed, folds):

@@ -71,13 +71,13 @@ class Split:
     hash: str
     labels: list[str]
     schema: dict[str, str] | None = None  # tabular tasks: feature → kind (the items are JSON rows of these)
-    _keys: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict, repr=False, compare=False)
+    _keys: dict[str, np.ndarray] = field(default_factory=dict, repr=False, compare=False)
 
-    def text_keys(self, part: str) -> tuple[np.ndarray, np.ndarray]:
-        """(exact, normalised) 64-bit hashes of one part's texts, computed once per split: the profile and the
-        leakage check both read them, and at 1M rows each pass over the texts costs seconds."""
+    def text_keys(self, part: str) -> np.ndarray:
+        """Normalised 64-bit hashes (``normalized_keys``) of one part's texts, computed once per split: the profile
+        and the leakage check both read them, and at 1M rows each pass over the texts costs a second."""
         if part not in self._keys:
-            self._keys[part] = text_keys(getattr(self, part)["text"])
+            self._keys[part] = normalized_keys(getattr(self, part)["text"])
         return self._keys[part]
 
     def drop_texts(self) -> None:
@@ -637,17 +637,8 @@ def normalize_texts(texts: pd.Series) -> pd.Series:
     return texts.str.lower().str.replace(r"\s+", " ", regex=True).str.strip()
 
 
-def normalized_keys(texts: pd.Series) -> np.ndarray:
-    """``normalize_texts`` as one 64-bit hash per text (equal normalised texts, equal keys)."""
-    return np.fromiter(map(_normalized_key, _strings(texts)), dtype=np.int64, count=len(texts))
-
-
-def _normalized_key(text: str) -> int:
-    return hash(" ".join(text.lower().split()))
-
-
-def text_keys(texts: pd.Series, rows: int = 50_000) -> tuple[np.ndarray, np.ndarray]:
-    """Exact and normalised (``normalized_keys``) 64-bit hashes of texts in one pass, one piece of the column
+def normalized_keys(texts: pd.Series, rows: int = 50_000) -> np.ndarray:
+    """``normalize_texts`` as one 64-bit hash per text (equal normalised texts, equal keys), one piece of the column
     turned into Python strings at a time.
 
     On an Arrow string column most rows skip the Python normalisation (``" ".join(text.lower().split())``, most of
@@ -655,24 +646,18 @@ def text_keys(texts: pd.Series, rows: int = 50_000) -> tuple[np.ndarray, np.ndar
     row, normalises to itself lower-cased, which Arrow does for the whole piece at once; its key is the hash of that
     string, the same hash the Python path gives. Every other text (tabs, newlines, repeated or edge spaces, anything
     beyond ASCII) takes the Python path, so the keys are the same either way."""
-    exact = np.empty(len(texts), dtype=np.int64)
     norm = np.empty(len(texts), dtype=np.int64)
     arrow = _arrow_strings(texts)
-    i = 0
-    for start in range(0, len(texts), rows):
-        if arrow is None:
-            piece = texts.iloc[start:start + rows].tolist()
-            exact[i:i + len(piece)] = list(map(hash, piece))
-            norm[i:i + len(piece)] = list(map(_normalized_key, piece))
-            i += len(piece)
-            continue
-        import pyarrow as pa
-        import pyarrow.compute as pc
+    if arrow is None:
+        for start, piece in zip(range(0, len(texts), rows), _pieces(texts, rows), strict=True):
+            norm[start:start + len(piece)] = list(map(_normalized_key, piece))
+        return norm
+    import pyarrow as pa
+    import pyarrow.compute as pc
 
+    for start in range(0, len(texts), rows):
         part = arrow.slice(start, rows)
-        strings = part.to_numpy(zero_copy_only=False)
-        n = len(strings)
-        exact[i:i + n] = np.fromiter(map(hash, strings), dtype=np.int64, count=n)
+        n = len(part)
         plain = np.concatenate([_plain_rows(c) for c in part.chunks] or [np.zeros(0, dtype=bool)])
         keys = np.empty(n, dtype=np.int64)
         k = int(plain.sum())
@@ -680,10 +665,22 @@ def text_keys(texts: pd.Series, rows: int = 50_000) -> tuple[np.ndarray, np.ndar
             lowered = pc.ascii_lower(part if k == n else part.filter(pa.array(plain)))
             keys[plain] = np.fromiter(map(hash, lowered.to_numpy(zero_copy_only=False)), dtype=np.int64, count=k)
         if k < n:
-            keys[~plain] = list(map(_normalized_key, strings[~plain]))
-        norm[i:i + n] = keys
-        i += n
-    return exact, norm
+            other = part.filter(pa.array(~plain)).to_numpy(zero_copy_only=False)
+            keys[~plain] = list(map(_normalized_key, other))
+        norm[start:start + n] = keys
+    return norm
+
+
+def _normalized_key(text: str) -> int:
+    return hash(" ".join(text.lower().split()))
+
+
+def exact_keys(texts: pd.Series, rows: int = 50_000) -> np.ndarray:
+    """One 64-bit hash per text as it is (equal texts, equal keys)."""
+    keys = np.empty(len(texts), dtype=np.int64)
+    for start, piece in zip(range(0, len(texts), rows), _pieces(texts, rows), strict=True):
+        keys[start:start + len(piece)] = list(map(hash, piece))
+    return keys
 
 
 def _arrow_strings(texts: pd.Series) -> Any:
@@ -765,29 +762,42 @@ def _conflicting_labels(frames: list[pd.DataFrame], exact: np.ndarray, dup_mask:
     return int(len(conflicting)), heapq.nsmallest(examples, texts)
 
 
+def _exact_keys_at(frames: list[pd.DataFrame], rows: np.ndarray) -> np.ndarray:
+    """Exact text hashes at ``rows`` of the parts laid end to end (zero elsewhere): only those texts are read."""
+    keys = np.zeros(sum(len(f) for f in frames), dtype=np.int64)
+    at = 0
+    for f in frames:
+        mine = rows[(rows >= at) & (rows < at + len(f))]
+        if len(mine):
+            keys[mine] = exact_keys(take_rows(f["text"], mine - at))
+        at += len(f)
+    return keys
+
+
 def profile(ds: Dataset, split: Split, examples: int = 3) -> dict[str, Any]:
     """What a reviewer should know about the data before trusting any score."""
     parts = {"train": split.train, "test": split.test}
     if split.validation is not None:
         parts["validation"] = split.validation
-    # every text as 64-bit hashes (exact and normalised), one Python string alive at a time: a joined copy
-    # of every text would double the memory a large file needs (a collision at 1M rows has odds ~1e-7)
+    # every text as a 64-bit hash of its normalised form, one Python string alive at a time: a joined copy of every
+    # text would double the memory a large file needs (a collision at 1M rows has odds ~1e-7)
     frames = list(parts.values())
-    exact = np.concatenate([split.text_keys(k)[0] for k in parts])
-    norm = np.concatenate([split.text_keys(k)[1] for k in parts])
+    norm = np.concatenate([split.text_keys(k) for k in parts])
     near_mask = pd.Series(norm).duplicated(keep=False).to_numpy()
     near_dup = int(near_mask.sum())
-    # equal texts normalise alike, so exact duplicates are among the normalised ones: only those rows are checked
+    # equal texts normalise alike: exact duplicates, texts with conflicting labels and byte-identical leaks are all
+    # among the rows whose normalised text occurs more than once, so only those rows' texts are hashed as they are
     maybe = np.flatnonzero(near_mask)
-    dup_mask = np.zeros(len(exact), dtype=bool)
+    exact = _exact_keys_at(frames, maybe)
+    dup_mask = np.zeros(len(norm), dtype=bool)
     dup_mask[maybe] = pd.Series(exact[maybe]).duplicated(keep=False).to_numpy()
-    del near_mask, maybe
     conflicting, conflicting_examples = _conflicting_labels(frames, exact, dup_mask, examples)
     # leakage after the same normalisation as the duplicate count: test rows whose text is in train
     n_train, n_test = len(split.train), len(split.test)
     leaked = pd.Series(norm[n_train:n_train + n_test]).isin(norm[:n_train]).to_numpy()  # a hash table, not a sort
-    exact_leak = int(pd.Series(exact[n_train:n_train + n_test]).isin(exact[:n_train]).sum())
-    del norm, exact
+    in_train, in_test = maybe[maybe < n_train], maybe[(maybe >= n_train) & (maybe < n_train + n_test)]
+    exact_leak = int(pd.Series(exact[in_test]).isin(exact[in_train]).sum())
+    del norm, exact, near_mask, maybe
     leak = list(dict.fromkeys(take_rows(split.test["text"], np.flatnonzero(leaked)[:1000])))
     train_labels = set(split.train["label"].unique().tolist())
     test_labels = set(split.test["label"].unique().tolist())

@@ -406,7 +406,7 @@ def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: in
         return out
     try:
         nd = near_duplicates(split.train, split.test,
-                             keys=(split.text_keys("train")[1], split.text_keys("test")[1]))
+                             keys=(split.text_keys("train"), split.text_keys("test")))
         mask = nd.pop("leaked_mask", None)
         if nd.get("material") and mask is not None:
             nd["without_leaked"] = without_leaked(results, run_dir, mask)
