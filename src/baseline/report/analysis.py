@@ -49,6 +49,56 @@ def _score_array(col: pd.Series) -> np.ndarray:
     return pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
 
 
+class Answers:
+    """predictions.csv's answer columns, each read once, as integer codes over one list of labels (``-1``: no
+    answer): the figures compare and index codes, not Python strings (750k rows a candidate on a large run, read by
+    several figures). Code equality is string equality, and two abstentions agree, as ``None == None`` does."""
+
+    def __init__(self, df: pd.DataFrame) -> None:
+        self.df = df
+        self.truth = df["label"].astype(str).to_numpy(dtype=object)
+        codes, labels = pd.factorize(self.truth)
+        self.truth_codes = codes.astype(np.int64)
+        self.labels: list[Any] = list(labels)
+        self._codes: dict[str, np.ndarray] = {}
+        self._scores: dict[str, np.ndarray | None] = {}
+
+    def codes(self, name: str) -> np.ndarray:
+        """The candidate's answer per row as a code into ``labels`` (new labels appended), ``-1`` where none."""
+        if name not in self._codes:
+            self._codes[name] = self._encode(self.df[name])
+        return self._codes[name]
+
+    def _encode(self, col: pd.Series) -> np.ndarray:
+        arr = getattr(col.array, "_pa_array", None)
+        if arr is not None:
+            import pyarrow as pa
+            import pyarrow.compute as pc
+
+            try:
+                seen = set(self.labels)
+                self.labels += [v for v in pc.unique(arr).drop_null().to_pylist() if v not in seen]
+                idx = pc.index_in(arr, value_set=pa.array(self.labels, type=arr.type))
+                return np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+            except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
+                pass
+        values = _label_array(col)
+        seen = set(self.labels)
+        self.labels += [v for v in pd.unique(values[pd.notna(values)]) if v not in seen]
+        return pd.Index(self.labels, dtype=object).get_indexer(values).astype(np.int64)
+
+    def label(self, code: int) -> Any:
+        """The answer a code stands for (``None``: no answer)."""
+        return None if code < 0 else self.labels[code]
+
+    def scores(self, name: str) -> np.ndarray | None:
+        """The candidate's ``<name>:score`` column as floats (NaN: none), or ``None`` without the column."""
+        col = f"{name}:score"
+        if col not in self._scores:
+            self._scores[col] = _score_array(self.df[col]) if col in self.df.columns else None
+        return self._scores[col]
+
+
 def unanswered_of(df: pd.DataFrame, name: str) -> np.ndarray | None:
     """Per row, whether ``name`` left it unanswered (its ``<name>:error`` column holds an item error); ``None``: none."""
     col = f"{name}:error"
@@ -100,26 +150,26 @@ def disagreement_pair(results: dict[str, Any]) -> tuple[str, str] | None:
     return (top[0], top[1]) if len(top) == 2 else None
 
 
-def disagreements(df: pd.DataFrame, a: str, b: str, examples: int = 3) -> dict[str, Any]:
+def disagreements(df: pd.DataFrame, a: str, b: str, examples: int = 3, answers: Answers | None = None) -> dict[str, Any]:
     """How two candidates agree and differ on the same rows, with a few texts each way.
 
     Examples are the rows where the wrong candidate was most confident (when it gives scores),
-    else the first rows in test order.
+    else the first rows in test order. ``answers``: the frame's columns already read (``Answers``).
     """
-    truth = df["label"].astype(str).to_numpy(dtype=object)
-    pa, pb = _label_array(df[a]), _label_array(df[b])
-    ra, rb, same = pa == truth, pb == truth, pa == pb  # None (an abstention) equals nothing but None
+    ans = answers if answers is not None else Answers(df)
+    truth, ca, cb = ans.truth_codes, ans.codes(a), ans.codes(b)
+    ra, rb, same = ca == truth, cb == truth, ca == cb  # no answer (-1) equals no label, but equals no answer
     miss = {x: unanswered_of(df, x) for x in (a, b)}   # no answer at all: shown as unanswered, not abstained
 
     def pick(mask: np.ndarray, wrong: str) -> list[dict[str, Any]]:
         idx = np.flatnonzero(mask)
-        col = f"{wrong}:score"
-        s = _score_array(df[col]) if col in df.columns else None
+        s = ans.scores(wrong)
         if s is not None:
             idx = idx[np.argsort(-np.nan_to_num(s[idx], nan=-1.0), kind="stable")]
         rows = []
         for i in idx[:examples]:
-            row = {"id": str(df["id"].iloc[i]), "text": _clip(df["text"].iloc[i]), "label": truth[i], a: pa[i], b: pb[i],
+            row = {"id": str(df["id"].iloc[i]), "text": _clip(df["text"].iloc[i]), "label": ans.truth[i],
+                   a: ans.label(int(ca[i])), b: ans.label(int(cb[i])),
                    "unanswered": [x for x, m in miss.items() if m is not None and m[i]]}
             if s is not None:
                 row["wrong_score"] = None if np.isnan(s[i]) else float(s[i])
@@ -151,18 +201,24 @@ def coverage_precision(truth: Sequence[str], preds: Sequence[str | None], scores
     The threshold is read off the test set itself, so the coverage at the target is optimistic;
     confirm it on fresh data.
     """
-    miss = np.zeros(len(truth), dtype=bool) if unanswered is None else np.asarray(unanswered, dtype=bool)
+    p = np.asarray(preds, dtype=object)
+    t = np.asarray(truth, dtype=object)
+    return _coverage(p == t, pd.notna(p), np.asarray(scores, dtype=float), target, points, unanswered)  # None → NaN
+
+
+def _coverage(right: np.ndarray, answered: np.ndarray, scores: np.ndarray, target: float = TARGET_PRECISION,
+              points: int = 60, unanswered: Sequence[bool] | np.ndarray | None = None) -> dict[str, Any] | None:
+    """``coverage_precision`` from each row's rightness, whether it was answered, and its score."""
+    miss = np.zeros(len(right), dtype=bool) if unanswered is None else np.asarray(unanswered, dtype=bool)
     keep = ~miss
-    s = np.asarray(scores, dtype=float)[keep]  # None → NaN
-    p = np.asarray(preds, dtype=object)[keep]
-    t = np.asarray(truth, dtype=object)[keep]
-    n = len(t)
-    ok = ~np.isnan(s) & pd.notna(p)
+    s = scores[keep]
+    n = len(s)
+    ok = ~np.isnan(s) & answered[keep]
     if n == 0 or not ok.any():
         return None
     idx = np.flatnonzero(ok)
     order = idx[np.argsort(-s[idx], kind="stable")]
-    correct = (p[order] == t[order]).astype(float)
+    correct = right[keep][order].astype(float)
     ss = s[order]
     k = np.arange(1, len(order) + 1)
     prec = np.cumsum(correct) / k
@@ -283,30 +339,31 @@ def analyze_run(results: dict[str, Any], run_dir: str | Path, prices: Any = None
     regression = is_regression(results)
     if regression:
         out["residuals"] = None
-    if df is not None:
-        truth = df["label"].astype(str).to_numpy(dtype=object)
+    ans = Answers(df) if df is not None else None
+    if ans is not None:
         for n in names:
-            miss = unanswered_of(df, n) if n in df.columns else None
+            miss = unanswered_of(ans.df, n) if n in ans.df.columns else None
             if miss is not None:
-                out["unanswered"][n] = unanswered_by_label(truth, miss)
+                out["unanswered"][n] = unanswered_by_label(ans.truth, miss)
     for n in names:  # a task without a confusion matrix (multi-label) has no confused pairs
         if by[n]["metrics"].get("confusion"):
             conf = split_abstain(by[n]["metrics"]["confusion"], (out["unanswered"].get(n) or {}).get("by_label"))
             out["confused_pairs"][n] = confused_pairs(conf)
-    if df is None:
+    if df is None or ans is None:
         return out
     if regression:
         out["residuals"] = residual_points(df, out["top"])
     pair = disagreement_pair(results) if applies(results, "disagreements") else None
     if pair and all(p in df.columns for p in pair):
-        out["disagreements"] = disagreements(df, *pair)
+        out["disagreements"] = disagreements(df, *pair, answers=ans)
     for n in names:
         if not applies(results, "coverage_precision"):
             break
-        col = f"{n}:score"
-        if n not in df.columns or col not in df.columns:
+        scores = ans.scores(n) if n in df.columns else None
+        if scores is None:
             continue
-        cp = coverage_precision(truth, _label_array(df[n]), _score_array(df[col]), unanswered=unanswered_of(df, n))
+        codes = ans.codes(n)
+        cp = _coverage(codes == ans.truth_codes, codes >= 0, scores, unanswered=unanswered_of(df, n))
         if cp is not None:
             out["coverage_precision"][n] = cp
     return out
