@@ -164,16 +164,17 @@ def _score_labels(scores: list[Mapping[str, float] | None]) -> list[str] | None:
             not all(type(v) in (float, int) for v in first.values()):
         return None
     prev = first   # one dict shared by many rows in a row (a floor's constant answer) is checked once
-    block = None   # rows over one score block share its labels: checked once per block
+    block = None   # rows over one score block share its labels: checked once per block (not row by row)
     for d in scores:
-        if d and d is not prev:
-            if type(d) is ScoreRow:
-                if d.block is block:
-                    continue
-                block = d.block
-            if list(d) != keys:
-                return None
-            prev = d
+        if d is prev:
+            continue
+        if type(d) is ScoreRow:
+            if d.block is block:
+                continue
+            block = d.block
+        if d and list(d) != keys:
+            return None
+        prev = d
     return keys
 
 
@@ -207,7 +208,8 @@ def _write_scores(scores: list[Mapping[str, float] | None], keys: list[str], pat
         del mat
     return {"file": path.name, "labels": keys, "rows": n,
             "none": [i for i, d in enumerate(scores) if d is None],
-            "empty": [i for i, d in enumerate(scores) if d is not None and not d]}
+            "empty": [i for i, d in enumerate(scores)   # a score row is empty when its block is: not sized row by row
+                      if (not d.block.labels if type(d) is ScoreRow else d is not None and not d)]}
 
 
 def _read_scores(ref: dict[str, Any], folder: Path) -> list[Mapping[str, float] | None]:
