@@ -106,6 +106,18 @@ def test_saved_and_loaded_through_the_file_and_as_json(tmp_path):
         back = load_result(tmp_path, "cand").scores
         assert back == rows and back[7] is None and list(back[0]) == labels
         assert [v.hex() for v in back[-1].values()] == [v.hex() for v in rows[-1].values()]
+    rows = score_rows(rng.dirichlet(np.ones(3), size=12_000), labels)   # only score rows: nothing None or empty
+    save_result(result(12_000, rows), tmp_path)
+    saved = json.loads((tmp_path / "adapters" / "cand" / "result.json").read_text())
+    assert saved["scores"]["none"] == [] and saved["scores"]["empty"] == []
+    assert load_result(tmp_path, "cand").scores == rows
+    rows[3] = score_rows(np.zeros((1, 0)), [])[0]                        # a row over a block without classes
+    rows[5], rows[9] = {}, None
+    save_result(result(12_000, rows), tmp_path)
+    saved = json.loads((tmp_path / "adapters" / "cand" / "result.json").read_text())
+    assert saved["scores"]["empty"] == [3, 5] and saved["scores"]["none"] == [9]
+    back = load_result(tmp_path, "cand").scores
+    assert back[3] == {} and back[5] == {} and back[9] is None and back == rows
 
 
 def test_redaction_writes_rows_out_as_dicts_with_their_labels_masked(monkeypatch):
@@ -159,3 +171,16 @@ def test_item_confidences_over_blocks_equal_the_per_item_reading():
         task = get_task(name)
         for scores in (rows, mixed):
             assert task.item_confidences(scores) == [task.item_confidence(s) for s in scores]
+
+
+def test_long_answer_lists_are_masked_or_copied_whole(monkeypatch):
+    """A per-item list of labels is copied as it is when no label holds a secret, and masked item by item when one
+    does (``None`` kept), a distinct label redacted once."""
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-testsecret1234567890")
+    plain = ["pos", "neg", None] * 200
+    out = redact_tree({"predictions": plain})["predictions"]
+    assert out == plain and out is not plain
+    leaky = ["pos", "key sk-testsecret1234567890", None] * 200
+    out = redact_tree({"predictions": leaky})["predictions"]
+    assert "sk-testsecret1234567890" not in json.dumps(out)
+    assert out[0::3] == ["pos"] * 200 and out[2::3] == [None] * 200 and out[1].startswith("key ")

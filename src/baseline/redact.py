@@ -113,6 +113,8 @@ def redact_tree(obj: Any, secrets: list[str] | None = None) -> Any:
                 kinds = set(map(type, o))
                 if kinds <= {str, type(None)}:
                     done = {v: one(v) for v in set(o) if v is not None}
+                    if all(k == r for k, r in done.items()):  # nothing to mask (the usual case): a plain copy
+                        return list(o)
                     return [None if v is None else done[v] for v in o]
                 if kinds == {dict} and _plain_scores(o, one):  # class scores: label keys, numbers
                     return list(o)

@@ -6,6 +6,7 @@ import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from itertools import chain
+from operator import attrgetter
 from pathlib import Path
 from typing import Any
 
@@ -149,6 +150,7 @@ def _write_json(d: dict[str, Any], f: Any, rows: int = 20_000) -> None:
     f.write("}")
 
 
+_BLOCK = attrgetter("block")
 SCORES_PREFIX = "scores"           # adapters/<name>/scores.<token>.npy: a new name each save
 SCORES_FILE_MIN_ITEMS = 10_000   # from this many test items, per-item class scores go to SCORES_FILE
 _SCORE_ROWS = 20_000             # rows of the score matrix filled at a time
@@ -206,10 +208,19 @@ def _write_scores(scores: list[Mapping[str, float] | None], keys: list[str], pat
         mat.flush()
     finally:
         del mat
-    return {"file": path.name, "labels": keys, "rows": n,
-            "none": [i for i, d in enumerate(scores) if d is None],
-            "empty": [i for i, d in enumerate(scores)   # a score row is empty when its block is: not sized row by row
-                      if (not d.block.labels if type(d) is ScoreRow else d is not None and not d)]}
+    none, empty = _none_and_empty(scores)
+    return {"file": path.name, "labels": keys, "rows": n, "none": none, "empty": empty}
+
+
+def _none_and_empty(scores: list[Mapping[str, float] | None]) -> tuple[list[int], list[int]]:
+    """The rows without scores (``None``) and the rows with an empty mapping. Rows that are all score rows over
+    blocks with labels (a local candidate's answers) have neither: that is seen from their types and blocks, not
+    row by row."""
+    kinds = set(map(type, scores))
+    if kinds == {ScoreRow} and all(b.labels for b in set(map(_BLOCK, scores))):
+        return [], []
+    return ([i for i, d in enumerate(scores) if d is None],
+            [i for i, d in enumerate(scores) if (not d.block.labels if type(d) is ScoreRow else d is not None and not d)])
 
 
 def _read_scores(ref: dict[str, Any], folder: Path) -> list[Mapping[str, float] | None]:
