@@ -376,3 +376,32 @@ def test_file_digest_is_the_files_sha256_and_labels_are_stripped(tmp_path, name)
     blank.write_bytes(b" \n\n  \n")
     with pytest.raises(BadInput, match="empty"):
         load_dataset(blank)
+
+
+def test_row_ids_are_the_decimal_numbers_across_digit_widths():
+    from baseline.data import _row_ids
+
+    for n in (0, 1, 9, 10, 11, 100, 101, 12_345, 100_001):
+        ids = _row_ids(n)
+        assert ids.tolist() == [str(i) for i in range(n)] and str(ids.dtype) == "str"
+
+
+@pytest.mark.parametrize("arrow_type", ["string", "large_string"])
+def test_blank_rows_are_arrows_trim_on_every_row(arrow_type):
+    """Only rows that start with a space, a control character or a non-ASCII byte (or are empty) are trimmed; the
+    answer is Arrow's whitespace trim of every row, on a sliced many-chunk column with missing values."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from baseline.data import _blank
+
+    rng = np.random.default_rng(2)
+    atoms = ["", " ", "\t", "\n", "\x0b", "\x1c", "\x00", "\x7f", "\u00a0", "\u2028", "\u3000", "é", "a", "Z", "~",
+             "!", "x y"]
+    texts = ["".join(rng.choice(atoms, rng.integers(0, 4))) for _ in range(4000)]
+    values = [None if i % 97 == 0 else t for i, t in enumerate(texts)]
+    typ = getattr(pa, arrow_type)()
+    col = pa.chunked_array([pa.array(values[i:i + 333], type=typ) for i in range(0, len(values), 333)]).slice(7)
+    got = _blank(pd.Series(pd.arrays.ArrowExtensionArray(col))).to_numpy()
+    want = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(col)), 0).fill_null(True).to_numpy(zero_copy_only=False)
+    assert (got == want).all() and 0 < got.sum() < len(got)
