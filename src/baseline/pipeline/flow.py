@@ -14,7 +14,7 @@ from baseline.ledger import SpendLedger
 from baseline.pipeline.candidates import estimate_adapters, reuse_earlier, run_candidates
 from baseline.pipeline.history import record_finish, record_start, since_previous
 from baseline.pipeline.inputs import CompareRequest, load_inputs, select_adapters
-from baseline.pipeline.memory import release_memory
+from baseline.pipeline.memory import SettledHeap, release_memory
 from baseline.pipeline.results import (
     add_analysis,
     add_business_and_data_plan,
@@ -38,12 +38,22 @@ from baseline.store import Store
 def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar, store: Store | None = None,
             progress: Progress | None = None) -> tuple[dict[str, Any], Path]:
     """Run the whole comparison and write the run folder. Returns (results, run_dir)."""
-    progress = progress or Progress()
+    heap = SettledHeap()
+    try:
+        return _compare(req, registry, opts, bar, store, progress or Progress(), heap)
+    finally:
+        heap.close()
+
+
+def _compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar, store: Store | None,
+             progress: Progress, heap: SettledHeap) -> tuple[dict[str, Any], Path]:
+    """``compare``'s stages in order; ``heap`` settles what each large stage leaves (``SettledHeap``)."""
     registry.check_options(opts.adapter_options)  # unknown keys / bad values: exit 2 before anything runs
     started = datetime.now(UTC).isoformat(timespec="milliseconds")
     t_start = time.perf_counter()
     inp, opts, bar = load_inputs(req, opts, bar, progress)
     release_memory()
+    heap.settle()
     names, paid_listed = select_adapters(req, registry, opts)
     split, task, resuming = inp.split, inp.task, req.resume is not None
 
@@ -60,6 +70,7 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
     t = time.perf_counter()
     results, adapter_s = run_candidates(registry, names, reuse, split, opts, run_dir, progress, resuming, ledger)
     stages["run_wall_s"] = time.perf_counter() - t  # adapters plus the runner's bookkeeping around them
+    heap.settle()  # the answers: every later stage reads them, no later collection needs to walk them
 
     ev, score_s = score(split, results, opts, req.resamples, task, progress)
     curve = learning_curve_for(registry, results, split, opts, run_dir, req.resamples) if req.learning_curve else None
