@@ -93,11 +93,11 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
 def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult], task: Task | None = None) -> Path:
     """Per-item predictions beside the report: one row per test item, one column per adapter, and its confidence in
     the whole answer (the task's reading of the adapter's scores)."""
-    df = pd.DataFrame({"id": split.test["id"], "text": split.test["text"], "label": split.test["label"]})
+    columns: dict[str, Any] = {"id": split.test["id"], "text": split.test["text"], "label": split.test["label"]}
     for r in results:
         if not r.predictions:
             continue
-        df[r.name] = r.predictions
+        columns[r.name] = r.predictions
         if not r.scores:
             top = None
         elif task is not None:
@@ -105,12 +105,43 @@ def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult],
         else:
             top = [max(s.values()) if s else None for s in r.scores]
         if top and any(t is not None for t in top):
-            df[f"{r.name}:score"] = top
+            columns[f"{r.name}:score"] = top
         if r.item_errors and any(r.item_errors):
-            df[f"{r.name}:error"] = r.item_errors
+            columns[f"{r.name}:error"] = r.item_errors
     p = run_dir / "predictions.csv"
-    write_csv(df, p)
+    write_columns(columns, p)
     return p
+
+
+def write_columns(columns: dict[str, Any], path: Path) -> None:
+    """Named columns (frame columns, or per-row lists) as CSV: the file ``write_csv`` writes for the frame they make.
+    With Arrow, lists of strings and lists of numbers go to Arrow arrays directly, not through a frame's Python
+    objects (a large run's answers: 750k a candidate); any other list, or no Arrow, takes the frame."""
+    try:
+        import pyarrow as pa
+        import pyarrow.csv as pcsv
+    except ImportError:
+        write_csv(pd.DataFrame(columns), path)
+        return
+    arrays = {name: _arrow_column(values, pa) for name, values in columns.items()}
+    if any(a is None for a in arrays.values()):
+        write_csv(pd.DataFrame(columns), path)
+        return
+    pcsv.write_csv(pa.table(arrays), path)
+
+
+def _arrow_column(values: Any, pa: Any) -> Any:
+    """One column as Arrow, the array ``pa.Table.from_pandas`` makes of it in a frame (missing: null), or ``None``
+    for a list this does not read (the caller then writes the frame)."""
+    if isinstance(values, pd.Series):
+        arr = getattr(values.array, "_pa_array", None)
+        return arr if arr is not None else pa.Array.from_pandas(values.reset_index(drop=True))
+    kinds = set(map(type, values))
+    if kinds <= {str, type(None)}:
+        return pa.array(values, type=pa.large_string())
+    if kinds <= {float, type(None)}:
+        return pa.array(values, type=pa.float64(), from_pandas=True)   # NaN → missing, as in a frame
+    return None
 
 
 def write_results(run_dir: Path, results_json: dict[str, Any]) -> None:
