@@ -79,6 +79,12 @@ def test_gather_copies_runs_and_refuses_what_it_cannot_read():
     assert gather([*rows, None]) is None and gather([{"x": 1.0}]) is None and gather([]) is None
     other = score_rows(rng.random((1, 3)), ["x", "y", "w"])
     assert gather([ra[0], other[0]]) is None                        # blocks over other labels
+    big = score_rows(rng.random((3000, 3)), ["x", "y", "z"])
+    for rows in (big, big[:1500] + big[1501:], big[:700] + big[701:703][::-1] + big[703:],   # whole, a gap, a swap
+                 big[:10] + ra[:2] + big[10:], big[5:] + big[:5]):                        # another block inside, wrap
+        want = np.array([list(r.values()) for r in rows])
+        assert np.array_equal(gather(rows), want)
+    assert gather(big[:100] + [{"x": 1.0, "y": 0.0, "z": 0.0}] + big[100:]) is None       # a dict inside a run
 
 
 def test_pickle_holds_each_block_once():

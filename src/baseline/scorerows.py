@@ -12,6 +12,8 @@ stages that move many rows at once (the score matrix file, probability metrics) 
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping, Sequence
+from itertools import repeat
+from operator import attrgetter, is_
 from typing import Any
 
 import numpy as np
@@ -108,14 +110,31 @@ def gather(rows: Sequence[Any], labels: Sequence[str] | None = None) -> np.ndarr
             if b.labels != keys:
                 return None
             checked = b
-        end, row = at + 1, r.row + 1
         limit = min(n, at + b.values.shape[0] - r.row)
-        while end < limit:   # the run of rows that continue this block in order
-            nxt = rows[end]
-            if type(nxt) is not ScoreRow or nxt.block is not b or nxt.row != row:
-                break
-            end += 1
-            row += 1
-        out[at:end] = b.values[r.row:row]
+        end = _run_end(rows, at, limit, b, r.row)
+        out[at:end] = b.values[r.row:r.row + end - at]
         at = end
     return out
+
+
+_TYPE = type
+_BLOCK, _ROW = attrgetter("block"), attrgetter("row")
+
+
+def _run_end(rows: Sequence[Any], at: int, limit: int, block: ScoreBlock, first: int) -> int:
+    """Where the run of rows that continue ``block`` in order from ``rows[at]`` (its row ``first``) ends, at most
+    ``limit``. Usually the whole rest of the block continues: that is checked in a few passes at C speed (types,
+    blocks, row numbers); otherwise row by row."""
+    seg = rows[at:limit]
+    if set(map(_TYPE, seg)) == {ScoreRow} and all(map(is_, map(_BLOCK, seg), repeat(block))):
+        numbers = np.fromiter(map(_ROW, seg), dtype=np.int64, count=len(seg))
+        if (numbers == np.arange(first, first + len(seg))).all():
+            return limit
+    end, row = at + 1, first + 1
+    while end < limit:
+        nxt = rows[end]
+        if type(nxt) is not ScoreRow or nxt.block is not block or nxt.row != row:
+            break
+        end += 1
+        row += 1
+    return end
