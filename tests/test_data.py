@@ -324,6 +324,9 @@ def test_text_keys_arrow_fast_path_gives_the_python_keys(arrow_type):
         assert (exact_keys(series, rows) == want_exact).all()
     plain = pd.Series(texts[5:], dtype=object)  # not Arrow: the Python path
     assert (normalized_keys(plain, 333) == want_norm).all() and (exact_keys(plain) == want_exact).all()
+    mostly = [f"Plain Row {i}" for i in range(3000)] + texts[:300]   # pieces mostly plain: lowered whole, then redone
+    series = pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([pa.array(mostly, type=typ)])))
+    assert (normalized_keys(series, 1000) == np.array([_normalized_key(t) for t in mostly], dtype=np.int64)).all()
 
 
 def test_split_hash_is_the_same_bytes_on_arrow_and_python_strings():

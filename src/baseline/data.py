@@ -710,15 +710,16 @@ def normalized_keys(texts: pd.Series, rows: int = 50_000) -> np.ndarray:
         part = arrow.slice(start, rows)
         n = len(part)
         plain = np.concatenate([_plain_rows(c) for c in part.chunks] or [np.zeros(0, dtype=bool)])
-        keys = np.empty(n, dtype=np.int64)
         k = int(plain.sum())
-        if k:
-            lowered = pc.ascii_lower(part if k == n else part.filter(pa.array(plain)))
-            keys[plain] = np.fromiter(map(hash, lowered.to_numpy(zero_copy_only=False)), dtype=np.int64, count=k)
+        if k * 2 >= n:   # mostly plain: lower-case the whole piece (no filtered copy), then redo the few others
+            lowered = pc.ascii_lower(part).to_numpy(zero_copy_only=False)
+            norm[start:start + n] = np.fromiter(map(hash, lowered), dtype=np.int64, count=n)
+        elif k:
+            lowered = pc.ascii_lower(part.filter(pa.array(plain))).to_numpy(zero_copy_only=False)
+            norm[start:start + n][plain] = np.fromiter(map(hash, lowered), dtype=np.int64, count=k)
         if k < n:
             other = part.filter(pa.array(~plain)).to_numpy(zero_copy_only=False)
-            keys[~plain] = list(map(_normalized_key, other))
-        norm[start:start + n] = keys
+            norm[start:start + n][~plain] = list(map(_normalized_key, other))
     return norm
 
 
