@@ -124,6 +124,13 @@ def test_saved_and_loaded_through_the_file_and_as_json(tmp_path):
     assert saved["scores"]["empty"] == [3, 5] and saved["scores"]["none"] == [9]
     back = load_result(tmp_path, "cand").scores
     assert back[3] == {} and back[5] == {} and back[9] is None and back == rows
+    shared = {"b": 0.25, "a": 0.5, "c": 0.25}                              # dicts only: one shared answer, one empty
+    rows = [shared] * 12_000
+    rows[11] = {}
+    save_result(result(12_000, rows), tmp_path)
+    saved = json.loads((tmp_path / "adapters" / "cand" / "result.json").read_text())
+    assert saved["scores"]["empty"] == [11] and saved["scores"]["none"] == []
+    assert load_result(tmp_path, "cand").scores == rows
 
 
 def test_redaction_writes_rows_out_as_dicts_with_their_labels_masked(monkeypatch):
