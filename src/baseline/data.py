@@ -341,9 +341,11 @@ def _blank_chunk(chunk: Any, pc: Any) -> np.ndarray:
     large file that is a few rows, not a trimmed copy of every text."""
     import pyarrow as pa
 
+    def trimmed_empty(arr: Any) -> np.ndarray:
+        return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(arr)), 0).fill_null(True).to_numpy(zero_copy_only=False)
+
     if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
-        return pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(chunk)), 0).fill_null(True).to_numpy(
-            zero_copy_only=False)
+        return trimmed_empty(chunk)
     n = len(chunk)
     offsets, data = _string_buffers(chunk)
     starts, ends = offsets[:-1], offsets[1:]
@@ -354,9 +356,7 @@ def _blank_chunk(chunk: Any, pc: Any) -> np.ndarray:
     blank = np.zeros(n, dtype=bool)
     rows = np.flatnonzero(check)
     if len(rows):
-        some = chunk.take(pa.array(rows))
-        blank[rows] = pc.equal(pc.utf8_length(pc.utf8_trim_whitespace(some)), 0).fill_null(True).to_numpy(
-            zero_copy_only=False)
+        blank[rows] = trimmed_empty(chunk.take(pa.array(rows)))
     return blank
 
 

@@ -90,7 +90,7 @@ def write_csv(df: pd.DataFrame, path: Path) -> None:
     pcsv.write_csv(pa.Table.from_pandas(df, preserve_index=False), path)
 
 
-def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult], task: Task | None = None) -> Path:
+def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult], task: Task) -> Path:
     """Per-item predictions beside the report: one row per test item, one column per adapter, and its confidence in
     the whole answer (the task's reading of the adapter's scores)."""
     columns: dict[str, Any] = {"id": split.test["id"], "text": split.test["text"], "label": split.test["label"]}
@@ -98,12 +98,7 @@ def write_predictions(run_dir: Path, split: Split, results: list[AdapterResult],
         if not r.predictions:
             continue
         columns[r.name] = r.predictions
-        if not r.scores:
-            top = None
-        elif task is not None:
-            top = task.item_confidences(r.scores)
-        else:
-            top = [max(s.values()) if s else None for s in r.scores]
+        top = task.item_confidences(r.scores) if r.scores else None
         if top and any(t is not None for t in top):
             columns[f"{r.name}:score"] = top
         if r.item_errors and any(r.item_errors):

@@ -221,8 +221,7 @@ def _none_and_empty(scores: list[Mapping[str, float] | None]) -> tuple[list[int]
         return [], []
     if kinds == {dict}:   # dicts only (a floor's one shared answer): the empty ones by their sizes, read at C speed
         return [], np.flatnonzero(np.fromiter(map(len, scores), dtype=np.int64, count=len(scores)) == 0).tolist()
-    return ([i for i, d in enumerate(scores) if d is None],
-            [i for i, d in enumerate(scores) if (not d.block.labels if type(d) is ScoreRow else d is not None and not d)])
+    return [i for i, d in enumerate(scores) if d is None], [i for i, d in enumerate(scores) if d is not None and not d]
 
 
 def _read_scores(ref: dict[str, Any], folder: Path) -> list[Mapping[str, float] | None]:
