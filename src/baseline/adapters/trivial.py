@@ -20,6 +20,7 @@ from baseline.adapters.base import (
     is_multilabel,
 )
 from baseline.adapters.onevsrest import OneVsRest
+from baseline.heap import trim_heap
 from baseline.scorerows import score_rows
 from baseline.tasks.labelsets import EMPTY, decode
 
@@ -157,6 +158,7 @@ class TfidfLogReg(Adapter):
         k_eff = 1 if n_classes <= 2 else n_classes
         self.feat_ = HashedTfidf(int(o("ngram_max", 2)), o("min_df"), o("max_features"))
         X = self.feat_.fit_transform(texts, max_columns=max(1, MAX_WEIGHTS // k_eff))
+        trim_heap()  # the hashing's freed temporaries: the solver's arrays would come on top of their pages
         c = o("C", 10.0)
         cw = o("class_weight")
         details: dict[str, Any] = {"features": f"hashed word 1-{int(o('ngram_max', 2))}-grams",

@@ -5,18 +5,14 @@ from __future__ import annotations
 import gc
 
 from baseline.data import release_arrow_pool
+from baseline.heap import trim_heap
 
 
 def release_memory() -> None:
     """Hand memory freed by the last stage back to the system (glibc's ``malloc_trim``; a no-op elsewhere): a large
     run's stages free hundreds of MB of temporary strings and arrays that would otherwise stay in the process."""
     gc.collect()
-    try:
-        import ctypes
-
-        ctypes.CDLL("libc.so.6").malloc_trim(0)
-    except (OSError, AttributeError):
-        pass
+    trim_heap()
     release_arrow_pool()
 
 
