@@ -167,6 +167,7 @@ def test_multinomial_holds_no_n_by_k_array_beyond_the_probabilities(monkeypatch)
     per-row vectors, so its peak is under half of scikit-learn's and under 1.5 n × K float32 arrays (the checks can
     fail: scikit-learn's exceeds 3 such arrays, and ours with the probabilities kept in float32 was 1.85)."""
     monkeypatch.setattr(trivial, "MULTINOMIAL_MIN_ELEMENTS", 1)
+    monkeypatch.setattr(newton_logreg, "HALF_MIN_ELEMENTS", 1)
     monkeypatch.setattr(newton_logreg, "ROWS_PER_SLICE", 2000)
     monkeypatch.setattr(newton_logreg, "SLICE_ELEMENTS", 2000 * 20)
     monkeypatch.setattr(trivial, "CHUNK_ROWS", 2000)
@@ -177,7 +178,7 @@ def test_multinomial_holds_no_n_by_k_array_beyond_the_probabilities(monkeypatch)
     assert theirs > 3 * nk and ours < 1.5 * nk and ours < theirs / 2
 
 
-def test_multinomial_hessian_product_from_half_precision_probabilities():
+def test_multinomial_hessian_product_from_half_precision_probabilities(monkeypatch):
     """The Hessian products read the probabilities kept in half precision: each product is within 5e-5 (relative norm)
     of the exact float64 one (1e-5 here; keeping the row-weighted probabilities in half precision instead, as the
     float32 array did, is 1e-4 at 2,000 rows and worse as rows grow, since the weights shrink below half precision's
@@ -185,6 +186,10 @@ def test_multinomial_hessian_product_from_half_precision_probabilities():
     X, y = multi_problem(n=2000, d=60, k=40, seed=5)
     yi = np.unique(y, return_inverse=True)[1]
     k, d, c = 40, X.shape[1], 10.0
+    small = newton_logreg._Multinomial(X, yi, np.ones(len(yi)), c, k)
+    small.gradient_hessp(np.zeros((d + 1) * k))
+    assert small.proba.dtype == np.float32   # 80k entries: below HALF_MIN_ELEMENTS
+    monkeypatch.setattr(newton_logreg, "HALF_MIN_ELEMENTS", 1)
     prob = newton_logreg._Multinomial(X, yi, np.ones(len(yi)), c, k)
     rng = np.random.default_rng(0)
     x = rng.standard_normal((d + 1) * k) * 2
