@@ -10,12 +10,15 @@ that would change it.
 Run: python bench/bench_tfidf_solver.py [--rows 1000000] [--solvers lbfgs newton-cg newton-cg@rule ours@rule]
      [--set tickets|sentiment|topics] [--features exact|hashed]
 (``@rule``: the tolerance of ``baseline.adapters.trivial.solver_plan`` instead of 1e-4; ``ours``: the adapter's own
-Newton-CG, ``trivial.newton_fit``: binary, or multinomial on scikit-learn's driver; ``--features hashed``: the adapter's ``HashedTfidf`` instead of the
+Newton-CG, ``trivial.newton_fit``: binary, or multinomial on scikit-learn's driver; ``ours-half`` / ``ours-float32``: the
+same with the multinomial fit's probabilities forced to half precision / float32, whatever ``HALF_MIN_ELEMENTS`` says;
+``--features hashed``: the adapter's ``HashedTfidf`` instead of the
 vocabulary. Every run records its objective value, whether it converged, and ``fit_added_mb``: the fit's peak RSS
 above the RSS just before it, the solver's own memory beside the matrix)
 
 The solver pairs of issue 22: ``--set sentiment --features hashed --solvers newton-cg@rule ours@rule`` (binary) and
-``--set topics --rows 300000 --features hashed --solvers newton-cg@rule ours@rule`` (50 classes).
+``--set topics --rows 300000 --features hashed --solvers newton-cg@rule ours@rule`` (50 classes); the probabilities'
+precision: ``--set topics --rows 100000 --features hashed --solvers ours-float32@rule ours-half@rule``.
 """
 
 from __future__ import annotations
@@ -76,6 +79,11 @@ def fit_one(data: Path, solver: str, preds_out: Path, features: str = "exact") -
     t0 = time.perf_counter()
     # "<solver>" at scikit-learn's tol 1e-4 (as shipped before issue 22), "<solver>@rule" at solver_plan's tol
     name, _, rule = solver.partition("@")
+    name, _, precision = name.partition("-")
+    if precision:   # ours-half / ours-float32: the multinomial probabilities' precision, whatever the size
+        from baseline.adapters import newton_logreg
+
+        newton_logreg.HALF_MIN_ELEMENTS = 1 if precision == "half" else 2**62
     _, rule_tol, rule_iter = solver_plan(x.shape[0], x.shape[1], k_eff, 10.0)
     tol = rule_tol if rule else 1e-4
     Path("/proc/self/clear_refs").write_text("5")   # the peak (VmHWM) restarts from here

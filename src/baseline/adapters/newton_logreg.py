@@ -39,9 +39,9 @@ HESS_DTYPE = np.float32
 # multinomial: the probabilities kept for the Hessian products, in half precision from HALF_MIN_ELEMENTS rows × classes
 # (2 bytes an entry: 72 MB at 750k rows × 50 classes, not 143 MB in float32). Each is within 2^-11 of its value
 # relative (below 6e-5, within 3e-8 absolute), far inside the inner solve's tolerance; the gradient, loss and line
-# search still use float64 probabilities. Reading them back costs about a fifth of the fit's time on 50 classes (the
-# same iterations: 75k rows × 50 classes, 20-22 s against 24-25 s), so smaller fits, whose float32 array is at most
-# 64 MB, keep float32
+# search still use float64 probabilities. Reading them back costs about a fifth of the fit's time on 50 classes (75k
+# rows: 10 iterations either way, 18.5-19.2 s against 23.4-23.8 s, bench/results/tfidf_solver_topics_proba_precision_
+# 100k.json), so smaller fits, whose float32 array is at most 64 MB, keep float32
 PROBA_DTYPE = np.float16
 HALF_MIN_ELEMENTS = 2**24
 BACKTRACKS = 40
