@@ -81,6 +81,25 @@ def test_values_are_float32_and_counts_are_made_a_slice_at_a_time():
     np.testing.assert_allclose(trivial._bincount(idx, 64, w, step=7), np.bincount(idx, w, minlength=64))
 
 
+def test_bucket_sized_arrays_stay_one_count_array_and_a_mask_at_the_hashing_peak():
+    """2**22 buckets: the document frequencies (int32, 16 MB) are the one bucket-sized array kept; the min_df search
+    counts them a slice at a time (a whole ``bincount`` copied them to int64: +32 MB) and they become the remap
+    (a second int32 array: +16 MB)."""
+    import tracemalloc
+
+    texts, _ = corpus(300)
+    HashedTfidf().fit_transform(texts[:10])  # imports and caches first
+    tracemalloc.start()
+    try:
+        X = HashedTfidf().fit_transform(texts, max_columns=50)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    buckets = trivial.HASH_FEATURES
+    assert X.shape[1] <= 50
+    assert peak < buckets * (4 + 1) + 4 * 2**20, peak / buckets   # int32 counts + a bool mask + a few MB
+
+
 def test_min_df_rises_until_the_weights_fit_and_an_explicit_min_df_wins():
     texts, _ = corpus(300)
     free = HashedTfidf().fit_transform(texts)

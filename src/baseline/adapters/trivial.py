@@ -32,7 +32,7 @@ ML_SOLVER = "newton-cg"
 # single-label floor (``TfidfLogReg``): n-grams hashed into HASH_FEATURES buckets (no vocabulary held in memory),
 # counted CHUNK_ROWS texts at a time into one preallocated CSR matrix; only buckets that occur are columns
 HASH_FEATURES = 2**22
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 10_000
 # the matrix's values: float32 (8 bytes a nonzero with the int32 column, not 12); scikit-learn's newton-cg then keeps
 # its weights and per-row arrays in float32 too and reaches the same optimum: at 1M rows of tickets objective 0.40010861
 # in 7 iterations as in float64, macro-F1 0.7989 both (bench/results/tfidf_floor_1m_float32.json)
@@ -406,7 +406,11 @@ class HashedTfidf:
         self.buckets_ = np.flatnonzero(keep).astype(np.int32)
         if not len(self.buckets_):
             raise ValueError(f"no n-gram occurs in at least min_df = {self.min_df_} train texts")
-        remap = np.full(self.n_features, -1, dtype=np.int32)
+        del keep
+        kept_df = df[self.buckets_]
+        remap = df  # the bucket-sized counts, no longer needed, become the remap: no second 16 MB array beside them
+        del df
+        remap.fill(-1)
         remap[self.buckets_] = np.arange(len(self.buckets_), dtype=np.int32)
         old = indptr.copy()
         w = 0
@@ -421,8 +425,8 @@ class HashedTfidf:
             indices[w:w + kept], data[w:w + kept] = cols[ok], vals
             indptr[s + 1:e + 1] = w + np.cumsum(np.bincount(rows[ok], minlength=e - s))
             w += kept
-        df = df[self.buckets_]
-        self.idf_ = np.log((1.0 + n) / (1.0 + df)) + 1.0
+        del remap
+        self.idf_ = np.log((1.0 + n) / (1.0 + kept_df)) + 1.0
         indices, data = indices[:w], data[:w]
         idx_dtype = np.int32 if w < 2**31 else np.int64
         X = sparse.csr_matrix((data, indices.astype(idx_dtype, copy=False), indptr.astype(idx_dtype)),
@@ -434,7 +438,9 @@ class HashedTfidf:
         if self.min_df is not None:
             v = float(self.min_df)
             return max(1, math.ceil(v * n) if v < 1 else int(v))
-        per_count = np.bincount(df)  # how many buckets occur in exactly m texts
+        # how many buckets occur in exactly m texts, a slice of buckets at a time (bincount copies its input to
+        # int64: 32 MB at once for 2**22 buckets, the hashing's peak)
+        per_count = _bincount(df, int(df.max()) + 1, step=1 << 18)
         at_least = np.cumsum(per_count[::-1])[::-1]  # buckets in >= m texts, m = 0, 1, ...
         fits = np.flatnonzero(at_least[1:] <= max_columns)
         return int(fits[0]) + 1 if len(fits) else 1
