@@ -79,7 +79,9 @@ def fit_one(data: Path, solver: str, preds_out: Path, features: str = "exact") -
     t0 = time.perf_counter()
     # "<solver>" at scikit-learn's tol 1e-4 (as shipped before issue 22), "<solver>@rule" at solver_plan's tol
     name, _, rule = solver.partition("@")
-    name, _, precision = name.partition("-")
+    precision = ""
+    if name in ("ours-half", "ours-float32"):   # not newton-cg's hyphen
+        name, _, precision = name.partition("-")
     if precision:   # ours-half / ours-float32: the multinomial probabilities' precision, whatever the size
         from baseline.adapters import newton_logreg
 
