@@ -44,9 +44,10 @@ def compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar,
         done = _compare(req, registry, opts, bar, store, progress, heap)
     finally:
         heap.close()
-    # the stages' texts, answers and scores went with _compare's frame, and the report is drawn from the saved files:
-    # freed first, the report's libraries and pages do not come on top of them (at 100k rows most of the late peak)
-    release_memory()
+    # the stages' texts, answers and scores went with _compare's frame (reference counting frees them: no collection
+    # needed), and the report is drawn from the saved files: freed first, the report's libraries and pages do not come
+    # on top of them (at 100k rows most of the late peak)
+    release_memory(collect=False)
     render_report(done.run_dir, done.results_json, done.t_start, progress)
     record_finish(store, done.recorded, done.names, done.run_dir)
     return done.results_json, done.run_dir
