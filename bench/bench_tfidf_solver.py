@@ -18,7 +18,9 @@ above the RSS just before it, the solver's own memory beside the matrix)
 
 The solver pairs of issue 22: ``--set sentiment --features hashed --solvers newton-cg@rule ours@rule`` (binary) and
 ``--set topics --rows 300000 --features hashed --solvers newton-cg@rule ours@rule`` (50 classes); the probabilities'
-precision: ``--set topics --rows 100000 --features hashed --solvers ours-float32@rule ours-half@rule``.
+precision: ``--set topics --rows 100000 --features hashed --solvers ours-float32@rule ours-half@rule``; the hashing's
+chunk: ``--set sentiment --rows 100000 --features hashed --solvers ours@rule --chunk-rows 20000 10000 20000 10000``
+(``peak_rss_mb_vectorize`` against ``peak_rss_mb_before_features``).
 """
 
 from __future__ import annotations
@@ -120,6 +122,8 @@ def main() -> None:
     ap.add_argument("--solvers", nargs="+", default=["lbfgs", "newton-cg"])
     ap.add_argument("--set", dest="kind", choices=["tickets", "sentiment", "topics"], default="tickets")
     ap.add_argument("--features", choices=["exact", "hashed"], default="exact")
+    ap.add_argument("--chunk-rows", type=int, nargs="+", default=[None],
+                    help="HashedTfidf's CHUNK_ROWS (texts hashed at a time), each value in turn for every solver")
     ap.add_argument("--single", nargs=2, metavar=("SOLVER", "PREDS"), help="one fit in this process")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "tfidf_solver.json"))
     a = ap.parse_args()
@@ -127,23 +131,31 @@ def main() -> None:
 
     data = data_path(a.kind, a.rows)
     if a.single:
+        if a.chunk_rows[0] is not None:
+            from baseline.adapters import trivial
+
+            trivial.CHUNK_ROWS = a.chunk_rows[0]
         print(json.dumps(fit_one(data, a.single[0], Path(a.single[1]), a.features)))
         return
     runs, preds = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for solver in a.solvers:
-            out = Path(tmp) / f"{solver}.npy"
-            p = subprocess.run([sys.executable, __file__, "--rows", str(a.rows), "--set", a.kind, "--features",
-                                a.features, "--single", solver, str(out)], capture_output=True, text=True)
-            if p.returncode != 0:
-                raise SystemExit(p.stderr[-3000:])
-            runs.append(json.loads(p.stdout.strip().splitlines()[-1]))
-            print(json.dumps(runs[-1]), flush=True)
-            preds[solver] = np.load(out)
-    first = preds[a.solvers[0]]
-    agreement = {s: round(float((preds[s] == first).mean()), 4) for s in a.solvers[1:]}
+        for chunk in a.chunk_rows:
+            for solver in a.solvers:
+                key = solver if chunk is None else f"{solver} chunk {chunk}"
+                out = Path(tmp) / f"{len(runs)}.npy"
+                p = subprocess.run([sys.executable, __file__, "--rows", str(a.rows), "--set", a.kind, "--features",
+                                    a.features, "--single", solver, str(out),
+                                    *(["--chunk-rows", str(chunk)] if chunk is not None else [])],
+                                   capture_output=True, text=True)
+                if p.returncode != 0:
+                    raise SystemExit(p.stderr[-3000:])
+                runs.append({**json.loads(p.stdout.strip().splitlines()[-1]), "chunk_rows": chunk})
+                print(json.dumps(runs[-1]), flush=True)
+                preds[key] = np.load(out)
+    keys = list(preds)
+    agreement = {s: round(float((preds[s] == preds[keys[0]]).mean()), 4) for s in keys[1:]}
     result = {"rows": a.rows, "set": a.kind, "features": a.features, "runs": runs,
-              f"agreement_with_{a.solvers[0]}": agreement}
+              f"agreement_with_{keys[0]}": agreement}
     Path(a.out).write_text(json.dumps(result, indent=2))
     print(json.dumps(agreement))
 
