@@ -40,3 +40,36 @@ def test_the_report_is_rendered_with_no_split_or_answers_alive(tiny_csv, tmp_pat
     assert (run_dir / "report.html").stat().st_size > 0
     saved = json.loads((run_dir / "results.json").read_text())
     assert {a["name"] for a in saved["adapters"]} == {"majority", "tfidf-logreg"} and saved["timing"]["render_s"] > 0
+
+
+def test_the_answers_are_let_go_before_the_late_stages(tiny_csv, tmp_path, monkeypatch):
+    """The analysis and the data plan (the label check's fits) read predictions.csv and results.json, not the
+    adapters' answers: those are no longer alive when they run."""
+    refs: list[weakref.ref] = []
+    alive: dict[str, int] = {}
+    run, analysis, plan = flow.run_candidates, flow.add_analysis, flow.add_business_and_data_plan
+
+    def watched_run(*a, **k):
+        results, seconds = run(*a, **k)
+        refs.extend(weakref.ref(r) for r in results)
+        return results, seconds
+
+    def watched_analysis(*a, **k):
+        alive["analysis"] = sum(r() is not None for r in refs)
+        return analysis(*a, **k)
+
+    def watched_plan(*a, **k):
+        alive["data plan"] = sum(r() is not None for r in refs)
+        return plan(*a, **k)
+
+    monkeypatch.setattr(flow, "run_candidates", watched_run)
+    monkeypatch.setattr(flow, "add_analysis", watched_analysis)
+    monkeypatch.setattr(flow, "add_business_and_data_plan", watched_plan)
+    out = tmp_path / "o"
+    assert main(["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--out", str(out),
+                 "--no-progress"]) == 0
+    assert len(refs) == 2 and alive == {"analysis": 0, "data plan": 0}
+    (run_dir,) = out.iterdir()
+    saved = json.loads((run_dir / "results.json").read_text())
+    assert all(a["metrics"]["macro_f1"] is not None for a in saved["adapters"])
+    assert saved["data_plan"]["label_quality"]["status"] in {"ok", "skipped"}
