@@ -41,6 +41,10 @@ def test_flipped_labels_are_found_on_separable_data(tmp_path):
     lo, hi = r["share_ci"]
     assert lo <= r["share"] <= hi
     assert r["examples"][0]["given"] != r["examples"][0]["suggested"]
+    # cleanlab's per-class copies of the probabilities are not kept in its module after the check
+    import cleanlab.filter as cf
+    assert not isinstance(getattr(cf, "pred_probs_by_class", None), dict)
+    assert not isinstance(getattr(cf, "prune_count_matrix_cols", None), dict)
 
 
 def test_label_issues_file_masks_a_secret_inside_a_flagged_text(tmp_path, monkeypatch):
