@@ -20,7 +20,9 @@ The solver pairs of issue 22: ``--set sentiment --features hashed --solvers newt
 ``--set topics --rows 300000 --features hashed --solvers newton-cg@rule ours@rule`` (50 classes); the probabilities'
 precision: ``--set topics --rows 100000 --features hashed --solvers ours-float32@rule ours-half@rule``; the hashing's
 chunk: ``--set sentiment --rows 100000 --features hashed --solvers ours@rule --chunk-rows 20000 10000 20000 10000``
-(``peak_rss_mb_vectorize`` against ``peak_rss_mb_before_features``).
+(``peak_rss_mb_vectorize`` against ``peak_rss_mb_before_features``); the multinomial fit's row slices: ``--set topics
+--rows 100000 --features hashed --solvers ours@rule --slice-elements 2000000 500000 2000000 500000``
+(``fit_added_mb``, ``lr_fit_s``).
 """
 
 from __future__ import annotations
@@ -124,6 +126,9 @@ def main() -> None:
     ap.add_argument("--features", choices=["exact", "hashed"], default="exact")
     ap.add_argument("--chunk-rows", type=int, nargs="+", default=[None],
                     help="HashedTfidf's CHUNK_ROWS (texts hashed at a time), each value in turn for every solver")
+    ap.add_argument("--slice-elements", type=int, nargs="+", default=[None],
+                    help="newton_logreg's SLICE_ELEMENTS (multinomial rows per slice x classes), each value in turn "
+                         "for every solver and chunk")
     ap.add_argument("--single", nargs=2, metavar=("SOLVER", "PREDS"), help="one fit in this process")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "tfidf_solver.json"))
     a = ap.parse_args()
@@ -135,23 +140,31 @@ def main() -> None:
             from baseline.adapters import trivial
 
             trivial.CHUNK_ROWS = a.chunk_rows[0]
+        if a.slice_elements[0] is not None:
+            from baseline.adapters import newton_logreg
+
+            newton_logreg.SLICE_ELEMENTS = a.slice_elements[0]
         print(json.dumps(fit_one(data, a.single[0], Path(a.single[1]), a.features)))
         return
     runs, preds = [], {}
     with tempfile.TemporaryDirectory() as tmp:
-        for chunk in a.chunk_rows:
-            for solver in a.solvers:
-                key = solver if chunk is None else f"{solver} chunk {chunk}"
-                out = Path(tmp) / f"{len(runs)}.npy"
-                p = subprocess.run([sys.executable, __file__, "--rows", str(a.rows), "--set", a.kind, "--features",
-                                    a.features, "--single", solver, str(out),
-                                    *(["--chunk-rows", str(chunk)] if chunk is not None else [])],
-                                   capture_output=True, text=True)
-                if p.returncode != 0:
-                    raise SystemExit(p.stderr[-3000:])
-                runs.append({**json.loads(p.stdout.strip().splitlines()[-1]), "chunk_rows": chunk})
-                print(json.dumps(runs[-1]), flush=True)
-                preds[key] = np.load(out)
+        for slice_elements in a.slice_elements:
+            for chunk in a.chunk_rows:
+                for solver in a.solvers:
+                    key = (solver + ("" if chunk is None else f" chunk {chunk}")
+                           + ("" if slice_elements is None else f" slices {slice_elements}"))
+                    out = Path(tmp) / f"{len(runs)}.npy"
+                    p = subprocess.run([sys.executable, __file__, "--rows", str(a.rows), "--set", a.kind,
+                                        "--features", a.features, "--single", solver, str(out),
+                                        *(["--chunk-rows", str(chunk)] if chunk is not None else []),
+                                        *(["--slice-elements", str(slice_elements)] if slice_elements else [])],
+                                       capture_output=True, text=True)
+                    if p.returncode != 0:
+                        raise SystemExit(p.stderr[-3000:])
+                    runs.append({**json.loads(p.stdout.strip().splitlines()[-1]), "chunk_rows": chunk,
+                                 "slice_elements": slice_elements})
+                    print(json.dumps(runs[-1]), flush=True)
+                    preds[key] = np.load(out)
     keys = list(preds)
     agreement = {s: round(float((preds[s] == preds[keys[0]]).mean()), 4) for s in keys[1:]}
     result = {"rows": a.rows, "set": a.kind, "features": a.features, "runs": runs,
