@@ -109,9 +109,9 @@ def _compare(req: CompareRequest, registry: Registry, opts: RunOptions, bar: Bar
                                  curve=curve, previous=previous, not_run=not_run, reused=reuse.reused,
                                  why_run=reuse.why_run, ledger=ledger, timing=timing)
     # the answers and their scores are in predictions.csv and results.json now: the late stages read those, so
-    # they are let go before the label check and the analysis allocate (at 100k rows of 50 classes, 13 MB)
+    # they are let go before the label check and the analysis allocate (at 100k rows of 50 classes, 13 MB), which
+    # then reuse that memory (no trim needed here: the analysis stage trims after itself)
     del results, ev
-    release_memory(collect=False)
     add_analysis(results_json, run_dir, opts)
     add_business_and_data_plan(results_json, req, split, curve, bar, run_dir, opts.seed, progress, label_rows, task)
     recorded = results_json
