@@ -152,3 +152,22 @@ def test_ray_data_options_are_checked_before_anything_runs(tiny_csv, tmp_path, c
                    "--no-progress", "--executor", "ray", *bad])
         assert rc == 2 and what in capsys.readouterr().err
         assert not (tmp_path / "o").exists() or not any(p.is_dir() for p in (tmp_path / "o").iterdir())
+
+
+@pytest.mark.parametrize("chosen", [None, "mimalloc"])
+def test_the_cli_runs_arrow_on_the_c_heap_unless_the_user_chose_a_pool(chosen):
+    """mimalloc (pyarrow's default) keeps freed pages in the CSV reader threads' heaps, out of reach of the release
+    between stages; the CLI's Arrow allocates from the C heap instead, which is trimmed. A pool the user chose is
+    kept. Checked in a fresh interpreter: Arrow reads the choice when pyarrow is first imported."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if k != "ARROW_DEFAULT_MEMORY_POOL"}
+    if chosen:
+        env["ARROW_DEFAULT_MEMORY_POOL"] = chosen
+    code = ("from baseline.cli.app import main\nmain(['adapters'])\nimport pyarrow as pa\n"
+            "print('pool', pa.default_memory_pool().backend_name)")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    assert out.stdout.strip().splitlines()[-1] == f"pool {chosen or 'system'}"

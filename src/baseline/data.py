@@ -531,7 +531,8 @@ def _hash_joined(h: Any, values: pd.Series) -> None:
 
 
 def release_arrow_pool() -> None:
-    """Hand memory Arrow's pool keeps after freeing back to the system (mimalloc keeps it otherwise)."""
+    """Hand memory Arrow's pool keeps after freeing back to the system (mimalloc or jemalloc keep it otherwise;
+    the CLI runs Arrow on the C heap, which ``trim_heap`` returns)."""
     try:
         import pyarrow as pa
     except ImportError:
