@@ -218,9 +218,9 @@ def test_multinomial_hessian_product_from_half_precision_probabilities(monkeypat
 
 
 def test_multinomial_slices_hold_a_few_mb_of_scores_whatever_the_rows():
-    """A loss or gradient pass over 40,000 rows × 50 classes at the shipped slice sizes holds under 3 slices' worth
-    of float64 scores beyond its inputs (12 MB at 500k elements a slice): the 2M-element slices held 33 MB here, 35 MB on topics 100k (a
-    slice's scores, exponentiated in place, and scipy's float64 copy of its values)."""
+    """A loss or gradient pass over 40,000 rows × 50 classes at the shipped slice sizes holds under 12 MB beyond its
+    inputs (a slice's float64 scores, exponentiated in place, and scipy's float64 copy of its values): 9 MB at 500k
+    elements a slice; the 2M-element slices held 21 MB here."""
     X, y = multi_problem(n=40_000, d=400, k=50, seed=6)
     yi = np.unique(y, return_inverse=True)[1]
     prob = newton_logreg._Multinomial(X, yi, np.ones(len(yi)), 10.0, 50)

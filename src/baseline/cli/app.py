@@ -40,9 +40,9 @@ def _arrow_allocates_from_the_system_heap() -> None:
     """Arrow (the CSV reader, the split's strings) allocates from the C library's heap, unless the user chose a pool
     (``ARROW_DEFAULT_MEMORY_POOL``). pyarrow's default, mimalloc, keeps freed pages in the heaps of the threads that
     allocated them (the CSV reader's), which ``release_unused`` cannot return from the main thread; the C heap is
-    trimmed between stages (``release_memory``). At 3M rows the process held 57 MB less after load, split and
-    profile, in about the same time. Arrow reads the variable when pyarrow is first imported: in a process that
-    imported it already (a notebook), its pool is left as it is."""
+    trimmed between stages (``release_memory``). Peak of the default run at 1M rows of tickets 1,093 -> 1,025 MB
+    (bench/results/scale_1m_arrow_system_pool.json). Arrow reads the variable when pyarrow is first imported: in a
+    process that imported it already (a notebook), its pool is left as it is."""
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
 
 
