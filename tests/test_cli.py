@@ -171,3 +171,53 @@ def test_the_cli_runs_arrow_on_the_c_heap_unless_the_user_chose_a_pool(chosen):
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.strip().splitlines()[-1] == f"pool {chosen or 'system'}"
+
+
+_COUNT_ARENAS = """
+import ctypes, os, sys, tempfile
+from baseline.cli.app import main
+main(['adapters'])
+import pyarrow as pa, pyarrow.csv as pcsv
+path = sys.argv[1]
+with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 16)) as reader:
+    table = reader.read_all()
+libc = ctypes.CDLL("libc.so.6")
+libc.fopen.restype = ctypes.c_void_p
+fd, info = tempfile.mkstemp()
+os.close(fd)
+fp = libc.fopen(info.encode(), b"w")
+libc.malloc_info(0, ctypes.c_void_p(fp))
+libc.fclose(ctypes.c_void_p(fp))
+print("rows", table.num_rows, "arenas", open(info).read().count("<heap nr="))
+"""
+
+
+@pytest.mark.skipif(__import__("platform").libc_ver()[0] != "glibc", reason="glibc's arenas")
+@pytest.mark.parametrize("chosen", [None, "8"])
+def test_the_cli_allocates_from_one_c_heap_arena_unless_the_user_set_the_count(tmp_path, chosen):
+    """glibc gives each thread that allocates under contention an arena of its own; Arrow's CSV reader threads then
+    fault in and unmap heaps of their own block after block. The CLI keeps every thread on the main arena; a count
+    the user set (``MALLOC_ARENA_MAX``) is kept. A fresh interpreter runs ``main``, reads a CSV with Arrow's threads
+    in 64 kB blocks, and counts the arenas glibc reports (``malloc_info``)."""
+    import os
+    import subprocess
+    import sys
+
+    data = tmp_path / "t.csv"
+    with open(data, "w", encoding="utf-8") as f:
+        f.write("text,label\n")
+        for i in range(60_000):
+            f.write(f"row {i} says something about item {i % 977} and more words here,{'ab'[i % 2]}\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("MALLOC_ARENA_MAX", "GLIBC_TUNABLES")}
+    env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
+    if chosen:
+        env["MALLOC_ARENA_MAX"] = chosen
+    out = subprocess.run([sys.executable, "-c", _COUNT_ARENAS, str(data)], env=env, capture_output=True, text=True,
+                         timeout=120)
+    assert out.returncode == 0, out.stderr[-2000:]
+    rows, arenas = out.stdout.split()[-3], int(out.stdout.split()[-1])
+    assert rows == "60000"
+    if chosen:
+        assert arenas > 1      # the user's count, and the threads did allocate under contention
+    else:
+        assert arenas == 1

@@ -15,6 +15,7 @@ from baseline.cli.history import cmd_history
 from baseline.cli.parser import build_parser
 from baseline.cli.review import cmd_diff, cmd_gate, cmd_report
 from baseline.errors import BadInput
+from baseline.heap import one_arena
 
 COMMANDS = {"compare": cmd_compare, "estimate": cmd_estimate, "adapters": cmd_adapters, "report": cmd_report,
             "history": cmd_history, "cleanup": cmd_cleanup, "diff": cmd_diff, "gate": cmd_gate}
@@ -50,6 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run one ``baseline`` command: bad input is one line and exit 2, an interrupt 130, a crash a masked traceback."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     _arrow_allocates_from_the_system_heap()
+    one_arena()  # before any thread allocates: pyarrow is not imported yet
     _quiet_known_warnings()
     from baseline.interrupts import interrupts_as_keyboard_interrupt
     from baseline.redact import redact
