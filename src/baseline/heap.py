@@ -23,8 +23,9 @@ def one_arena() -> bool:
     """Let every thread allocate from the C heap's main arena (glibc's ``mallopt(M_ARENA_MAX, 1)``), unless the user
     set the arena count (``MALLOC_ARENA_MAX``, or ``arena_max`` in ``GLIBC_TUNABLES``). By default glibc gives each
     thread that allocates under contention an arena of its own (up to 8 a core): Arrow's CSV reader threads then
-    map, fault in and unmap their own 64 MB heaps block after block, and the read's kernel time varied 0.3-1.9 s at
-    3M rows; on one arena the block buffers are reused. Takes effect only before a second arena exists (call it
+    map, fault in and unmap heaps of their own block after block, where on one arena the block buffers are reused.
+    The default run's load at 3M binary rows: 2.0-4.9 s -> 1.3-1.9 s, four runs each
+    (bench/results/scale_3m_sentiment_one_arena.json). Takes effect only before a second arena exists (call it
     before any thread allocates). True when set."""
     if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
