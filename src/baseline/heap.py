@@ -24,8 +24,9 @@ def one_arena() -> bool:
     set the arena count (``MALLOC_ARENA_MAX``, or ``arena_max`` in ``GLIBC_TUNABLES``). By default glibc gives each
     thread that allocates under contention an arena of its own (up to 8 a core): Arrow's CSV reader threads then
     map, fault in and unmap heaps of their own block after block, where on one arena the block buffers are reused.
-    The default run's load at 3M binary rows: 2.0-4.9 s -> 1.3-1.9 s, four runs each
-    (bench/results/scale_3m_sentiment_one_arena.json). Takes effect only before a second arena exists (call it
+    The default run's load at 3M binary rows: 1.9-4.9 s -> 1.2-1.9 s, five runs each
+    (bench/results/scale_3m_sentiment_one_arena.json); its peak at 100k rows of 50 classes 293 -> 279 MB
+    (scale_memory_one_arena.json). Takes effect only before a second arena exists (call it
     before any thread allocates). True when set."""
     if "MALLOC_ARENA_MAX" in os.environ or "arena_max" in os.environ.get("GLIBC_TUNABLES", ""):
         return False
