@@ -174,17 +174,16 @@ def test_the_cli_runs_arrow_on_the_c_heap_unless_the_user_chose_a_pool(chosen):
 
 
 _COUNT_ARENAS = """
-import ctypes, os, sys, tempfile
+import ctypes, sys
 from baseline.cli.app import main
 main(['adapters'])
-import pyarrow as pa, pyarrow.csv as pcsv
+import pyarrow.csv as pcsv
 path = sys.argv[1]
 with pcsv.open_csv(path, read_options=pcsv.ReadOptions(block_size=1 << 16)) as reader:
     table = reader.read_all()
 libc = ctypes.CDLL("libc.so.6")
 libc.fopen.restype = ctypes.c_void_p
-fd, info = tempfile.mkstemp()
-os.close(fd)
+info = sys.argv[2]
 fp = libc.fopen(info.encode(), b"w")
 libc.malloc_info(0, ctypes.c_void_p(fp))
 libc.fclose(ctypes.c_void_p(fp))
@@ -212,8 +211,8 @@ def test_the_cli_allocates_from_one_c_heap_arena_unless_the_user_set_the_count(t
     env["ARROW_DEFAULT_MEMORY_POOL"] = "system"
     if chosen:
         env["MALLOC_ARENA_MAX"] = chosen
-    out = subprocess.run([sys.executable, "-c", _COUNT_ARENAS, str(data)], env=env, capture_output=True, text=True,
-                         timeout=120)
+    out = subprocess.run([sys.executable, "-c", _COUNT_ARENAS, str(data), str(tmp_path / "malloc_info.xml")],
+                         env=env, capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr[-2000:]
     rows, arenas = out.stdout.split()[-3], int(out.stdout.split()[-1])
     assert rows == "60000"
