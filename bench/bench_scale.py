@@ -5,7 +5,7 @@ Generates a synthetic labeled CSV in /tmp (``--set``: ``tickets``, 4 classes, ~2
 classes, two-sentence support requests, ~90 bytes a row, many of them repeated), runs ``baseline compare --adapters
 majority,tfidf-logreg`` as a child process under the stdlib's ``resource`` accounting, and reports, per run: wall,
 time inside the adapters (cold start, fit, warm-up, predict, latency probe), harness overhead (wall − adapters) and
-its share, the pipeline's own stage timings, peak RSS of the child and its ratio to the input file, the fixed cost
+its share, the child's CPU seconds with its kernel seconds and minor page faults, the pipeline's own stage timings, peak RSS of the child and its ratio to the input file, the fixed cost
 (``fixed_rss_mb``: the same command's peak on 1,000 rows of the same set, run first) and what the data adds above it
 per byte of file (``above_fixed_over_file``), and what the profile and the label check found (so that a faster stage
 can be checked for the same answers).
@@ -210,7 +210,7 @@ def run_once(data: Path, executor: str, extra: list[str], adapters: str, src: st
         if executor != "local":
             cmd += ["--executor", executor]
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-        before, cpu0 = ru.ru_maxrss, ru.ru_utime + ru.ru_stime
+        before, cpu0, sys0, flt0 = ru.ru_maxrss, ru.ru_utime + ru.ru_stime, ru.ru_stime, ru.ru_minflt
         t0 = time.perf_counter()
         # --src: run another source tree of baseline (e.g. a checkout of the commit before a change), for paired runs
         env = {**os.environ, **({"PYTHONPATH": str(Path(src).resolve())} if src else {})}
@@ -218,6 +218,7 @@ def run_once(data: Path, executor: str, extra: list[str], adapters: str, src: st
         wall = time.perf_counter() - t0
         ru = resource.getrusage(resource.RUSAGE_CHILDREN)
         peak_kb, cpu = ru.ru_maxrss, ru.ru_utime + ru.ru_stime - cpu0
+        kernel, faults = ru.ru_stime - sys0, ru.ru_minflt - flt0
         if p.returncode != 0:
             raise SystemExit(f"rc {p.returncode}: {p.stderr[-2000:]}")
         run = next(q for q in Path(out).iterdir() if q.is_dir() and not q.name.startswith("."))
@@ -232,6 +233,9 @@ def run_once(data: Path, executor: str, extra: list[str], adapters: str, src: st
             "overhead_s": round(wall - inside, 2), "overhead_share": round((wall - inside) / wall, 4),
             # the child's CPU seconds (user + system, all threads): on a shared machine wall grows with the load
             "cpu_s": round(cpu, 2),
+            # of which in the kernel, and the pages it faulted in: on a virtual machine a fresh page costs microseconds,
+            # and much of the harness's own time can be the kernel's
+            "kernel_s": round(kernel, 2), "minor_faults": faults,
             "stages": {k: round(v, 2) for k, v in r["timing"].items() if isinstance(v, int | float)},
             # ru_maxrss of children is the largest child so far: only meaningful when it grows run to run,
             # so each configuration is best run in its own bench process (the default loop below does)
