@@ -316,3 +316,29 @@ def test_sigterm_under_the_ray_executor_takes_the_interrupt_path(tmp_path):
         assert [r["status"] for r in s.runs()] == ["interrupted"]
     finally:
         s.close()
+
+
+def test_a_resume_under_ray_runs_again_as_a_task_a_candidate_whose_saved_result_cannot_be_read(local_ray, tmp_path):
+    from baseline.executors.ray import run_all_ray
+
+    class Said(Progress):
+        def __init__(self):
+            self.lines = []
+
+        def message(self, text):
+            self.lines.append(text)
+
+    split, names = _split(), ["majority", "tfidf-logreg"]
+    opts = RunOptions(latency_probe=0, threads=1)
+    first = run_all_ray(Registry.discover(), names, split, opts, tmp_path)
+    saved = tmp_path / "adapters" / "tfidf-logreg" / "result.json"
+    saved.write_text(saved.read_text()[:100])                          # cut short: not JSON any more
+    said = Said()
+    again = run_all_ray(Registry.discover(), names, split, opts, tmp_path, progress=said, resume=True)
+    by = {r.name: r for r in again}
+    assert any("resumed" in n for n in by["majority"].notes)            # the readable one is kept
+    tf = by["tfidf-logreg"]
+    assert tf.status == STATUS_OK and tf.timing["executor"] == "ray"    # run again where it ran, as a Ray task
+    assert any("could not be read" in n and "run again" in n for n in tf.notes)
+    assert [line for line in said.lines if line.startswith("tfidf-logreg: resumed: its saved result could not")]
+    assert tf.predictions == first[1].predictions

@@ -101,3 +101,31 @@ def test_a_resumed_run_reads_the_scores_file_and_scores_the_same(tiny_csv, tmp_p
     assert any("resumed" in note for note in by["tfidf-logreg"]["notes"])
     assert [a["metrics"] for a in again["adapters"]] == [a["metrics"] for a in first["adapters"]]
     assert again["analysis"] == first["analysis"]         # coverage curves and calibration read the scores
+
+
+def test_a_resume_reruns_a_candidate_whose_saved_result_cannot_be_read(tiny_csv, tmp_path, monkeypatch, capsys):
+    """The saved result of a finished candidate lost its scores file (deleted by hand, a disk that lost it) or its
+    JSON was cut short: the resume does not crash on it; the candidate runs again, says why, and scores the same."""
+    monkeypatch.setattr(rr, "SCORES_FILE_MIN_ITEMS", 1)
+    args = ["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--no-progress"]
+    assert main([*args, "--out", str(tmp_path / "a")]) == 0
+    run = next((tmp_path / "a").glob("*/results.json")).parent
+    first = json.loads((run / "results.json").read_text())
+    folder = run / "adapters" / "tfidf-logreg"
+    for damage in ("scores file deleted", "result.json cut short"):
+        if damage == "scores file deleted":
+            next(folder.glob("scores.*.npy")).unlink()
+        else:
+            text = (folder / "result.json").read_text()
+            (folder / "result.json").write_text(text[:len(text) // 2])
+        (run / "results.json").unlink()
+        capsys.readouterr()
+        assert main([*args, "--out", str(tmp_path / "a"), "--resume", str(run)]) == 0, damage
+        said = " ".join("".join(capsys.readouterr()).split())   # the run's lines, however the console wrapped them
+        assert "tfidf-logreg: resumed: its saved result could not be read" in said and "run again" in said, damage
+        again = json.loads((run / "results.json").read_text())
+        by = {a["name"]: a for a in again["adapters"]}
+        assert any("could not be read" in n for n in by["tfidf-logreg"]["notes"]), damage
+        assert any("resumed" in n for n in by["majority"]["notes"]), damage      # the readable one is kept
+        assert [a["metrics"] for a in again["adapters"]] == [a["metrics"] for a in first["adapters"]], damage
+        assert load_result(run, "tfidf-logreg").status == "ok"                   # saved whole again

@@ -55,7 +55,8 @@ from baseline.runner import (
     _empty_result,
     _thread_cap,
     load_and_fit,
-    load_result,
+    load_saved_result,
+    resume_note,
     run_adapter,
     run_all,
     save_result,
@@ -373,13 +374,17 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
         raise BadInput(f"--executor ray: {why}")
     progress = progress or Progress()
     remote_names, driver_names = [], []
+    rerun: dict[str, str] = {}   # resumed candidates whose saved result could not be read: why
     for name in names:
         entry = registry.get(name)
-        prior = load_result(workdir, name) if resume else None
+        prior, unreadable = load_saved_result(workdir, name) if resume else (None, None)
         if entry.cls is None or entry.cls.paid or (prior is not None and prior.status in (STATUS_OK, STATUS_UNAVAILABLE)):
             driver_names.append(name)  # paid (one budget, cache, ledger, rate limit), unimportable, or resumed
         else:
             remote_names.append(name)
+            if unreadable:  # run again as a Ray task (run_all says so itself for the driver's candidates)
+                rerun[name] = resume_note(unreadable)
+                progress.message(f"{name}: {rerun[name]}")
     n_test = len(split.test)
     stream_names = [n for n in remote_names if uses_ray_data(registry.get(n).cls, n_test, opts)]
     remote_names = [n for n in remote_names if n not in stream_names]
@@ -417,6 +422,8 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
                 from baseline.redact import one_line
 
                 res = _empty_result(registry.get(name).cls, name, "failed", f"ray.data: {one_line(e)}")
+            if name in rerun:
+                res.notes.append(rerun[name])
             save_result(res, workdir)
             results[name] = res
             if on_result:
@@ -432,6 +439,8 @@ def run_all_ray(registry: Registry, names: list[str], split: Split, opts: RunOpt
 
                 res = _empty_result(registry.get(name).cls, name, "failed", f"ray task failed: {one_line(e)}")
             res.timing["executor"] = "ray"
+            if name in rerun:
+                res.notes.append(rerun[name])
             save_result(res, workdir)
             results[name] = res
             if on_result:

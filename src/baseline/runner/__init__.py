@@ -21,6 +21,8 @@ from baseline.runner.results import (
     Progress,
     RunOptions,
     load_result,
+    load_saved_result,
+    resume_note,
     save_result,
     show_phase,
     unanswered_summary,
@@ -31,5 +33,5 @@ from baseline.runner.stream import BatchStream, load_and_fit, train_inputs
 __all__ = ["NOT_SENT_BUDGET", "SCORED", "STATUS_FAILED", "STATUS_INCOMPLETE", "STATUS_OK", "STATUS_SKIPPED",
            "STATUS_STOPPED", "STATUS_UNAVAILABLE", "UNSTABLE_P95_SPREAD", "AdapterResult", "BatchStream", "Budget",
            "Progress", "RunOptions", "_batches", "_empty_result", "_price", "_thread_cap", "load_and_fit",
-           "load_result", "percentiles", "resolve_device", "run_adapter", "run_all", "save_result", "show_phase", "train_inputs",
-           "unanswered_summary"]
+           "load_result", "load_saved_result", "percentiles", "resolve_device", "resume_note", "run_adapter", "run_all",
+           "save_result", "show_phase", "train_inputs", "unanswered_summary"]

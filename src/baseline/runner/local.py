@@ -21,7 +21,8 @@ from baseline.runner.results import (
     Progress,
     RunOptions,
     empty_result,
-    load_result,
+    load_saved_result,
+    resume_note,
     save_result,
 )
 
@@ -62,7 +63,9 @@ def run_all(registry: Registry, names: list[str], split: Split, opts: RunOptions
     results: list[AdapterResult] = []
     for name in names:
         entry = registry.get(name)
-        prior = load_result(workdir, name) if resume else None
+        prior, unreadable = load_saved_result(workdir, name) if resume else (None, None)
+        if unreadable:
+            progress.message(f"{name}: {resume_note(unreadable)}")
         if prior is not None and prior.status in (STATUS_OK, STATUS_UNAVAILABLE):
             prior.notes.append("resumed: loaded from the interrupted run, not rerun")
             results.append(prior)
@@ -80,6 +83,8 @@ def run_all(registry: Registry, names: list[str], split: Split, opts: RunOptions
             if keep is not None:
                 res.notes.append(f"resumed: {res.counts.get('resumed_items', 0)} answers kept from the earlier attempt, "
                                  "only its unanswered items sent again")
+        if unreadable:
+            res.notes.append(resume_note(unreadable))
         save_result(res, workdir)
         results.append(res)
         if on_result:
@@ -94,7 +99,7 @@ def _earlier_spend(ledger: SpendLedger, workdir: Path, names: list[str]) -> floa
         return ledger.earlier_possibly_billed()
     spent = 0.0  # a run folder from before the ledger: what its saved results say they spent
     for name in names:
-        prior = load_result(workdir, name)
+        prior, _ = load_saved_result(workdir, name)   # unreadable: nothing to go by, as for a missing one
         if prior is not None and prior.paid:
             c = prior.cost or {}
             spent += float(c.get("possibly_billed_now_usd", c.get("billed_now_usd", 0.0)) or 0.0)

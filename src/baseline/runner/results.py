@@ -272,6 +272,23 @@ def save_result(res: AdapterResult, workdir: Path) -> Path:
     return p
 
 
+def load_saved_result(workdir: Path, name: str) -> tuple[AdapterResult | None, str | None]:
+    """For a resume: the candidate's saved result (``None`` when it has none), or ``None`` and why it could not be
+    read (its scores file gone, its JSON cut short or not a result). A resume then runs that candidate again rather
+    than stopping on it; the reason is masked and on one line."""
+    from baseline.redact import one_line
+
+    try:
+        return load_result(workdir, name), None
+    except (OSError, ValueError, TypeError, KeyError, AttributeError) as e:
+        return None, one_line(e)
+
+
+def resume_note(why: str) -> str:
+    """The note and message of a candidate run again on resume because its saved result could not be read."""
+    return f"resumed: its saved result could not be read ({why}); run again"
+
+
 def load_result(workdir: Path, name: str) -> AdapterResult | None:
     """The adapter's saved result in the run folder, or None when it has none."""
     p = workdir / "adapters" / name / "result.json"
