@@ -63,7 +63,11 @@ def figures(res: dict) -> dict:
                             "counts": a.get("counts")} for a in res["adapters"]}
     dec = res.get("decision") or {}
     prof = {k: v for k, v in res["profile"].items() if k not in ("path",)}
+    lq = (res.get("data_plan") or {}).get("label_quality") or {}
+    labels_check = {k: lq.get(k) for k in ("status", "rows_checked", "folds", "flagged", "share", "oof_accuracy",
+                                           "classes", "pairs", "examples")}
     return {"split_hash": res["split"]["hash"], "labels": res["split"]["labels"], "profile": prof,
+            "label_check": labels_check,
             "adapters": adapters, "pairwise": res.get("pairwise"), "best": res.get("best"),
             "verdict": dec.get("verdict"), "choice": dec.get("choice"), "leaderboard": res.get("leaderboard")}
 

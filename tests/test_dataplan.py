@@ -258,3 +258,54 @@ def test_cleanlab_loads_without_datalab_and_datalab_still_imports_later():
             "print('ok')\n")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]
+
+
+def _spread_tickets(n: int, seed: int = 0, noise: float = 0.05):
+    """Four exactly balanced classes whose signal is one to three of 200 class words in a text of 36 (a fifth of
+    them another class's) among Zipf-distributed filler: at zero weights lbfgs's mean gradient is under its 1e-3
+    tolerance. ``noise`` of the rows get another label; returns the frame and which rows were flipped."""
+    rng = np.random.default_rng(seed)
+    classes = ["billing", "delivery", "account", "technical"]
+    vocab = np.array([f"w{i:04d}" for i in range(5000)])
+    y = rng.permutation(np.arange(n) % 4)
+    filler = vocab[rng.zipf(1.3, size=(n, 36)) % 5000]
+    k = rng.integers(1, 4, n)
+    texts = []
+    for i in range(n):
+        own = y[i] if rng.random() < 0.8 else rng.integers(0, 4)
+        toks = list(filler[i])
+        toks[:k[i]] = [f"{classes[own][:3]}{j:03d}" for j in rng.integers(0, 200, k[i])]
+        texts.append(" ".join(toks))
+    given = y.copy()
+    flip = rng.random(n) < noise
+    given[flip] = (y[flip] + rng.integers(1, 4, int(flip.sum()))) % 4
+    return pd.DataFrame({"id": [str(i) for i in range(n)], "text": texts, "label": [classes[c] for c in given]}), flip
+
+
+def test_a_label_check_whose_lbfgs_stops_at_zero_is_refitted_and_finds_the_flipped_labels(tmp_path):
+    """lbfgs stops where it started on these texts: every probability 1/4, out-of-fold accuracy at chance, nothing
+    flagged although 5% of the labels were flipped. Refitted to the floor's rule, the model reads the texts and most
+    flipped rows are among the flags."""
+    df, flip = _spread_tickets(10_000)
+    out = label_check(df, 42, tmp_path)
+    assert out["refitted_folds"] >= 1 and "refitted with newton-cg" in out["method"]
+    assert out["oof_majority"] == pytest.approx(0.25, abs=0.01)
+    assert out["oof_accuracy"] > out["oof_majority"] + 0.2
+    flagged = set(pd.read_csv(tmp_path / "label_issues.csv", dtype=str)["id"])
+    flipped = set(df["id"][flip])
+    assert len(flagged & flipped) >= 0.5 * len(flipped)
+
+
+def test_a_check_no_better_than_the_commonest_class_is_said_to_read_nothing():
+    from baseline.report.plan_view import data_plan_view
+
+    lq = {"status": "ok", "flagged": 0, "rows_checked": 9_000, "share": 0.0, "share_ci": [0.0, 0.0004], "file": None,
+          "seconds": 0.5, "classes": [], "pairs": [], "method": "cleanlab", "examples": [], "oof_accuracy": 0.61,
+          "oof_majority": 0.62}
+    r = {"settings": {"metric": "macro_f1"}, "data_plan": {"label_quality": lq, "leakage": {}}}
+    said = " ".join(data_plan_view(r)["labels"])
+    assert "no better out of fold (0.610) than always answering the commonest class (0.620)" in said
+    assert "its 0 flags say nothing either way" in said and "upper bound" not in said
+    lq["oof_accuracy"] = 0.7    # above the commonest class but weak: the older sentence
+    said = " ".join(data_plan_view(r)["labels"])
+    assert "commonest class" not in said and "upper bound" in said

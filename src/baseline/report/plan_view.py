@@ -217,7 +217,12 @@ def data_plan_view(r: dict[str, Any]) -> dict[str, Any] | None:
                              + f"; the cheap model's out-of-fold accuracy is {lq['oof_accuracy']:.3f}"
                              + (f"; classes with fewer than 2 train rows not checked: {', '.join(lq['classes_skipped'])}"
                                 if lq.get("classes_skipped") else ""))
-        if lq["oof_accuracy"] < WEAK_MODEL:
+        if lq.get("oof_majority") is not None and lq["oof_accuracy"] <= lq["oof_majority"]:
+            out["labels"].append(f"the cheap model does no better out of fold ({lq['oof_accuracy']:.3f}) than always "
+                                 f"answering the commonest class ({lq['oof_majority']:.3f}): it reads nothing in these "
+                                 f"texts, so the check cannot tell wrong labels from the rest, and its "
+                                 f"{lq['flagged']:,} flags say nothing either way")
+        elif lq["oof_accuracy"] < WEAK_MODEL:
             out["labels"].append(f"the cheap model is weak on this data (out-of-fold accuracy {lq['oof_accuracy']:.3f}): "
                                  "many flags are rows it cannot read rather than wrong labels, so the share is an upper "
                                  "bound")
