@@ -244,3 +244,23 @@ def test_interrupted_run_spend_counts_against_the_resumed_budget(double, tmp_pat
     r = results(tmp_path / "r")
     assert rc == 0 and r["spend"]["ledger"]["earlier_attempts_possibly_billed_usd"] == pytest.approx(spent)
     assert r["spend"]["ledger"]["possibly_billed_usd"] >= metered_usd(double) - 1e-9
+
+
+def test_resume_of_a_paid_candidate_whose_saved_result_cannot_be_read_sends_nothing_again(double, tmp_path):
+    """A finished paid candidate's result.json was cut short: the resume runs it again, from the response cache
+    (every answer was cached when it was bought), so nothing is sent or billed twice, and the ledger still
+    carries what the first attempt possibly billed."""
+    assert compare(tmp_path) == 0
+    first = adapter_result(tmp_path / "r", NAME)
+    saved = run_dir(tmp_path / "r") / "adapters" / NAME / "result.json"
+    saved.write_text(saved.read_text()[:200])
+    (run_dir(tmp_path / "r") / "results.json").unlink()
+    sent, metered = double.texts_received, metered_usd(double)
+    assert compare(tmp_path, "--resume", str(run_dir(tmp_path / "r"))) == 0
+    b = adapter_result(tmp_path / "r", NAME)
+    assert double.texts_received == sent and metered_usd(double) == metered     # nothing sent, nothing billed
+    assert b["status"] == "ok" and b["counts"]["cached_items"] == len(predictions(tmp_path / "r")) == 178
+    assert any("could not be read" in n for n in b["notes"])
+    assert b["metrics"] == first["metrics"]
+    r = results(tmp_path / "r")
+    assert r["spend"]["ledger"]["earlier_attempts_possibly_billed_usd"] >= metered - 1e-9
