@@ -108,8 +108,8 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     A fold whose lbfgs stops where it started (no iteration: every weight zero, every probability 1/K) is refitted
     with the TF-IDF floor's solver and stopping rule (``fit_logreg``: newton-cg, the summed objective's gradient).
     lbfgs tests the *mean* gradient against its tolerance (1e-3); with balanced classes and a class signal spread over
-    many rare words that mean is under it at zero (4e-4 on 13,333 rows of the generated 4-class tickets), and the
-    check then flagged nothing at chance accuracy. ``refitted`` collects the refitted folds' numbers."""
+    many rare words that mean is under it at zero, and the check then flagged nothing at chance accuracy (every
+    fold on the generated 4-class tickets: ``bench/bench_scale.py --set tickets``, 0 flags at 0.2505 before). ``refitted`` collects the refitted folds' numbers."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
