@@ -215,10 +215,10 @@ def break_even(one_off: float, saving: float, saving_ci: list[float]) -> dict[st
 def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInputs,
                   resamples: int = 1000, seed: int = 42) -> dict[str, Any]:
     """The business case of every scored candidate, or the flags that would produce it."""
-    from baseline.report.analysis import (
-        _label_array,
+    from baseline.analysis import (
         _score_array,
         is_regression,
+        label_array,
         load_predictions,
         scored_names,
         unanswered_of,
@@ -243,7 +243,7 @@ def business_case(results: dict[str, Any], run_dir: str | Path, inputs: ValueInp
         col = f"{name}:score"
         sc = _score_array(df[col]) if col in df.columns else None
         cost = by[name].get("cost") or {}
-        row = value_candidate(truth, _label_array(df[name]), sc, inputs, cost.get("per_1k_usd"), cost.get("one_off_usd"),
+        row = value_candidate(truth, label_array(df[name]), sc, inputs, cost.get("per_1k_usd"), cost.get("one_off_usd"),
                               weights, unanswered_of(df, name))
         row["name"] = name
         base["rows"].append(row)
@@ -324,7 +324,7 @@ def value_regression(name: str, metrics: dict[str, Any], inputs: ValueInputs, pe
 
 def regression_case(results: dict[str, Any], inputs: ValueInputs) -> dict[str, Any]:
     """The business case of every scored regression candidate, or the flags that would produce it."""
-    from baseline.report.analysis import scored_names
+    from baseline.analysis import scored_names
 
     base: dict[str, Any] = {"kind": "regression", "inputs": inputs.to_json(), "missing": inputs.missing(regression=True),
                             "rows": [], "choice": (results.get("decision") or {}).get("choice"),

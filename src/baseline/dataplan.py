@@ -321,7 +321,7 @@ def scans_pairs(n_train: int, n_test: int) -> bool:
 
 def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndarray) -> list[dict[str, Any]]:
     """The headline metric of every scored candidate on the test rows that do not leak, beside the full figure."""
-    from baseline.report.analysis import _label_array, load_predictions, scored_names
+    from baseline.analysis import label_array, load_predictions, scored_names
     from baseline.tasks import get_task
 
     task = get_task(results.get("task") or "text-classification")
@@ -338,7 +338,7 @@ def without_leaked(results: dict[str, Any], run_dir: str | Path, leaked: np.ndar
     for name in scored_names(results):
         if name not in df.columns:
             continue
-        preds = _label_array(df[name])
+        preds = label_array(df[name])
         clean = task.score(labels, truth[keep].tolist(), preds[keep].tolist())[metric]
         full = by[name]["metrics"][metric]
         out.append({"name": name, "metric": metric, "all_rows": full, "without_leaked": clean,

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from baseline.report.analysis import (
+from baseline.analysis import (
     Answers,
     analyze_run,
     coverage_precision,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from baseline.report.analysis import _score_array, load_predictions
+from baseline.analysis import _score_array, load_predictions
 
 
 def test_score_columns_read_exactly_and_unreadable_cells_are_nan(tmp_path):

@@ -15,9 +15,9 @@ import pytest
 from chromium_cdp import Browser, find_chromium
 from threadpoolctl import threadpool_limits
 
+from baseline.analysis import confused_pairs, coverage_precision, pareto_front
 from baseline.cli import main
 from baseline.report import render
-from baseline.report.analysis import confused_pairs, coverage_precision, pareto_front
 from baseline.report.markdown import render_markdown
 from baseline.report.plots import cost_chart
 from baseline.report.view import build_view, usd

@@ -127,7 +127,7 @@ def keep_label_rows(req: CompareRequest, task: Task, split: Split, seed: int) ->
 
 def add_analysis(results_json: dict[str, Any], run_dir: Path, opts: RunOptions) -> None:
     """The report's derived figures, from predictions.csv, with the time they took."""
-    from baseline.report.analysis import analyze_run
+    from baseline.analysis import analyze_run
 
     t = time.perf_counter()
     results_json["analysis"] = analyze_run(results_json, run_dir, opts.prices)  # report figures from predictions.csv

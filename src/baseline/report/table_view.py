@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from baseline.analysis import is_regression, lower_is_better
 from baseline.decide import METRIC_NAMES, metric_name
-from baseline.report.analysis import is_regression, lower_is_better
 
 TABULAR = ("tabular-classification", "tabular-regression")
 REG_COLUMNS = ("rmse", "mae", "r2")          # leaderboard metrics of a regression run, headline first

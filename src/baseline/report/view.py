@@ -10,10 +10,10 @@ import math
 from pathlib import Path
 from typing import Any
 
+from baseline.analysis import split_abstain
 from baseline.decide import WITHIN, WORSE, Bar, curve_trend, metric_name
 from baseline.metrics import coverage_of
 from baseline.report import table_view as tv
-from baseline.report.analysis import split_abstain
 from baseline.report.plan_view import business_view, data_plan_view, verdict_tiles
 
 SECTIONS = [
@@ -723,12 +723,12 @@ def ensure_analysis(r: dict[str, Any], run_dir: str | Path | None) -> dict[str, 
     if r.get("analysis"):
         a = r["analysis"]
         if tv.is_regression(r) and "residuals" not in a and run_dir is not None:
-            from baseline.report.analysis import load_predictions, residual_points
+            from baseline.analysis import load_predictions, residual_points
 
             df = load_predictions(run_dir)
             a = {**a, "residuals": residual_points(df, a.get("top") or []) if df is not None else None}
         return a
+    from baseline.analysis import analyze_run
     from baseline.costs import PriceTable
-    from baseline.report.analysis import analyze_run
 
     return analyze_run(r, run_dir or ".", PriceTable.default())

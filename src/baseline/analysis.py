@@ -1,4 +1,5 @@
-"""Figures the report derives from per-item predictions: pure functions, stored in results.json.
+"""Figures derived from per-item predictions after scoring: pure functions, stored in results.json, read by the
+business case, the data plan and the report (which only renders them: this stage sits below all three).
 
 Where the top candidates disagree, how much each scoring candidate could automate at a target
 precision, the Pareto front of metric against cost, the most-confused class pairs, and the
@@ -28,7 +29,7 @@ def _clip(text: Any, n: int = EXAMPLE_CHARS) -> str:
     return s if len(s) <= n else s[: n - 1].rstrip() + "…"
 
 
-def _label_array(col: pd.Series) -> np.ndarray:
+def label_array(col: pd.Series) -> np.ndarray:
     """A predictions column as an object array of strings, ``None`` for an abstention: compared row by row in C,
     not in a Python loop (250k rows per candidate on a large run)."""
     return col.astype(object).where(col.notna(), None).to_numpy(dtype=object)
@@ -82,7 +83,7 @@ class Answers:
                 return np.asarray(idx.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
             except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError, TypeError):
                 pass
-        values = _label_array(col)
+        values = label_array(col)
         seen = set(self.labels)
         self.labels += [v for v in pd.unique(values[pd.notna(values)]) if v not in seen]
         return pd.Index(self.labels, dtype=object).get_indexer(values).astype(np.int64)
