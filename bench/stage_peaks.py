@@ -64,11 +64,11 @@ class StagePeaks:
 
 def main(argv: list[str]) -> int:
     from baseline.cli import app
+    from baseline.heap import set_allocators
 
     _reset_peak()  # fails here, before the run, where the kernel has no such file
     # the allocators as the command sets them, before pyarrow is imported (importing the flow imports it)
-    app._arrow_allocates_from_the_system_heap()
-    app.one_arena()
+    set_allocators()
     import baseline.pipeline.flow as flow
 
     peaks = StagePeaks()

@@ -1,4 +1,5 @@
-"""The C heap's freed pages, handed back to the system mid-run (a no-op where the C library cannot)."""
+"""The command's allocator settings (Arrow on the C heap, one C heap arena) and the C heap's freed pages, handed back to
+the system mid-run (each a no-op where the C library or the environment says otherwise)."""
 
 from __future__ import annotations
 
@@ -36,3 +37,19 @@ def one_arena() -> bool:
         return bool(ctypes.CDLL("libc.so.6").mallopt(_M_ARENA_MAX, 1))
     except (OSError, AttributeError):
         return False
+
+
+def arrow_uses_the_system_heap() -> None:
+    """Arrow (the CSV reader, the split's strings) allocates from the C library's heap, unless the user chose a pool
+    (``ARROW_DEFAULT_MEMORY_POOL``). pyarrow's default, mimalloc, keeps freed pages in the heaps of the threads that
+    allocated them (the CSV reader's), which ``release_unused`` cannot return from the main thread; the C heap is
+    trimmed between stages (``release_memory``). Peak of the default run at 1M rows of tickets 1,093 -> 1,025 MB
+    (bench/results/scale_1m_arrow_system_pool.json). Arrow reads the variable when pyarrow is first imported: in a
+    process that imported it already (a notebook), its pool is left as it is."""
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+
+
+def set_allocators() -> None:
+    """The command's allocator settings, both before any thread allocates: Arrow on the C heap, one C heap arena."""
+    arrow_uses_the_system_heap()
+    one_arena()

@@ -15,7 +15,7 @@ from baseline.cli.history import cmd_history
 from baseline.cli.parser import build_parser
 from baseline.cli.review import cmd_diff, cmd_gate, cmd_report
 from baseline.errors import BadInput
-from baseline.heap import one_arena
+from baseline.heap import set_allocators
 
 COMMANDS = {"compare": cmd_compare, "estimate": cmd_estimate, "adapters": cmd_adapters, "report": cmd_report,
             "history": cmd_history, "cleanup": cmd_cleanup, "diff": cmd_diff, "gate": cmd_gate}
@@ -37,21 +37,10 @@ def _quiet_known_warnings() -> None:
         os.environ["PYTHONWARNINGS"] = f"{current},{rule}" if current else rule
 
 
-def _arrow_allocates_from_the_system_heap() -> None:
-    """Arrow (the CSV reader, the split's strings) allocates from the C library's heap, unless the user chose a pool
-    (``ARROW_DEFAULT_MEMORY_POOL``). pyarrow's default, mimalloc, keeps freed pages in the heaps of the threads that
-    allocated them (the CSV reader's), which ``release_unused`` cannot return from the main thread; the C heap is
-    trimmed between stages (``release_memory``). Peak of the default run at 1M rows of tickets 1,093 -> 1,025 MB
-    (bench/results/scale_1m_arrow_system_pool.json). Arrow reads the variable when pyarrow is first imported: in a
-    process that imported it already (a notebook), its pool is left as it is."""
-    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one ``baseline`` command: bad input is one line and exit 2, an interrupt 130, a crash a masked traceback."""
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
-    _arrow_allocates_from_the_system_heap()
-    one_arena()  # before any thread allocates: pyarrow is not imported yet
+    set_allocators()  # before any thread allocates: pyarrow is not imported yet
     _quiet_known_warnings()
     from baseline.interrupts import interrupts_as_keyboard_interrupt
     from baseline.redact import redact
