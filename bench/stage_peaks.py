@@ -64,7 +64,13 @@ class StagePeaks:
 
 def main(argv: list[str]) -> int:
     from baseline.cli import app
-    from baseline.heap import set_allocators
+
+    try:
+        from baseline.heap import set_allocators
+    except ImportError:  # a tree from before the two settings lived together (--src of an older commit)
+        def set_allocators() -> None:
+            app._arrow_allocates_from_the_system_heap()
+            app.one_arena()
 
     _reset_peak()  # fails here, before the run, where the kernel has no such file
     # the allocators as the command sets them, before pyarrow is imported (importing the flow imports it)
