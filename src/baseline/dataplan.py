@@ -117,17 +117,26 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
 
     from baseline.adapters.trivial import fit_logreg
 
-    probs = np.zeros((len(texts), n_classes))
     arr = np.asarray(texts, dtype=object)
-    counts = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode", dtype=np.float64).fit_transform(arr).tocsr()
+    # integer counts (4 bytes a nonzero, not 8): the TF-IDF weighting turns them into the same float64 values
+    counts = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode", dtype=np.int32).fit_transform(arr).tocsr()
+    width = counts.shape[1]
+    # each fit holds only what it needs: the folds' answers so far (not the whole n × K array), not the fold's counts
+    # beside their TF-IDF copy, and on the last fold not the counts at all (its test rows are cut out first)
+    answers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     # one BLAS thread: lbfgs on sparse TF-IDF gains nothing from more, and on a busy machine they cost 50×
     with threadpool_limits(1):
         for fold, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(arr, labels)):
             x_tr = counts[tr]
-            doc_freq = np.bincount(x_tr.indices, minlength=counts.shape[1])
+            doc_freq = np.bincount(x_tr.indices, minlength=width)
             vocab = np.flatnonzero(doc_freq >= (2 if len(tr) >= 2000 else 1))
             tfidf = TfidfTransformer(sublinear_tf=True)
             x_fit = tfidf.fit_transform(x_tr[:, vocab])
+            del x_tr
+            x_te = counts[te][:, vocab]
+            x_te.sort_indices()  # as the vectorizer's transform leaves them
+            if fold == folds - 1:
+                del counts
             clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
             clf.fit(x_fit, labels[tr])
             if int(np.max(clf.n_iter_)) == 0:   # stopped where it started: refitted to the floor's rule
@@ -135,9 +144,10 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
                 if refitted is not None:
                     refitted.append(fold)
             del x_fit
-            x_te = counts[te][:, vocab]
-            x_te.sort_indices()  # as the vectorizer's transform leaves them
-            probs[np.ix_(te, clf.classes_)] = clf.predict_proba(tfidf.transform(x_te))
+            answers.append((te, clf.classes_, clf.predict_proba(tfidf.transform(x_te))))
+    probs = np.zeros((len(texts), n_classes))
+    for te, classes, p in answers:
+        probs[np.ix_(te, classes)] = p
     return probs
 
 
