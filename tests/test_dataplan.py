@@ -47,6 +47,30 @@ def test_flipped_labels_are_found_on_separable_data(tmp_path):
     assert not isinstance(getattr(cf, "prune_count_matrix_cols", None), dict)
 
 
+def test_a_find_label_issues_that_raises_after_setting_its_globals_leaves_none_behind(tmp_path, monkeypatch):
+    """cleanlab sets its per-class copies of the probabilities in module globals, then works on them: a failure after
+    that point is reported as a failed check (the run goes on) and the copies are still dropped."""
+    import cleanlab.filter as cf
+
+    from baseline.dataplan import data_plan
+
+    def fails_midway(labels, pred_probs, **_):
+        cf.pred_probs_by_class = {k: pred_probs[labels == k] for k in range(pred_probs.shape[1])}
+        cf.prune_count_matrix_cols = {0: np.zeros(3)}
+        raise MemoryError("Unable to allocate 1.00 GiB for an array")
+
+    monkeypatch.setattr(cf, "find_label_issues", fails_midway)
+    words = {"sport": ["match", "goal", "team", "coach"], "money": ["bank", "loan", "price", "stock"]}
+    rng = np.random.default_rng(1)
+    rows = [(" ".join(rng.choice(ws, 4)), lab) for lab, ws in words.items() for _ in range(40)]
+    frame = _frame([t for t, _ in rows], [lab for _, lab in rows])
+    plan = data_plan(type("Split", (), {"train": frame})(), {}, tmp_path, near_duplicates_reason="not here")
+    assert plan["label_quality"]["status"] == "failed"
+    assert "MemoryError" in plan["label_quality"]["reason"]
+    assert not isinstance(getattr(cf, "pred_probs_by_class", None), dict)
+    assert not isinstance(getattr(cf, "prune_count_matrix_cols", None), dict)
+
+
 def test_label_issues_file_masks_a_secret_inside_a_flagged_text(tmp_path, monkeypatch):
     """A credential pasted into a mislabelled text (an environment secret and a key-shaped string) is masked in
     label_issues.csv and in the examples."""

@@ -202,8 +202,10 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     refitted: list[int] = []
     probs = oof_probabilities(rows["text"].astype(str).tolist(), y, len(classes), seed, folds, refitted)
     # n_jobs=1: cleanlab otherwise forks a process pool, which can deadlock beside threads (HTTP servers, BLAS)
-    ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
-    _drop_cleanlab_globals()
+    try:
+        ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
+    finally:  # also when it raises after setting them (the check is then reported as failed, the run goes on)
+        _drop_cleanlab_globals()
     quality = get_label_quality_scores(y, probs)
     n, k = len(rows), len(ranked)
     suggested = probs.argmax(axis=1)
