@@ -15,6 +15,8 @@ the stage the run's peak came in (``peak_stage``). ``above_same_stage_over_file`
 run's peak *in that stage* (``fixed_same_stage_mb``): the small run's own peak comes at its end, after the label
 check's and the report's libraries are loaded, which a large run's peak (in the adapters' fit) has not loaded yet, so
 ``above_fixed_over_file`` subtracts ~30 MB too much and flatters the large run.
+With two sizes or more, the summary's ``growth_over_file`` is what each further MB of file adds to the peak between
+consecutive sizes: the fixed cost falls out, so it is the ratio a larger export's whole-process peak tends to.
 
 Run: python bench/bench_scale.py --rows 10000 100000 1000000 [--set tickets|sentiment|topics]
      [--executor local ray] [--repeats 1] [--adapters majority] [--config default|unigram|min_df2] [--src TREE ...]
@@ -337,7 +339,8 @@ def main() -> None:
 
 def summarize(runs: list[dict]) -> dict:
     """Medians per (rows, source tree, executor), in the order run: wall, adapters, overhead and its share, every
-    stage; with two trees (or executors), the second's medians over the first's."""
+    stage; with two trees (or executors), the second's medians over the first's; with two sizes or more, the peak's
+    growth per MB of file between consecutive sizes (``growth_over_file``)."""
     import statistics
 
     out: dict = {}
@@ -360,6 +363,18 @@ def summarize(runs: list[dict]) -> dict:
                                               for k in ("wall_s", "adapters_s", "overhead_s", "peak_rss_mb")} | {
                 "stages": {k: round(new["stages"][k] / old["stages"][k], 3) if old["stages"].get(k) else None
                            for k in new["stages"]}}
+    # what each further byte of file adds to the peak, between consecutive sizes (medians of each): the fixed cost
+    # falls out, so this is the ratio a larger export's peak tends to (peak ~ fixed + growth x file)
+    growth: dict = {}
+    for tree in dict.fromkeys(k for per in out.values() for k in per if k != "ratio_second_over_first"):
+        sizes = sorted((int(n), per[tree]) for n, per in out.items() if tree in per)
+        files = {int(n): statistics.median(r["file_mb"] for r in runs
+                                           if r["rows"]["train"] + r["rows"]["test"] == int(n)) for n, _ in sizes}
+        for (n0, a), (n1, b) in zip(sizes, sizes[1:], strict=False):
+            step = (b["peak_rss_mb"] - a["peak_rss_mb"]) * 1.048576 / (files[n1] - files[n0])
+            growth.setdefault(tree, {})[f"{n0} -> {n1}"] = round(step, 2)
+    if growth:
+        out["growth_over_file"] = growth
     return out
 
 
