@@ -157,7 +157,7 @@ def test_html_is_self_contained_and_printable(run, page):
               "coverage.svg": "How much can be automated", "learning-curve.svg": "Learning curve"}
     for f, title in titles.items():
         text = (run / "plots" / f).read_text(encoding="utf-8")
-        assert title in text, f  # matplotlib keeps every text as a comment beside its glyph paths
+        assert title in text, f  # the charts keep their text as text
 
 
 def test_rerender_from_the_folder_is_identical(run, md):

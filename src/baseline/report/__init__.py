@@ -34,7 +34,7 @@ def render(run_dir: str | Path) -> list[Path]:
     written: list[Path] = []
     try:
         from baseline.report.html import render_html
-    except ImportError:  # jinja2/matplotlib missing: Markdown only
+    except ImportError:  # jinja2 missing: Markdown only
         render_html = None
     if render_html is not None:
         written.extend(render_html(results, run_dir, analysis))

@@ -1,47 +1,84 @@
-"""The report's charts, drawn with matplotlib (Agg) as standalone SVG: titled, labelled, legible in print.
+"""The report's charts as standalone SVG: titled, labelled, legible in print (``baseline.report.svg`` draws them).
 
 Each function takes plain data from results.json and returns SVG text, or ``None`` when there is
 nothing to draw. The HTML report embeds the SVGs as data URIs; the run folder keeps them as files.
+Drawn here rather than with a plotting library: the report renders in a few milliseconds a chart, with no
+library import (matplotlib's took about half a second of every run).
 """
 
 from __future__ import annotations
 
-import io
 import math
+from collections.abc import Sequence
 from typing import Any
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, NullLocator  # noqa: E402
-
-from baseline.decide import metric_name  # noqa: E402
+from baseline.decide import metric_name
+from baseline.report.svg import (
+    FONT_SIZE,
+    Axes,
+    Figure,
+    LegendItem,
+    Scale,
+    blend,
+    legend_height,
+    log_padded,
+    padded,
+    text_width,
+    tick_text,
+)
 
 COST_FLOOR = 1e-6          # USD per 1k: smaller costs (including $0) are drawn here on the log axis
 CHOSEN, OTHER, FRONT, BAR = "#1b7f3b", "#4a5a75", "#d0661b", "#b3261e"
-STYLE = {
-    "font.size": 10, "axes.titlesize": 12, "axes.titleweight": "bold", "axes.labelsize": 10,
-    "axes.spines.top": False, "axes.spines.right": False, "axes.grid": True, "grid.color": "#dddddd",
-    "grid.linewidth": 0.6, "svg.fonttype": "path", "svg.hashsalt": "baseline", "figure.dpi": 100,
-    "legend.fontsize": 9, "legend.frameon": False,
-}
+PALETTE = [CHOSEN, "#3b5bdb", FRONT, "#7b3fa0", "#0b7285", "#5c940d", OTHER]
+# ColorBrewer "Blues", 9 classes (colorbrewer2.org): the confusion matrix's shares, white to dark blue
+BLUES = ["#f7fbff", "#deebf7", "#c6dbef", "#9ecae1", "#6baed6", "#4292c6", "#2171b5", "#08519c", "#08306b"]
+WIDTH = 760.0              # px: every full-width chart
+TITLE_H = 40.0             # px above the plot area: the title
+TICKS_H = 22.0             # px under the plot area: tick labels
+LABEL_H = 22.0             # px for an axis label
 
 
-def _svg(fig: Any) -> str:
-    buf = io.StringIO()
-    fig.savefig(buf, format="svg", bbox_inches="tight", metadata={"Date": None, "Creator": "baseline"})
-    plt.close(fig)
-    return buf.getvalue()
-
-
-def _usd_tick(v: float, _pos: Any = None) -> str:
+def _usd_tick(v: float) -> str:
     if v <= COST_FLOOR * 1.0001:
         return "≤$" + f"{COST_FLOOR:.6f}".rstrip("0")
     if v >= 1:
         return f"${v:,.0f}"
     return f"${v:.{max(0, -math.floor(math.log10(v)))}f}"
+
+
+def _plain_tick(v: float) -> str:
+    """A log axis's tick: 0.01, 1, 1,000 (no exponent)."""
+    return f"{v:,.0f}" if v >= 1 else f"{v:.{max(0, -math.floor(math.log10(v) + 1e-9))}f}"
+
+
+def _left(labels: Sequence[str], ylabel: bool = True) -> float:
+    """The left margin that fits the y tick labels (and the turned axis label)."""
+    return 14 + (LABEL_H if ylabel else 0) + max((text_width(s, FONT_SIZE - 1) for s in labels), default=0) + 10
+
+
+def _chart(plot_h: float, x: Scale, y: Scale, ylabels: Sequence[str], legend: Sequence[LegendItem] = (),
+           ncol: int = 2, xlabel: bool = True, ylabel: bool = True, below: float = 0.0, width: float = WIDTH,
+           right: float = 24.0, label: str = "chart") -> tuple[Figure, Axes, float]:
+    """A one-plot figure laid out around its tick labels, axis labels and legend; returns it, its axes and where
+    the legend goes."""
+    left = _left(ylabels, ylabel)
+    under = TICKS_H + below + (LABEL_H if xlabel else 0) + 8
+    leg = legend_height(legend, width, ncol)
+    fig = Figure(width, TITLE_H + plot_h + under + leg + (10 if leg else 4), label=label)
+    ax = fig.add_axes(left, TITLE_H, width - left - right, plot_h, x, y)
+    return fig, ax, TITLE_H + plot_h + under
+
+
+def _labels(ax: Axes, xlabel: str | None, ylabel: str | None, below: float = 0.0) -> None:
+    if xlabel:
+        ax.xlabel(xlabel, TICKS_H + below + 2)
+    if ylabel:
+        ax.ylabel(ylabel, ax.left - 14 - FONT_SIZE / 2)
+
+
+def _y_ticks_text(y: Scale) -> list[str]:
+    t = y.ticks()
+    return [tick_text(v, t) for v in t]
 
 
 def cost_chart(points: list[dict[str, Any]], metric: str, front: list[str], chosen: str | None,
@@ -57,47 +94,48 @@ def cost_chart(points: list[dict[str, Any]], metric: str, front: list[str], chos
         return None
     label = name or metric_name(metric)
     better = "scores better" if lower_is_better else "scores higher"
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.6, 4.4))
-        xs = {p["name"]: max(p["cost"], COST_FLOOR) for p in pts}
-        for p in pts:
-            x, y = xs[p["name"]], p["metric"]
-            lo, hi = p.get("ci") or (y, y)
-            colour = CHOSEN if p["name"] == chosen else (FRONT if p["name"] in front else OTHER)
-            ax.errorbar([x], [y], yerr=[[y - lo], [hi - y]], fmt="o", color=colour, ms=7, capsize=3, lw=1.2,
-                        zorder=3)
-            ax.annotate(p["name"] + (" (chosen)" if p["name"] == chosen else ""), (x, y), xytext=(6, 5),
-                        textcoords="offset points", fontsize=9, color=colour)
-        fr = [p for p in sorted(pts, key=lambda p: xs[p["name"]]) if p["name"] in front]
-        if len(fr) > 1:
-            ax.step([xs[p["name"]] for p in fr], [p["metric"] for p in fr], where="post", color=FRONT, lw=1.5,
-                    ls="--", zorder=2, label=f"Pareto front (no cheaper candidate {better})")
-        elif fr:
-            ax.plot([], [], color=FRONT, ls="--", label="Pareto front: " + fr[0]["name"])
-        if min_metric is not None:
-            ax.axhline(min_metric, color=BAR, lw=1, ls=":",
-                       label=f"bar: {label} {'≤' if lower_is_better else '≥'} {min_metric:g}")
-        if max_cost is not None:
-            ax.axvline(max(max_cost, COST_FLOOR), color=BAR, lw=1, ls="-.", label=f"bar: ≤ ${max_cost:g} per 1k")
-        ax.set_xscale("log")
-        lo_x = min(xs.values()) / 3
-        hi_x = max(max(xs.values()), max_cost or 0) * 6
-        ax.set_xlim(lo_x, max(hi_x, lo_x * 100))
-        ax.xaxis.set_major_locator(LogLocator(base=10, numticks=12))
-        ax.xaxis.set_major_formatter(FuncFormatter(_usd_tick))
-        ax.set_xlabel("cost per 1,000 predictions (USD, log scale)")
-        ymin = min([(p.get("ci") or (p["metric"],))[0] for p in pts] + ([min_metric] if min_metric else []))
-        ymax = max([(p.get("ci") or (p["metric"], p["metric"]))[1] for p in pts] + ([min_metric] if min_metric else []))
-        if lower_is_better or ymax > 1.0 or ymin < 0.0:   # numbers in the target's units: follow the values
-            pad = 0.08 * max(ymax - ymin, abs(ymax), 1e-9)
-            ax.set_ylim(ymin - pad if ymin < 0 else max(0.0, ymin - pad), ymax + pad)
-            ax.set_ylabel(f"{label} (95% CI)" + (", lower is better" if lower_is_better else ""))
-        else:
-            ax.set_ylabel(f"{label} (95% CI)")
-            ax.set_ylim(max(0.0, ymin - 0.08), 1.0)
-        ax.set_title(f"{label} against cost")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-        return _svg(fig)
+    xs = {p["name"]: max(p["cost"], COST_FLOOR) for p in pts}
+    lo_x = min(xs.values()) / 3
+    hi_x = max(max(xs.values()), max_cost or 0) * 6
+    x = Scale(lo_x, max(hi_x, lo_x * 100), log=True)
+    ymin = min([(p.get("ci") or (p["metric"],))[0] for p in pts] + ([min_metric] if min_metric else []))
+    ymax = max([(p.get("ci") or (p["metric"], p["metric"]))[1] for p in pts] + ([min_metric] if min_metric else []))
+    if lower_is_better or ymax > 1.0 or ymin < 0.0:   # numbers in the target's units: follow the values
+        pad = 0.08 * max(ymax - ymin, abs(ymax), 1e-9)
+        y = Scale(ymin - pad if ymin < 0 else max(0.0, ymin - pad), ymax + pad)
+        ylabel = f"{label} (95% CI)" + (", lower is better" if lower_is_better else "")
+    else:
+        y = Scale(max(0.0, ymin - 0.08), 1.0)
+        ylabel = f"{label} (95% CI)"
+    fr = [p for p in sorted(pts, key=lambda p: xs[p["name"]]) if p["name"] in front]
+    legend = []
+    if len(fr) > 1:
+        legend.append(LegendItem(f"Pareto front (no cheaper candidate {better})", FRONT, dash="dashed"))
+    elif fr:
+        legend.append(LegendItem("Pareto front: " + fr[0]["name"], FRONT, dash="dashed"))
+    if min_metric is not None:
+        legend.append(LegendItem(f"bar: {label} {'≤' if lower_is_better else '≥'} {min_metric:g}", BAR, dash="dotted"))
+    if max_cost is not None:
+        legend.append(LegendItem(f"bar: ≤ ${max_cost:g} per 1k", BAR, dash="dashdot"))
+    fig, ax, leg_top = _chart(300, x, y, _y_ticks_text(y), legend, ncol=2, right=24, label=f"{label} against cost")
+    ax.grid_and_ticks(xformat=_usd_tick)
+    if len(fr) > 1:
+        ax.line([xs[p["name"]] for p in fr], [p["metric"] for p in fr], FRONT, width=1.5, dash="dashed", step=True)
+    if min_metric is not None:
+        ax.hline(min_metric, BAR, dash="dotted")
+    if max_cost is not None:
+        ax.vline(max(max_cost, COST_FLOOR), BAR, dash="dashdot")
+    for p in pts:
+        px, py = xs[p["name"]], p["metric"]
+        lo, hi = p.get("ci") or (py, py)
+        colour = CHOSEN if p["name"] == chosen else (FRONT if p["name"] in front else OTHER)
+        ax.errorbar(px, lo, hi, colour)
+        ax.markers([px], [py], colour, size=4.5)
+        ax.text(px, py, p["name"] + (" (chosen)" if p["name"] == chosen else ""), dx=7, dy=-8, color=colour)
+    _labels(ax, "cost per 1,000 predictions (USD, log scale)", ylabel)
+    ax.title(f"{label} against cost")
+    fig.legend(legend, leg_top, ncol=2)
+    return fig.svg()
 
 
 def latency_chart(rows: list[dict[str, Any]], max_p95_ms: float | None = None) -> str | None:
@@ -105,26 +143,33 @@ def latency_chart(rows: list[dict[str, Any]], max_p95_ms: float | None = None) -
     rows = [r for r in rows if r.get("p50") is not None]
     if not rows:
         return None
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.6, 0.55 * len(rows) + 1.5))
-        for i, r in enumerate(rows):
-            y = len(rows) - 1 - i
-            ax.plot([r["p50"], r.get("max") or r["p99"]], [y, y], color="#bbbbbb", lw=1.2, zorder=1)
-            ax.plot([r["p50"], r["p99"]], [y, y], color=OTHER, lw=4, solid_capstyle="butt", zorder=2)
-            ax.scatter([r["p50"]], [y], marker="o", color="white", edgecolor=OTHER, s=45, zorder=3,
-                       label="p50" if i == 0 else None)
-            ax.scatter([r["p95"]], [y], marker="D", color=FRONT, s=40, zorder=4, label="p95" if i == 0 else None)
-            ax.scatter([r["p99"]], [y], marker="|", color="black", s=120, zorder=4, label="p99" if i == 0 else None)
-        if max_p95_ms is not None:
-            ax.axvline(max_p95_ms, color=BAR, ls=":", lw=1.2, label=f"bar: p95 ≤ {max_p95_ms:g} ms")
-        ax.set_yticks(range(len(rows)))
-        ax.set_yticklabels([f"{r['name']}{' *' if r.get('batched') else ''}" for r in reversed(rows)])
-        ax.set_xscale("log")
-        ax.set_xlabel("per-item latency (ms, log scale); grey line runs to the slowest item")
-        ax.set_title("Latency per item: p50, p95, p99")
-        ax.grid(axis="y", visible=False)
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.32 if len(rows) < 4 else -0.18), ncol=4)
-        return _svg(fig)
+    values = [v for r in rows for v in (r["p50"], r["p95"], r["p99"], r.get("max") or r["p99"])]
+    values += [max_p95_ms] if max_p95_ms is not None else []
+    x = Scale(*log_padded(min(values), max(values)), log=True)
+    y = Scale(-0.6, len(rows) - 0.4)
+    names = [f"{r['name']}{' *' if r.get('batched') else ''}" for r in rows]
+    legend = [LegendItem("p50", OTHER, marker="hollow", line=False), LegendItem("p95", FRONT, marker="diamond",
+                                                                                 line=False),
+              LegendItem("p99", "black", marker="|", line=False)]
+    if max_p95_ms is not None:
+        legend.append(LegendItem(f"bar: p95 ≤ {max_p95_ms:g} ms", BAR, dash="dotted"))
+    fig, ax, leg_top = _chart(38 * len(rows) + 30, x, y, names, legend, ncol=4, ylabel=False,
+                              label="Latency per item: p50, p95, p99")
+    ax.grid_and_ticks(yticks=[len(rows) - 1 - i for i in range(len(rows))], ylabels=names, xformat=_plain_tick,
+                      grid_y=False)
+    if max_p95_ms is not None:
+        ax.vline(max_p95_ms, BAR, width=1.2, dash="dotted")
+    for i, r in enumerate(rows):
+        at = len(rows) - 1 - i
+        ax.segment(r["p50"], at, r.get("max") or r["p99"], at, "#bbbbbb", width=1.2)
+        ax.segment(r["p50"], at, r["p99"], at, OTHER, width=5)
+        ax.markers([r["p50"]], [at], "white", size=4.5, edge=OTHER)
+        ax.markers([r["p95"]], [at], FRONT, shape="diamond", size=5)
+        ax.markers([r["p99"]], [at], "black", shape="|", size=7)
+    _labels(ax, "per-item latency (ms, log scale); grey line runs to the slowest item", None)
+    ax.title("Latency per item: p50, p95, p99")
+    fig.legend(legend, leg_top, ncol=4)
+    return fig.svg()
 
 
 def confusion_chart(name: str, confusion: dict[str, Any]) -> str | None:
@@ -132,61 +177,68 @@ def confusion_chart(name: str, confusion: dict[str, Any]) -> str | None:
     import numpy as np
 
     m = np.asarray(confusion["matrix"], dtype=float)
-    labels, cols = confusion["labels"], list(confusion["columns"])
+    labels, cols = [str(s) for s in confusion["labels"]], [str(c) for c in confusion["columns"]]
     if m.size == 0:
         return None
     keep = [j for j in range(len(cols)) if j < len(labels) or m[:, j].any()]  # no abstentions / unanswered: no column
     m, cols = m[:, keep], [cols[j] for j in keep]
     share = m / np.maximum(m.sum(axis=1, keepdims=True), 1)
     k = len(labels)
-    with plt.rc_context({**STYLE, "axes.grid": False}):
-        side = min(6.0, 1.2 + 0.55 * max(k, 3))
-        fig, ax = plt.subplots(figsize=(side + 1.2, side))
-        ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
-        for i in range(m.shape[0]):
-            for j in range(m.shape[1]):
-                ax.text(j, i, f"{int(m[i, j])}\n{share[i, j]:.0%}", ha="center", va="center", fontsize=8 if k > 6 else 9,
+    side = min(600.0, 120 + 55 * max(k, 3))
+    cell_w, cell_h = side / len(cols), side / k
+    rotate = k > 3
+    below = max(text_width(c, FONT_SIZE - 1) for c in cols) * 0.5 if rotate else 0.0
+    x, y = Scale(-0.5, len(cols) - 0.5), Scale(-0.5, k - 0.5)
+    title = f"{name}: confusion (count, share of true class)"
+    fig, ax, _ = _chart(side, x, y, labels, below=below, width=max(side + _left(labels) + 40, text_width(title, 15) + 40),
+                        label=title)
+    ax.width = side
+    ax.grid_and_ticks(xticks=list(range(len(cols))), yticks=[k - 1 - i for i in range(k)], xlabels=cols, ylabels=labels,
+                      grid_x=False, grid_y=False, rotate_x=rotate, spines=False)
+    size = 10.0 if k > 6 else 12.0
+    legible = cell_h >= 2.4 * size and cell_w >= text_width("0000", size)   # too small for two lines: colour only
+    for i in range(m.shape[0]):
+        row = k - 1 - i
+        for j in range(m.shape[1]):
+            ax.rect(j - 0.5, row - 0.5, j + 0.5, row + 0.5, blend(share[i, j], BLUES), edge="white")
+            if legible:
+                ax.text(j, row, f"{int(m[i, j])}\n{share[i, j]:.0%}", size=size, anchor="middle", clip=True,
                         color="white" if share[i, j] > 0.55 else "black")
-        ax.set_xticks(range(len(cols)))
-        ax.set_xticklabels(cols, rotation=30 if k > 3 else 0, ha="right" if k > 3 else "center")
-        ax.set_yticks(range(k))
-        ax.set_yticklabels(labels)
-        ax.set_xlabel("predicted label")
-        ax.set_ylabel("true label")
-        ax.set_title(f"{name}: confusion (count, share of true class)")
-        for s in ax.spines.values():
-            s.set_visible(False)
-        return _svg(fig)
+    _labels(ax, "predicted label", "true label", below=below)
+    ax.title(title)
+    return fig.svg()
 
 
 def coverage_chart(curves: dict[str, dict[str, Any]], chosen: str | None = None) -> str | None:
     """Precision of the most confident answers against the share of items automated."""
     if not curves:
         return None
-    palette = [CHOSEN, "#3b5bdb", FRONT, "#7b3fa0", "#0b7285", "#5c940d", OTHER]
     target = next(iter(curves.values()))["target"]
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.6, 4.2))
-        order = sorted(curves, key=lambda n: (n != chosen, n))
-        for i, name in enumerate(order):
-            c = curves[name]
-            xs = [0.0] + [p[0] for p in c["curve"]]
-            ys = [c["curve"][0][1]] + [p[1] for p in c["curve"]]
-            col = palette[i % len(palette)]
-            at = c.get("at_target")
-            lab = f"{name}: {at['coverage']:.0%} at ≥{target:.0%}" if at else f"{name}: never ≥{target:.0%}"
-            ax.step([x * 100 for x in xs], ys, where="post", color=col, lw=1.8, label=lab)
-            if at:
-                ax.plot([at["coverage"] * 100], [at["precision"]], "o", color=col, ms=6)
-        ax.axhline(target, color=BAR, ls=":", lw=1.2, label=f"target: {target:.0%} precision")
-        ax.set_xlim(0, 100)
-        lo = min(min(p[1] for p in c["curve"]) for c in curves.values())
-        ax.set_ylim(max(0.0, min(lo, target) - 0.05), 1.01)
-        ax.set_xlabel("items automated (%, most confident first)")
-        ax.set_ylabel("precision of the automated items")
-        ax.set_title("How much can be automated at a given precision")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=2)
-        return _svg(fig)
+    order = sorted(curves, key=lambda n: (n != chosen, n))
+    lo = min(min(p[1] for p in c["curve"]) for c in curves.values())
+    x, y = Scale(0, 100), Scale(max(0.0, min(lo, target) - 0.05), 1.01)
+    legend = []
+    for i, name in enumerate(order):
+        at = curves[name].get("at_target")
+        lab = f"{name}: {at['coverage']:.0%} at ≥{target:.0%}" if at else f"{name}: never ≥{target:.0%}"
+        legend.append(LegendItem(lab, PALETTE[i % len(PALETTE)]))
+    legend.append(LegendItem(f"target: {target:.0%} precision", BAR, dash="dotted"))
+    fig, ax, leg_top = _chart(290, x, y, _y_ticks_text(y), legend, ncol=2,
+                              label="How much can be automated at a given precision")
+    ax.grid_and_ticks()
+    ax.hline(target, BAR, width=1.2, dash="dotted")
+    for i, name in enumerate(order):
+        c, col = curves[name], PALETTE[i % len(PALETTE)]
+        xs = [0.0] + [p[0] * 100 for p in c["curve"]]
+        ys = [c["curve"][0][1]] + [p[1] for p in c["curve"]]
+        ax.line(xs, ys, col, width=1.8, step=True)
+        at = c.get("at_target")
+        if at:
+            ax.markers([at["coverage"] * 100], [at["precision"]], col, size=4)
+    _labels(ax, "items automated (%, most confident first)", "precision of the automated items")
+    ax.title("How much can be automated at a given precision")
+    fig.legend(legend, leg_top, ncol=2)
+    return fig.svg()
 
 
 def learning_chart(curve: dict[str, Any], metric: str, min_metric: float | None = None, name: str | None = None,
@@ -198,35 +250,34 @@ def learning_chart(curve: dict[str, Any], metric: str, min_metric: float | None 
         return None
     label = name or metric_name(metric)
     values = [v for pts in series.values() for p in pts for v in [p[metric], *(p.get("ci") or ())]]
+    values += [min_metric] if min_metric is not None else []
     unit_range = not lower_is_better and 0.0 <= min(values) and max(values) <= 1.0
-    palette = [CHOSEN, "#3b5bdb", FRONT, "#7b3fa0", "#0b7285", OTHER]
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.6, 4.2))
-        for i, (name, pts) in enumerate(sorted(series.items())):
-            col = palette[i % len(palette)]
-            x = [p["n_train"] for p in pts]
-            ax.plot(x, [p[metric] for p in pts], "o-", color=col, lw=1.8, label=name)
-            ax.fill_between(x, [p["ci"][0] for p in pts], [p["ci"][1] for p in pts], color=col, alpha=0.15, lw=0)
-        if min_metric is not None:
-            ax.axhline(min_metric, color=BAR, ls=":", lw=1.2,
-                       label=f"bar: {label} {'≤' if lower_is_better else '≥'} {min_metric:g}")
-        ax.set_xscale("log")
-        ticks = sorted({p["n_train"] for pts in series.values() for p in pts})
-        ax.xaxis.set_major_locator(FixedLocator(ticks))
-        ax.xaxis.set_minor_locator(NullLocator())
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _p: f"{v:,.0f}"))
-        ax.set_xlabel("train rows used (log scale; 10%, 25%, 50%, 100% of train)")
-        ax.set_ylabel(f"{label} on the test set (95% CI)" + (", lower is better" if lower_is_better else ""))
-        if unit_range:
-            ax.set_ylim(0, 1.0)
-        ax.set_title("Learning curve: does more labelled data help?")
-        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.16), ncol=4)
-        return _svg(fig)
+    ticks = sorted({p["n_train"] for pts in series.values() for p in pts})
+    x = Scale(*log_padded(ticks[0], ticks[-1], 1.25), log=True)
+    y = Scale(0.0, 1.0) if unit_range else Scale(*padded(min(values), max(values)))
+    legend = [LegendItem(n, PALETTE[i % len(PALETTE)], marker="circle") for i, n in enumerate(sorted(series))]
+    if min_metric is not None:
+        legend.append(LegendItem(f"bar: {label} {'≤' if lower_is_better else '≥'} {min_metric:g}", BAR, dash="dotted"))
+    fig, ax, leg_top = _chart(290, x, y, _y_ticks_text(y), legend, ncol=4,
+                              label="Learning curve: does more labelled data help?")
+    ax.grid_and_ticks(xticks=ticks, xformat=lambda v: f"{v:,.0f}")
+    if min_metric is not None:
+        ax.hline(min_metric, BAR, width=1.2, dash="dotted")
+    for i, (_name, pts) in enumerate(sorted(series.items())):
+        col = PALETTE[i % len(PALETTE)]
+        xs = [p["n_train"] for p in pts]
+        if all(p.get("ci") for p in pts):
+            ax.band(xs, [p["ci"][0] for p in pts], [p["ci"][1] for p in pts], col)
+        ax.line(xs, [p[metric] for p in pts], col, width=1.8)
+        ax.markers(xs, [p[metric] for p in pts], col, size=4)
+    _labels(ax, "train rows used (log scale; 10%, 25%, 50%, 100% of train)",
+            f"{label} on the test set (95% CI)" + (", lower is better" if lower_is_better else ""))
+    ax.title("Learning curve: does more labelled data help?")
+    fig.legend(legend, leg_top, ncol=4)
+    return fig.svg()
 
 
 # ---- tables: target, residuals, calibration, importance --------------------------------------------------
-
-PALETTE = [CHOSEN, "#3b5bdb", FRONT, "#7b3fa0", "#0b7285", "#5c940d", OTHER]
 
 
 def class_balance_chart(counts: dict[str, int], title: str = "Target: class balance") -> str | None:
@@ -235,20 +286,17 @@ def class_balance_chart(counts: dict[str, int], title: str = "Target: class bala
         return None
     items = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))[:30]
     total = sum(counts.values()) or 1
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.6, 0.38 * len(items) + 1.4))
-        ys = list(range(len(items)))[::-1]
-        ax.barh(ys, [v for _, v in items], color=OTHER, height=0.6)
-        for y, (_, v) in zip(ys, items, strict=True):
-            ax.annotate(f"{v:,} ({v / total:.1%})", (v, y), xytext=(4, 0), textcoords="offset points", va="center",
-                        fontsize=9)
-        ax.set_yticks(ys)
-        ax.set_yticklabels([str(k) for k, _ in items])
-        ax.set_xlim(0, max(v for _, v in items) * 1.25)
-        ax.set_xlabel("rows (train and test)")
-        ax.set_title(title)
-        ax.grid(axis="y", visible=False)
-        return _svg(fig)
+    names = [str(k) for k, _ in items]
+    x, y = Scale(0, max(v for _, v in items) * 1.25), Scale(-0.6, len(items) - 0.4)
+    fig, ax, _ = _chart(26 * len(items) + 24, x, y, names, ylabel=False, label=title)
+    ys = list(range(len(items)))[::-1]
+    ax.grid_and_ticks(yticks=ys, ylabels=names, grid_y=False)
+    for at, (_, v) in zip(ys, items, strict=True):
+        ax.rect(0, at - 0.3, v, at + 0.3, OTHER)
+        ax.text(v, at, f"{v:,} ({v / total:.1%})", dx=5, size=12)
+    _labels(ax, "rows (train and test)", None)
+    ax.title(title)
+    return fig.svg()
 
 
 def target_histogram(hist: dict[str, Any], target: str, summary: dict[str, Any] | None = None) -> str | None:
@@ -256,27 +304,49 @@ def target_histogram(hist: dict[str, Any], target: str, summary: dict[str, Any] 
     counts, edges = hist.get("counts") or [], hist.get("edges") or []
     if not counts or len(edges) != len(counts) + 1:
         return None
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.6, 3.8))
-        widths = [b - a for a, b in zip(edges[:-1], edges[1:], strict=True)]
-        ax.bar(edges[:-1], counts, width=widths, align="edge", color=OTHER, edgecolor="white", lw=0.5)
-        if summary:
-            if summary.get("mean") is not None:
-                ax.axvline(summary["mean"], color=FRONT, ls="--", lw=1.3, label=f"mean of all rows {summary['mean']:.4g}")
-            med = (summary.get("quantiles") or {}).get("median")
-            if med is not None:
-                ax.axvline(med, color=CHOSEN, ls=":", lw=1.5, label=f"median of all rows {med:.4g}")
-            ax.legend(loc="upper right")
-        ax.set_xlabel(f"{target} (true value)")
-        ax.set_ylabel("test rows")
-        ax.set_title(f"Target: distribution of {target} in the test set")
-        return _svg(fig)
+    summary = summary or {}
+    mean, med = summary.get("mean"), (summary.get("quantiles") or {}).get("median")
+    legend = []
+    if mean is not None:
+        legend.append(LegendItem(f"mean of all rows {mean:.4g}", FRONT, dash="dashed"))
+    if med is not None:
+        legend.append(LegendItem(f"median of all rows {med:.4g}", CHOSEN, dash="dotted"))
+    marks = [v for v in (mean, med) if v is not None]
+    x = Scale(*padded(min([edges[0], *marks]), max([edges[-1], *marks]), 0.03))
+    y = Scale(0, max(counts) * 1.05 or 1)
+    title = f"Target: distribution of {target} in the test set"
+    fig, ax, leg_top = _chart(260, x, y, _y_ticks_text(y), legend, ncol=2, label=title)
+    ax.grid_and_ticks()
+    for a, b, c in zip(edges[:-1], edges[1:], counts, strict=True):
+        if c:
+            ax.rect(a, 0, b, c, OTHER, edge="white")
+    if mean is not None:
+        ax.vline(mean, FRONT, width=1.3, dash="dashed")
+    if med is not None:
+        ax.vline(med, CHOSEN, width=1.5, dash="dotted")
+    _labels(ax, f"{target} (true value)", "test rows")
+    ax.title(title)
+    fig.legend(legend, leg_top, ncol=2)
+    return fig.svg()
 
 
 def _points(res: dict[str, Any], name: str) -> tuple[list[float], list[float]]:
     truth, pred = res["truth"], res["predicted"].get(name) or []
     pairs = [(t, p) for t, p in zip(truth, pred, strict=False) if t is not None and p is not None]
     return [t for t, _ in pairs], [p for _, p in pairs]
+
+
+def _panels(n: int, x: list[Scale], y: list[Scale], ylabels: Sequence[str], legend: Sequence[LegendItem],
+            title: str, square: bool = False) -> tuple[Figure, list[Axes], float]:
+    """``n`` plots side by side under one title (each 240 px wide), the y tick labels on the first only."""
+    left, gap, panel = _left(ylabels), 26.0, 240.0
+    width = left + n * panel + (n - 1) * gap + 20
+    plot_h = panel if square else 250.0
+    leg = legend_height(legend, width, 3)
+    fig = Figure(width, TITLE_H + 26 + plot_h + TICKS_H + LABEL_H + 12 + leg + (10 if leg else 0), label=title)
+    axes = [fig.add_axes(left + i * (panel + gap), TITLE_H + 26, panel, plot_h, x[i], y[i]) for i in range(n)]
+    fig.title(title)
+    return fig, axes, TITLE_H + 26 + plot_h + TICKS_H + LABEL_H + 12
 
 
 def residual_chart(res: dict[str, Any], names: list[str], target: str) -> str | None:
@@ -286,55 +356,54 @@ def residual_chart(res: dict[str, Any], names: list[str], target: str) -> str | 
     names = [n for n in names if _points(res, n)[0]]
     if not names:
         return None
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names) + 0.8, 3.6), sharey=True, squeeze=False)
-        for i, (ax, n) in enumerate(zip(axes[0], names, strict=True)):
-            t, p = (np.asarray(v, dtype=float) for v in _points(res, n))
-            e = t - p
-            ax.scatter(p, e, s=9, alpha=0.45, color=PALETTE[i % len(PALETTE)], lw=0)
-            ax.axhline(0, color="black", lw=1)
-            if len(np.unique(p)) > 10:  # a running median shows a bias that depends on the prediction
-                order = np.argsort(p, kind="stable")
-                k = max(5, len(p) // 15)
-                med = [np.median(e[order[j:j + k]]) for j in range(0, len(p) - k + 1, max(1, k // 2))]
-                xs = [np.median(p[order[j:j + k]]) for j in range(0, len(p) - k + 1, max(1, k // 2))]
-                ax.plot(xs, med, color=BAR, lw=1.4, label="running median")
-                ax.legend(loc="lower left")
-            ax.set_title(n, fontsize=11)
-            ax.set_xlabel(f"predicted {target}")
-        axes[0][0].set_ylabel("residual = true − predicted")
-        fig.suptitle("Residuals against predicted value (above 0: predicted too low)", fontweight="bold", fontsize=12)
-        fig.tight_layout()
-        return _svg(fig)
+    data = []
+    for n in names:
+        t, p = (np.asarray(v, dtype=float) for v in _points(res, n))
+        data.append((p, t - p))
+    e_all = np.concatenate([e for _, e in data])
+    y = Scale(*padded(float(min(e_all.min(), 0.0)), float(max(e_all.max(), 0.0))))
+    xs = [Scale(*padded(float(p.min()), float(p.max()))) for p, _ in data]
+    medians = [len(np.unique(p)) > 10 for p, _ in data]   # a running median shows a bias that depends on the answer
+    legend = [LegendItem("running median", BAR)] if any(medians) else []
+    fig, axes, leg_top = _panels(len(names), xs, [y] * len(names), _y_ticks_text(y), legend,
+                                 "Residuals against predicted value (above 0: predicted too low)")
+    for i, (ax, n, (p, e)) in enumerate(zip(axes, names, data, strict=True)):
+        ax.grid_and_ticks(ylabels=None if i == 0 else [""] * len(y.ticks()))
+        ax.markers(p.tolist(), e.tolist(), PALETTE[i % len(PALETTE)], size=2.2, opacity=0.45)
+        ax.hline(0, "black")
+        if medians[i]:
+            order = np.argsort(p, kind="stable")
+            k = max(5, len(p) // 15)
+            starts = range(0, len(p) - k + 1, max(1, k // 2))
+            ax.line([float(np.median(p[order[j:j + k]])) for j in starts],
+                    [float(np.median(e[order[j:j + k]])) for j in starts], BAR, width=1.4)
+        ax.title(n, size=13, bold=False)
+        _labels(ax, f"predicted {target}", "residual = true − predicted" if i == 0 else None)
+    fig.legend(legend, leg_top, ncol=3)
+    return fig.svg()
 
 
 def predicted_true_chart(res: dict[str, Any], names: list[str], target: str) -> str | None:
     """Predicted against true value, one panel per candidate, with the diagonal of perfect answers."""
-    import numpy as np
-
     names = [n for n in names if _points(res, n)[0]]
     if not names:
         return None
     allv = [v for n in names for v in sum(_points(res, n), [])]
-    lo, hi = float(np.min(allv)), float(np.max(allv))
+    lo, hi = min(allv), max(allv)
     pad = 0.04 * (hi - lo or 1.0)
-    with plt.rc_context(STYLE):
-        fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names) + 0.8, 3.7), squeeze=False)
-        for i, (ax, n) in enumerate(zip(axes[0], names, strict=True)):
-            t, p = _points(res, n)
-            ax.plot([lo - pad, hi + pad], [lo - pad, hi + pad], color="black", lw=1, ls="--", label="predicted = true")
-            ax.scatter(t, p, s=9, alpha=0.45, color=PALETTE[i % len(PALETTE)], lw=0)
-            ax.set_xlim(lo - pad, hi + pad)
-            ax.set_ylim(lo - pad, hi + pad)
-            ax.set_aspect("equal", adjustable="box")
-            ax.set_title(n, fontsize=11)
-            ax.set_xlabel(f"true {target}")
-            if i == 0:
-                ax.set_ylabel(f"predicted {target}")
-                ax.legend(loc="upper left")
-        fig.suptitle("Predicted against true value", fontweight="bold", fontsize=12)
-        fig.tight_layout()
-        return _svg(fig)
+    s = Scale(lo - pad, hi + pad)
+    legend = [LegendItem("predicted = true", "black", dash="dashed")]
+    fig, axes, leg_top = _panels(len(names), [s] * len(names), [s] * len(names), _y_ticks_text(s), legend,
+                                 "Predicted against true value", square=True)
+    for i, (ax, n) in enumerate(zip(axes, names, strict=True)):
+        t, p = _points(res, n)
+        ax.grid_and_ticks(ylabels=None if i == 0 else [""] * len(s.ticks()))
+        ax.segment(lo - pad, lo - pad, hi + pad, hi + pad, "black", dash="dashed")
+        ax.markers(t, p, PALETTE[i % len(PALETTE)], size=2.2, opacity=0.45)
+        ax.title(n, size=13, bold=False)
+        _labels(ax, f"true {target}", f"predicted {target}" if i == 0 else None)
+    fig.legend(legend, leg_top, ncol=3)
+    return fig.svg()
 
 
 def calibration_chart(curves: dict[str, dict[str, Any]], chosen: str | None = None) -> str | None:
@@ -342,26 +411,29 @@ def calibration_chart(curves: dict[str, dict[str, Any]], chosen: str | None = No
     curves = {n: c for n, c in curves.items() if any(b.get("count") for b in c.get("bins") or [])}
     if not curves:
         return None
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(6.4, 5.0))
-        ax.plot([0, 1], [0, 1], color="black", lw=1, ls="--", label="perfectly calibrated")
-        order = sorted(curves, key=lambda n: (n != chosen, n))
-        total = max(sum(b["count"] for b in curves[n]["bins"]) for n in order) or 1
-        for i, n in enumerate(order):
-            bins = [b for b in curves[n]["bins"] if b.get("count")]
-            col = PALETTE[i % len(PALETTE)]
-            x = [b["confidence"] for b in bins]
-            y = [b["accuracy"] for b in bins]
-            ece = curves[n].get("ece")
-            ax.plot(x, y, "-", color=col, lw=1.5, label=f"{n}" + (f" (ECE {ece:.3f})" if ece is not None else ""))
-            ax.scatter(x, y, s=[20 + 400 * b["count"] / total for b in bins], color=col, alpha=0.6, zorder=3)
-        ax.set_xlim(0, 1)
-        ax.set_ylim(0, 1.02)
-        ax.set_xlabel("mean predicted probability of the top class (per bin)")
-        ax.set_ylabel("share of those answers that were right")
-        ax.set_title("Calibration: are the probabilities honest?")
-        ax.legend(loc="upper left")
-        return _svg(fig)
+    order = sorted(curves, key=lambda n: (n != chosen, n))
+    total = max(sum(b["count"] for b in curves[n]["bins"]) for n in order) or 1
+    legend = [LegendItem("perfectly calibrated", "black", dash="dashed")]
+    for i, n in enumerate(order):
+        ece = curves[n].get("ece")
+        legend.append(LegendItem(f"{n}" + (f" (ECE {ece:.3f})" if ece is not None else ""), PALETTE[i % len(PALETTE)],
+                                 marker="circle"))
+    x, y = Scale(0, 1), Scale(0, 1.02)
+    fig, ax, leg_top = _chart(360, x, y, _y_ticks_text(y), legend, ncol=2, width=640,
+                              label="Calibration: are the probabilities honest?")
+    ax.grid_and_ticks()
+    ax.segment(0, 0, 1, 1, "black", dash="dashed")
+    for i, n in enumerate(order):
+        bins = [b for b in curves[n]["bins"] if b.get("count")]
+        col = PALETTE[i % len(PALETTE)]
+        xs, ys = [b["confidence"] for b in bins], [b["accuracy"] for b in bins]
+        ax.line(xs, ys, col, width=1.5)
+        # marker area in proportion to the bin's rows (matplotlib's s = 20 + 400 × share, in points²)
+        ax.markers(xs, ys, col, size=[0.7 * math.sqrt(20 + 400 * b["count"] / total) for b in bins], opacity=0.6)
+    _labels(ax, "mean predicted probability of the top class (per bin)", "share of those answers that were right")
+    ax.title("Calibration: are the probabilities honest?")
+    fig.legend(legend, leg_top, ncol=2)
+    return fig.svg()
 
 
 def importance_chart(features: list[dict[str, Any]], name: str, meaning: str, top: int = 20) -> str | None:
@@ -369,16 +441,23 @@ def importance_chart(features: list[dict[str, Any]], name: str, meaning: str, to
     feats = features[:top]
     if not feats or not any(f.get("mean") for f in feats):
         return None
-    with plt.rc_context(STYLE):
-        fig, ax = plt.subplots(figsize=(7.6, 0.36 * len(feats) + 1.6))
-        ys = list(range(len(feats)))[::-1]
-        means = [f["mean"] for f in feats]
-        ax.barh(ys, means, xerr=[f.get("std") or 0.0 for f in feats], color=[CHOSEN if m > 0 else OTHER for m in means],
-                height=0.6, capsize=2, error_kw={"lw": 1})
-        ax.axvline(0, color="black", lw=0.8)
-        ax.set_yticks(ys)
-        ax.set_yticklabels([f["feature"] for f in feats])
-        ax.set_xlabel(meaning)
-        ax.set_title(f"Permutation importance: {name}" + (f" (top {top})" if len(features) > top else ""))
-        ax.grid(axis="y", visible=False)
-        return _svg(fig)
+    means = [f["mean"] for f in feats]
+    sds = [f.get("std") or 0.0 for f in feats]
+    lo = min([0.0] + [m - s for m, s in zip(means, sds, strict=True)])
+    hi = max([0.0] + [m + s for m, s in zip(means, sds, strict=True)])
+    x, y = Scale(*padded(lo, hi)), Scale(-0.6, len(feats) - 0.4)
+    names = [str(f["feature"]) for f in feats]
+    title = f"Permutation importance: {name}" + (f" (top {top})" if len(features) > top else "")
+    fig, ax, _ = _chart(24 * len(feats) + 24, x, y, names, ylabel=False, label=title)
+    ys = list(range(len(feats)))[::-1]
+    ax.grid_and_ticks(yticks=ys, ylabels=names, grid_y=False)
+    for at, m, s in zip(ys, means, sds, strict=True):
+        ax.rect(0, at - 0.3, m, at + 0.3, CHOSEN if m > 0 else OTHER)
+        if s:
+            ax.segment(m - s, at, m + s, at, "black")
+            ax.segment(m - s, at - 0.12, m - s, at + 0.12, "black")
+            ax.segment(m + s, at - 0.12, m + s, at + 0.12, "black")
+    ax.vline(0, "black", width=0.8)
+    _labels(ax, meaning, None)
+    ax.title(title)
+    return fig.svg()
