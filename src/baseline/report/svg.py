@@ -127,8 +127,9 @@ class Axes:
     x: Scale
     y: Scale
     clip_id: str
-    body: list[str] = field(default_factory=list)
-    frame: list[str] = field(default_factory=list)
+    body: list[str] = field(default_factory=list)     # the data, clipped to the plot area
+    frame: list[str] = field(default_factory=list)    # ticks, labels, spines and titles, on top
+    grid: list[str] = field(default_factory=list)     # grid lines, under everything
 
     def px(self, v: float) -> float:
         return self.left + self.x.frac(v) * self.width
@@ -156,20 +157,15 @@ class Axes:
 
     def segment(self, x0: float, y0: float, x1: float, y1: float, color: str, width: float = 1.0,
                 dash: str = "solid") -> None:
-        self.body.append(f'<line x1="{num(self.px(x0))}" y1="{num(self.py(y0))}" x2="{num(self.px(x1))}" '
-                         f'y2="{num(self.py(y1))}" stroke="{color}" stroke-width="{num(width)}"{_dash(dash)}/>')
+        self.body.append(rule(self.px(x0), self.py(y0), self.px(x1), self.py(y1), color, width, dash))
 
     def hline(self, y: float, color: str, width: float = 1.0, dash: str = "solid") -> None:
         """A line across the whole plot at ``y``."""
-        py = num(self.py(y))
-        self.body.append(f'<line x1="{num(self.left)}" y1="{py}" x2="{num(self.left + self.width)}" y2="{py}" '
-                         f'stroke="{color}" stroke-width="{num(width)}"{_dash(dash)}/>')
+        self.body.append(rule(self.left, self.py(y), self.left + self.width, self.py(y), color, width, dash))
 
     def vline(self, x: float, color: str, width: float = 1.0, dash: str = "solid") -> None:
         """A line up the whole plot at ``x``."""
-        px = num(self.px(x))
-        self.body.append(f'<line x1="{px}" y1="{num(self.top)}" x2="{px}" y2="{num(self.top + self.height)}" '
-                         f'stroke="{color}" stroke-width="{num(width)}"{_dash(dash)}/>')
+        self.body.append(rule(self.px(x), self.top, self.px(x), self.top + self.height, color, width, dash))
 
     def markers(self, xs: Sequence[float], ys: Sequence[float], color: str, shape: str = "circle",
                 size: float | Sequence[float] = 4.0, edge: str | None = None, opacity: float = 1.0) -> None:
@@ -219,35 +215,32 @@ class Axes:
         xs = list(xlabels) if xlabels is not None else [(xformat or (lambda v: tick_text(v, xt)))(v) for v in xt]
         ys = list(ylabels) if ylabels is not None else [tick_text(v, yt) for v in yt]
         bottom, right = self.top + self.height, self.left + self.width
-        for v, lab in zip(xt, xs, strict=True):
-            p = self.px(v)
-            if not self.left - 0.5 <= p <= right + 0.5:
-                continue
+        small = FONT_SIZE - 1
+        for p, lab in self._inside(xt, xs, self.px, self.left, right):
             if grid_x:
-                self.frame.insert(0, f'<line x1="{num(p)}" y1="{num(self.top)}" x2="{num(p)}" y2="{num(bottom)}" '
-                                     f'stroke="{GRID}" stroke-width="0.8"/>')
-            self.frame.append(f'<line x1="{num(p)}" y1="{num(bottom)}" x2="{num(p)}" y2="{num(bottom + 4)}" '
-                              f'stroke="{INK}" stroke-width="0.8"/>')
+                self.grid.append(rule(p, self.top, p, bottom, GRID, 0.8))
+            self.frame.append(rule(p, bottom, p, bottom + 4, INK, 0.8))
             if rotate_x:
-                at = bottom + 8 + 0.7 * (FONT_SIZE - 1)
-                self.frame.append(f'<text x="{num(p)}" y="{num(at)}" font-size="{num(FONT_SIZE - 1)}" '
-                                  f'text-anchor="end" fill="{INK}" '
-                                  f'transform="rotate(-30 {num(p)} {num(at)})">{escape(lab)}</text>')
+                at = bottom + 8 + 0.7 * small
+                self.frame.append(f'<text x="{num(p)}" y="{num(at)}" font-size="{num(small)}" text-anchor="end" '
+                                  f'fill="{INK}" transform="rotate(-30 {num(p)} {num(at)})">{escape(lab)}</text>')
             else:
-                self.frame.append(text(p, bottom + 6, lab, size=FONT_SIZE - 1, anchor="middle", baseline="hanging"))
-        for v, lab in zip(yt, ys, strict=True):
-            p = self.py(v)
-            if not self.top - 0.5 <= p <= bottom + 0.5:
-                continue
+                self.frame.append(text(p, bottom + 6, lab, size=small, anchor="middle", baseline="hanging"))
+        for p, lab in self._inside(yt, ys, self.py, self.top, bottom):
             if grid_y:
-                self.frame.insert(0, f'<line x1="{num(self.left)}" y1="{num(p)}" x2="{num(right)}" y2="{num(p)}" '
-                                     f'stroke="{GRID}" stroke-width="0.8"/>')
-            self.frame.append(f'<line x1="{num(self.left - 4)}" y1="{num(p)}" x2="{num(self.left)}" y2="{num(p)}" '
-                              f'stroke="{INK}" stroke-width="0.8"/>')
-            self.frame.append(text(self.left - 7, p, lab, size=FONT_SIZE - 1, anchor="end"))
+                self.grid.append(rule(self.left, p, right, p, GRID, 0.8))
+            self.frame.append(rule(self.left - 4, p, self.left, p, INK, 0.8))
+            self.frame.append(text(self.left - 7, p, lab, size=small, anchor="end"))
         if spines:
             self.frame.append(f'<path d="M{num(self.left)},{num(self.top)}V{num(bottom)}H{num(right)}" fill="none" '
                               f'stroke="{INK}" stroke-width="0.9"/>')
+
+    @staticmethod
+    def _inside(ticks: Sequence[float], labels: Sequence[str], to_px: Callable[[float], float], lo: float,
+                hi: float) -> list[tuple[float, str]]:
+        """(pixel, label) of the ticks that fall on the axis (half a pixel of slack)."""
+        at = [(to_px(v), lab) for v, lab in zip(ticks, labels, strict=True)]
+        return [(p, lab) for p, lab in at if lo - 0.5 <= p <= hi + 0.5]
 
     def xlabel(self, s: str, below: float) -> None:
         """The x axis's label, ``below`` px under the plot area."""
@@ -267,9 +260,7 @@ class Axes:
     def svg(self) -> str:
         clip = (f'<clipPath id="{self.clip_id}"><rect x="{num(self.left - 6)}" y="{num(self.top - 6)}" '
                 f'width="{num(self.width + 12)}" height="{num(self.height + 12)}"/></clipPath>')
-        grid = [e for e in self.frame if 'stroke="' + GRID in e]
-        rest = [e for e in self.frame if 'stroke="' + GRID not in e]
-        return "\n".join([clip, *grid, f'<g clip-path="url(#{self.clip_id})">', *self.body, "</g>", *rest])
+        return "\n".join([clip, *self.grid, f'<g clip-path="url(#{self.clip_id})">', *self.body, "</g>", *self.frame])
 
 
 class Figure:
@@ -346,6 +337,12 @@ def text(x: float, y: float, s: str, size: float = FONT_SIZE, color: str = INK, 
     return f'<text {attrs}>{spans}</text>'
 
 
+def rule(x1: float, y1: float, x2: float, y2: float, color: str, width: float = 1.0, dash: str = "solid") -> str:
+    """A straight ``<line>`` between two pixel points."""
+    return (f'<line x1="{num(x1)}" y1="{num(y1)}" x2="{num(x2)}" y2="{num(y2)}" stroke="{color}" '
+            f'stroke-width="{num(width)}"{_dash(dash)}/>')
+
+
 def marker(x: float, y: float, shape: str, r: float, color: str, edge: str | None = None,
            opacity: float = 1.0) -> str:
     """One marker centred on (x, y): circle, diamond, square or a vertical bar ('|'), ``r`` px from its centre."""
@@ -358,8 +355,7 @@ def marker(x: float, y: float, shape: str, r: float, color: str, edge: str | Non
         return (f'<rect x="{num(x - r)}" y="{num(y - r)}" width="{num(2 * r)}" height="{num(2 * r)}" '
                 f'fill="{color}"{stroke}{op}/>')
     if shape == "|":
-        return (f'<line x1="{num(x)}" y1="{num(y - r)}" x2="{num(x)}" y2="{num(y + r)}" stroke="{color}" '
-                f'stroke-width="1.6"{op}/>')
+        return rule(x, y - r, x, y + r, color, 1.6).replace("/>", f"{op}/>")
     return f'<circle cx="{num(x)}" cy="{num(y)}" r="{num(r)}" fill="{color}"{stroke}{op}/>'
 
 
@@ -368,8 +364,7 @@ def _swatch(it: LegendItem, x: float, y: float, w: float) -> str:
         return f'<rect x="{num(x + 4)}" y="{num(y - 6)}" width="{num(w - 8)}" height="12" fill="{it.color}"/>'
     parts = []
     if it.line:
-        parts.append(f'<line x1="{num(x)}" y1="{num(y)}" x2="{num(x + w)}" y2="{num(y)}" stroke="{it.color}" '
-                     f'stroke-width="1.8"{_dash(it.dash or "solid")}/>')
+        parts.append(rule(x, y, x + w, y, it.color, 1.8, it.dash or "solid"))
     if it.marker:
         parts.append(marker(x + w / 2, y, it.marker, 4.5, it.color if it.marker != "hollow" else "white",
                             it.color if it.marker == "hollow" else None))
