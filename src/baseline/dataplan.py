@@ -271,8 +271,12 @@ def nearest_train(train_texts: pd.Series, test_texts: pd.Series) -> tuple[np.nda
     # plain term-frequency cosine (no IDF): a pair's similarity does not depend on the rest of the corpus
     vec = TfidfVectorizer(analyzer="char_wb", ngram_range=(3, 5), sublinear_tf=True, use_idf=False,
                           dtype=np.float32)
-    vec.fit(pd.concat([tr, te]))
-    a, b = vec.transform(tr), vec.transform(te)
+    # every text tokenised once (fitting then transforming tokenised each twice: half the scan's time on sst2); the
+    # rows sorted by column, as a transform leaves them, so the products below add up in the same order
+    both = vec.fit_transform(pd.concat([tr, te], ignore_index=True)).tocsr()
+    both.sort_indices()
+    a, b = both[:len(tr)], both[len(tr):]
+    del both
     sim = np.zeros(b.shape[0])
     arg = np.zeros(b.shape[0], dtype=np.int64)
     step = max(20, min(CHUNK, 20_000_000 // max(1, a.shape[0])))  # a block is about dense: keep it near 20M cells

@@ -1,0 +1,78 @@
+"""The near-duplicate leakage scan, paired: one source tree against another on the same data, answers compared.
+
+Each measurement is a fresh child process (``PYTHONPATH`` = the tree) that loads and splits the file as ``baseline
+compare`` does (text classification, seed 42, test 0.25), imports scikit-learn's text features first (the default
+adapters have by the time the data plan runs), then times ``near_duplicates`` on the split. Trees alternate within
+each repeat, so load drifts hit both alike; the summary gives the median seconds per tree and data, and whether every
+tree gave the same answer (every figure, the leaked rows and the examples).
+
+    python bench/bench_near_duplicates.py --src /tmp/before/src src --repeats 3 \\
+        --data ../shared/datasets/sst2/sst2.csv ../shared/datasets/banking77/banking77.csv
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+
+CHILD = r"""
+import hashlib, json, sys, time
+import sklearn.feature_extraction.text  # noqa: F401
+from baseline.dataplan import near_duplicates
+from baseline.tasks import get_task
+from baseline.tasks.base import TaskInputs
+task = get_task("text-classification")
+split = task.split(task.load(TaskInputs(sys.argv[1])), 0.25, 42)
+t = time.perf_counter()
+r = near_duplicates(split.train, split.test)
+seconds = time.perf_counter() - t
+mask = r.pop("leaked_mask")
+r.pop("seconds")
+answer = json.dumps(r, sort_keys=True, default=str) + "".join("1" if m else "0" for m in mask)
+print(json.dumps({"seconds": seconds, "pairs": len(split.train) * len(split.test), "near": r.get("near"),
+                  "answer": hashlib.sha256(answer.encode()).hexdigest()}))
+"""
+
+
+def measure(src: str, data: str) -> dict:
+    env = {**os.environ, "PYTHONPATH": str(Path(src).resolve())}
+    p = subprocess.run([sys.executable, "-c", CHILD, data], capture_output=True, text=True, env=env)
+    if p.returncode != 0:
+        raise SystemExit(f"{src} on {data}: {p.stderr[-2000:]}")
+    return json.loads(p.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--src", nargs="+", default=["src"])
+    ap.add_argument("--data", nargs="+", required=True)
+    ap.add_argument("--repeats", type=int, default=3)
+    ap.add_argument("--out", default=str(REPO / "bench" / "results" / "near_duplicates.json"))
+    a = ap.parse_args()
+    runs = []
+    for data in a.data:
+        for rep in range(a.repeats):
+            for src in a.src:
+                r = {"data": data, "src": src, "repeat": rep, **measure(src, data)}
+                print(json.dumps(r), flush=True)
+                runs.append(r)
+    summary: dict[str, dict] = {}
+    for data in a.data:
+        mine = [r for r in runs if r["data"] == data]
+        per = {src: round(statistics.median(r["seconds"] for r in mine if r["src"] == src), 3) for src in a.src}
+        summary[Path(data).name] = {"pairs": mine[0]["pairs"], "near": mine[0]["near"], "seconds": per,
+                                    "ratio_last_over_first": round(per[a.src[-1]] / per[a.src[0]], 3),
+                                    "same_answer": len({r["answer"] for r in mine}) == 1}
+    print(json.dumps(summary, indent=2))
+    Path(a.out).write_text(json.dumps({"summary": summary, "runs": runs}, indent=2))
+
+
+if __name__ == "__main__":
+    main()
