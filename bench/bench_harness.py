@@ -4,12 +4,12 @@
    overhead = total wall time − time spent inside the adapters (cold start, fit, warm-up, batched
    predict, single-item latency probe), as a share of the total. Target < 5%.
    Measured on the `main()` call in a warm process (first call discarded: it pays the imports),
-   with report rendering (matplotlib plots, HTML) shown separately; and as a whole cold process
+   with report rendering (SVG charts, HTML) shown separately; and as a whole cold process
    (interpreter start, imports, rendering) for context.
 2. Bootstrap CIs + paired comparisons for 10 adapters × 10,000 test rows (1,000 resamples).
    Target < 1 s.
 
-Run: python bench/bench_harness.py [--repeats 3] [--all-local]
+Run: python bench/bench_harness.py [--repeats 3] [--all-local] [--out FILE]
 """
 
 from __future__ import annotations
@@ -89,6 +89,7 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=3)
     ap.add_argument("--all-local", action="store_true",
                     help="also measure one run with every local adapter (majority, tfidf-logreg, hf-embeddings, flaml)")
+    ap.add_argument("--out", default=str(REPO / "bench" / "results" / "harness.json"))
     args = ap.parse_args()
     if not SST2.exists():
         sys.exit(f"{SST2} not found: this benchmark needs ../shared/datasets/sst2")
@@ -116,10 +117,10 @@ def main() -> None:
         print(f"compare on sst2 with every local adapter: total {full['total_s']:.1f} s, inside adapters "
               f"{full['adapters_s']:.1f} s, rendering {full['render_s']:.2f} s; harness overhead "
               f"{full['overhead_share']:.1%} including rendering, {full['overhead_excl_render_share']:.1%} excluding")
-    dest = REPO / "bench" / "results" / "harness.json"
+    dest = Path(args.out).resolve()
     dest.parent.mkdir(parents=True, exist_ok=True)
     dest.write_text(json.dumps(out, indent=2))
-    print(f"wrote {dest.relative_to(REPO)}")
+    print(f"wrote {dest}")
 
 
 if __name__ == "__main__":
