@@ -333,3 +333,63 @@ def test_a_check_no_better_than_the_commonest_class_is_said_to_read_nothing():
     lq["oof_accuracy"] = 0.7    # above the commonest class but weak: the older sentence
     said = " ".join(data_plan_view(r)["labels"])
     assert "commonest class" not in said and "upper bound" in said
+
+
+def test_scan_rows_scans_all_then_a_sample_then_nothing(monkeypatch):
+    import baseline.dataplan as dp
+
+    monkeypatch.setattr(dp, "SCAN_PAIRS", 1_000)
+    monkeypatch.setattr(dp, "MIN_SCAN_ROWS", 5)
+    monkeypatch.setattr(dp, "MAX_PAIRS", 10_000)
+    assert dp.scan_rows(100, 10) == 10            # 1,000 pairs: every test row
+    assert dp.scan_rows(100, 40) == 10            # 4,000 pairs: as many rows as 1,000 pairs allow
+    assert dp.scan_rows(400, 20) == 5             # 2 rows would fit: at least MIN_SCAN_ROWS
+    assert dp.scan_rows(400, 30) == 0 and not dp.scans_pairs(400, 30)   # 12,000 pairs: skipped
+
+
+def test_a_sampled_scan_finds_the_sample_s_near_duplicates_and_estimates_their_share(monkeypatch):
+    import baseline.dataplan as dp
+
+    rng = np.random.default_rng(0)
+    vocab = [f"{a}{b}{c}" for a in "bcdfg" for b in "aeiou" for c in "klmnp"]
+    train_texts = [" ".join(rng.choice(vocab, 12)) for _ in range(60)]
+    # every other test text is a train text with one word changed (near), the rest are new
+    test_texts = [(" ".join(train_texts[i].split()[:11] + ["zzz"]) if i % 2 == 0 else " ".join(rng.choice(vocab, 12)))
+                  for i in range(40)]
+    train = _frame(train_texts, ["a", "b"] * 30)
+    test = _frame(test_texts, ["a", "b"] * 20)
+    full = near_duplicates(train, test)
+    assert full["near"] == 20 and "sampled_rows" not in full
+    monkeypatch.setattr(dp, "SCAN_PAIRS", 60 * 10)
+    monkeypatch.setattr(dp, "MIN_SCAN_ROWS", 4)
+    r = near_duplicates(train, test, seed=3)
+    mask = r.pop("leaked_mask")
+    assert r["sampled_rows"] == 10 and r["scanned"] and "seeded sample of 10 of the 40 test rows" in r["method"]
+    rows = np.sort(np.random.default_rng(3).choice(40, size=10, replace=False))   # the seeded sample it documents
+    full_mask = full["leaked_mask"]
+    assert r["near"] == int(full_mask[rows].sum())              # the sample's near-duplicates are the full scan's
+    assert mask[rows].tolist() == full_mask[rows].tolist()
+    outside = np.setdiff1d(np.arange(40), rows)
+    assert mask[outside].all()      # rows never compared are left out of the headline's recomputation too
+    again = near_duplicates(train, test, seed=3)
+    assert again.pop("leaked_mask").tolist() == mask.tolist()  # seeded: the same sample
+    assert r["near_share"] == pytest.approx(r["near"] / 10)
+    assert r["share"] == pytest.approx(r["normalised"] / 40 + r["near"] / 10)
+    lo, hi = r["near_share_ci"]
+    assert lo <= r["near_share"] <= hi and 0 <= lo and hi <= 1
+    assert 0 < r["near"] < 10       # about half the sample, as half of all test rows
+
+
+def test_the_report_says_a_near_duplicate_share_was_estimated_from_a_sample():
+    from baseline.report.plan_view import data_plan_view
+
+    lk = {"status": "ok", "method": "cosine …, on a seeded sample of 1,000 of the 9,000 test rows", "scanned": True,
+          "threshold": 0.9, "test_rows": 9000, "normalised": 90, "near": 40, "leaked": 130, "share": 0.05,
+          "near_share": 0.04, "sampled_rows": 1000, "near_share_ci": [0.0296, 0.0541], "same_label_share": 0.9,
+          "material": True, "material_share": 0.01, "examples": [],
+          "without_leaked": [{"name": "m", "metric": "macro_f1", "all_rows": 0.8, "without_leaked": 0.78,
+                              "change": -0.02, "rows": 923}]}
+    text = " ".join(data_plan_view({"data_plan": {"leakage": lk}, "settings": {"metric": "macro_f1"}})["leak"])
+    assert "an estimated 5.0% of the 9,000 test rows leak" in text
+    assert "40 of 1,000 sampled rows are near-duplicates beyond those (4.0%, 95% CI 3.0%–5.4%" in text
+    assert "recomputed on the 923 sampled test rows that do not leak" in text

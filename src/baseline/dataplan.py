@@ -34,6 +34,10 @@ EXAMPLES = 10
 CHUNK = 2000
 MAX_CHECK_ROWS = 20_000      # the label check reads a seeded, stratified sample of train beyond this
 MAX_PAIRS = 400_000_000      # test × train pairs beyond which the near-duplicate scan is skipped (normalised matches stay)
+# pairs the scan compares at most (~5-8 s on two cores): beyond, a seeded sample of test rows against every train row.
+# The scan ran 25 s at 241M pairs of real text (bench/results/near_duplicates_sampled.json), harness time on every run
+SCAN_PAIRS = 50_000_000
+MIN_SCAN_ROWS = 1_000        # a sampled scan looks at no fewer test rows (the near share's 95% CI within ±3 points)
 
 
 def cleanlab_available() -> str | None:
@@ -288,21 +292,31 @@ def nearest_train(train_texts: pd.Series, test_texts: pd.Series) -> tuple[np.nda
 
 
 def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = NEAR_DUP_THRESHOLD,
-                    examples: int = 5, keys: tuple[np.ndarray, np.ndarray] | None = None) -> dict[str, Any]:
+                    examples: int = 5, keys: tuple[np.ndarray, np.ndarray] | None = None,
+                    seed: int = 42) -> dict[str, Any]:
     """Test rows that leak from train: exact, normalised, and near-duplicates beyond those.
 
-    ``keys``: the normalised text hashes of train and test (``Split.text_keys``) when already computed.
+    ``keys``: the normalised text hashes of train and test (``Split.text_keys``) when already computed. Exact and
+    normalised matches are looked up for every test row. The near-duplicate scan compares every test row with
+    every train row up to ``SCAN_PAIRS`` pairs; beyond that (up to ``MAX_PAIRS``) a seeded random sample of test rows
+    (``scan_rows``), and the near-duplicates' share is then an estimate with its 95% interval.
     """
     t0 = time.perf_counter()
     if train.empty or test.empty:
         return {"status": "skipped", "reason": "empty split"}
     k_train, k_test = keys if keys is not None else (normalized_keys(train["text"]), normalized_keys(test["text"]))
     normalised = pd.Series(k_test).isin(k_train).to_numpy()
-    scanned = scans_pairs(len(train), len(test))
-    if scanned:
+    n = len(test)
+    m = scan_rows(len(train), n)
+    sim, arg = np.zeros(n), np.zeros(n, dtype=np.int64)
+    looked = np.zeros(n, dtype=bool)   # the rows the scan compared with train
+    if m == n:
         sim, arg = nearest_train(train["text"], test["text"])
-    else:  # too many pairs for an exact nearest-neighbour scan: normalised matches only, and say so
-        sim, arg = np.zeros(len(test)), np.zeros(len(test), dtype=np.int64)
+        looked[:] = True
+    elif m:
+        rows = np.sort(np.random.default_rng(seed).choice(n, size=m, replace=False))
+        sim[rows], arg[rows] = nearest_train(train["text"], take_rows(test["text"], rows))
+        looked[rows] = True
     near = (sim >= threshold) & ~normalised
     leaked = near | normalised
     tr_lab = train["label"]
@@ -314,24 +328,51 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
     ex = [{"test": redact(str(test["text"].iloc[i]))[:200], "train": redact(str(train["text"].iloc[arg[i]]))[:200],
            "similarity": round(float(sim[i]), 3), "test_label": str(test["label"].iloc[i]),
            "train_label": str(tr_lab.iloc[arg[i]])} for i in pick]
-    n = len(test)
-    leaked_rows = np.flatnonzero(leaked)
+    # a leaked row's train twin is known where the scan looked (it finds a normalised match too, at similarity 1)
+    leaked_rows = np.flatnonzero(leaked & looked)
     same = (test["label"].iloc[leaked_rows].to_numpy(dtype=object)
             == tr_lab.iloc[arg[leaked_rows]].to_numpy(dtype=object)).tolist()
-    method = (f"cosine of character 3-5-gram term frequencies after lower-casing, punctuation and spacing ≥ {threshold:g}"
-              if scanned else f"near-duplicate scan skipped: {len(test):,} × {len(train):,} pairs is over "
-                              f"{MAX_PAIRS:,}; exact and normalised matches only")
-    return {"status": "ok", "method": method, "scanned": scanned,
-            "threshold": threshold, "test_rows": n, "normalised": int(normalised.sum()), "near": int(near.sum()),
-            "leaked": int(leaked.sum()), "share": float(leaked.mean()), "near_share": float(near.mean()),
-            # without the scan the matching train row of a normalised match is not looked up
-            "same_label_share": float(np.mean(same)) if same and scanned else None,
-            "material": bool(leaked.mean() >= MATERIAL_SHARE), "material_share": MATERIAL_SHARE,
-            "examples": ex, "leaked_mask": leaked, "seconds": time.perf_counter() - t0}
+    share, near_share = float(leaked.mean()), float(near.mean())
+    sampled: dict[str, Any] = {}
+    if 0 < m < n:   # the near-duplicates' share from the sample; exact and normalised matches counted on every row
+        k = int(near.sum())
+        share, near_share = float(normalised.mean()) + k / m, k / m
+        sampled = {"sampled_rows": m, "near_share_ci": wilson(k, m)}
+    out = {"status": "ok", "method": _scan_method(threshold, len(train), n, m), "scanned": bool(m),
+           "threshold": threshold, "test_rows": n, "normalised": int(normalised.sum()), "near": int(near.sum()),
+           "leaked": int(leaked.sum()), "share": share, "near_share": near_share, **sampled,
+           # without the scan the matching train row of a normalised match is not looked up
+           "same_label_share": float(np.mean(same)) if same else None,
+           "material": bool(share >= MATERIAL_SHARE), "material_share": MATERIAL_SHARE, "examples": ex}
+    out["leaked_mask"] = leaked | (~looked if 0 < m < n else False)
+    out["seconds"] = time.perf_counter() - t0
+    return out
+
+
+def _scan_method(threshold: float, n_train: int, n_test: int, m: int) -> str:
+    """What the near-duplicate check did, in a line."""
+    what = f"cosine of character 3-5-gram term frequencies after lower-casing, punctuation and spacing ≥ {threshold:g}"
+    if m == n_test:
+        return what
+    if m:
+        return (f"{what}, on a seeded sample of {m:,} of the {n_test:,} test rows (every row × {n_train:,} train rows "
+                f"is over {SCAN_PAIRS:,} pairs)")
+    return (f"near-duplicate scan skipped: {n_test:,} × {n_train:,} pairs is over {MAX_PAIRS:,}; exact and normalised "
+            "matches only")
+
+
+def scan_rows(n_train: int, n_test: int) -> int:
+    """How many test rows the near-duplicate scan compares with every train row: all of them up to ``SCAN_PAIRS``
+    pairs; beyond, as many as ``SCAN_PAIRS`` allows (at least ``MIN_SCAN_ROWS``); none beyond ``MAX_PAIRS``."""
+    if not scans_pairs(n_train, n_test):
+        return 0
+    if n_train * n_test <= SCAN_PAIRS:
+        return n_test
+    return min(n_test, max(MIN_SCAN_ROWS, SCAN_PAIRS // max(1, n_train)))
 
 
 def scans_pairs(n_train: int, n_test: int) -> bool:
-    """Whether the near-duplicate scan runs at this size (it compares every test text with every train text)."""
+    """Whether the near-duplicate scan runs at this size (on every test row or on a sample of them)."""
     return n_train * n_test <= MAX_PAIRS
 
 
@@ -456,7 +497,7 @@ def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: in
         return out
     try:
         nd = near_duplicates(split.train, split.test,
-                             keys=(split.text_keys("train"), split.text_keys("test")))
+                             keys=(split.text_keys("train"), split.text_keys("test")), seed=seed)
         mask = nd.pop("leaked_mask", None)
         if nd.get("material") and mask is not None:
             nd["without_leaked"] = without_leaked(results, run_dir, mask)

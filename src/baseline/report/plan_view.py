@@ -234,18 +234,26 @@ def data_plan_view(r: dict[str, Any]) -> dict[str, Any] | None:
     else:
         out["labels"].append(f"label check {lq.get('status', 'not run')}: {lq.get('reason', 'no data plan in this run')}")
     if lk.get("status") == "ok":
-        out["leak"].append(f"{lk['leaked']:,} of {lk['test_rows']:,} test rows ({lk['share']:.1%}) leak from train: "
-                           f"{lk['normalised']:,} exact or after lower-casing and spacing, {lk['near']:,} more are "
-                           f"near-duplicates ({lk['method']})"
-                           + (f"; {lk['same_label_share']:.0%} of the leaked rows carry the same label as their train twin"
-                              if lk.get("same_label_share") is not None else ""))
+        twins = (f"; {lk['same_label_share']:.0%} of the leaked rows carry the same label as their train twin"
+                 if lk.get("same_label_share") is not None else "")
+        if lk.get("sampled_rows"):   # near-duplicates looked for in a sample of the test rows: their share estimated
+            lo, hi = lk["near_share_ci"]
+            out["leak"].append(f"an estimated {lk['share']:.1%} of the {lk['test_rows']:,} test rows leak from train: "
+                               f"{lk['normalised']:,} exact or after lower-casing and spacing (every row checked), and "
+                               f"{lk['near']:,} of {lk['sampled_rows']:,} sampled rows are near-duplicates beyond those "
+                               f"({lk['near_share']:.1%}, 95% CI {lo:.1%}–{hi:.1%}; {lk['method']})" + twins)
+        else:
+            out["leak"].append(f"{lk['leaked']:,} of {lk['test_rows']:,} test rows ({lk['share']:.1%}) leak from train: "
+                               f"{lk['normalised']:,} exact or after lower-casing and spacing, {lk['near']:,} more are "
+                               f"near-duplicates ({lk['method']})" + twins)
         if lk["examples"]:
             out["leak_examples"] = {"headers": ["test text", "nearest train text", "similarity", "labels (test / train)"],
                                     "rows": [[e["test"], e["train"], f"{e['similarity']:.3f}",
                                               f"{e['test_label']} / {e['train_label']}"] for e in lk["examples"]]}
         if lk.get("without_leaked"):
             out["leak"].append(f"the share is material (≥ {lk['material_share']:.0%}): {metric_name(metric)} recomputed on the "
-                               f"{lk['without_leaked'][0]['rows']:,} test rows that do not leak")
+                               f"{lk['without_leaked'][0]['rows']:,} {'sampled ' if lk.get('sampled_rows') else ''}"
+                               "test rows that do not leak")
             out["without"] = {"headers": ["candidate", f"{metric_name(metric)}, all test rows", "without leaked rows", "change"],
                               "rows": [[w["name"], f"{w['all_rows']:.3f}", f"{w['without_leaked']:.3f}",
                                         f"{w['change']:+.3f}"] for w in lk["without_leaked"]]}
