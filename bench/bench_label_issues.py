@@ -51,6 +51,8 @@ def measure(train: pd.DataFrame, share: float, seed: int) -> dict:
 
     with tempfile.TemporaryDirectory() as d:  # the ranked ids come from label_issues.csv
         res = label_check(bad, seed, d)
+        if res["status"] != "ok":   # e.g. no train split in the file: the check says why and writes no file
+            return {"status": res["status"], "reason": res.get("reason"), "train_rows": len(train)}
         ids = pd.read_csv(Path(d) / "label_issues.csv", dtype=str)["id"].astype(int).to_numpy()
     flagged[ids] = True
     hits = int((flagged & flipped).sum())
@@ -67,19 +69,26 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--flip", type=float, default=0.05)
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--json", action="store_true")
+    ap.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "label_issues.json"))
     a = ap.parse_args(argv)
     rows = {}
     for name in a.datasets:
         df = pd.read_csv(SHARED / name / f"{name}.csv")
         train = df[df["split"] == "train"] if "split" in df.columns else df
-        rows[name] = measure(train[["text", "label"]], a.flip, a.seed)
+        if train.empty:
+            rows[name] = {"status": "skipped", "reason": "no train rows in the file's split column", "train_rows": 0}
+        else:
+            rows[name] = measure(train[["text", "label"]], a.flip, a.seed)
         r = rows[name]
+        if r.get("status", "ok") != "ok":
+            print(f"{name}: label check {r['status']}: {r['reason']}", file=sys.stderr)
+            continue
         print(f"{name}: {r['train_rows']:,} train rows, {r['flipped']:,} flipped ({a.flip:.0%}); flagged {r['flagged']:,} "
               f"(clean copy: {r['flagged_on_clean_copy']:,}); precision {r['precision']:.3f}, recall {r['recall']:.3f}; "
               f"precision of the top {r['flipped']:,} ranked {r['precision_at_flipped_count']:.3f}; "
               f"out-of-fold accuracy {r['oof_accuracy_corrupted']:.3f}; {r['seconds']:.1f} s", file=sys.stderr)
-    out = Path(__file__).resolve().parent / "results" / "label_issues.json"
-    out.parent.mkdir(exist_ok=True)
+    out = Path(a.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({"flip": a.flip, "seed": a.seed, "datasets": rows}, indent=2) + "\n", encoding="utf-8")
     if a.json:
         print(json.dumps(rows, indent=2))
