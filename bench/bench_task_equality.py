@@ -9,7 +9,8 @@ datasets and compare everything that is not a timing.
 
 Each run gets its own empty ``BASELINE_HOME`` (nothing reused from another run). Compared per dataset: the split
 hash, ``predictions.csv`` cell for cell, every adapter's metrics with CIs, the pairwise comparisons, the verdict
-and choice, and the profile; timings and the costs priced from them are left out.
+and choice, the profile, the label check and the near-duplicate leakage check; timings and the costs priced from them
+are left out.
 """
 
 from __future__ import annotations
@@ -66,8 +67,10 @@ def figures(res: dict) -> dict:
     lq = (res.get("data_plan") or {}).get("label_quality") or {}
     labels_check = {k: lq.get(k) for k in ("status", "rows_checked", "folds", "flagged", "share", "oof_accuracy",
                                            "classes", "pairs", "examples")}
+    # the near-duplicate leakage check: every figure, its examples and the headline without leaked rows
+    leakage = {k: v for k, v in ((res.get("data_plan") or {}).get("leakage") or {}).items() if k != "seconds"}
     return {"split_hash": res["split"]["hash"], "labels": res["split"]["labels"], "profile": prof,
-            "label_check": labels_check,
+            "label_check": labels_check, "leakage": leakage,
             "adapters": adapters, "pairwise": res.get("pairwise"), "best": res.get("best"),
             "verdict": dec.get("verdict"), "choice": dec.get("choice"), "leaderboard": res.get("leaderboard")}
 

@@ -136,3 +136,18 @@ def test_a_legend_wraps_to_the_figure_width():
     xs = [float(m.group(1)) for m in re.finditer(r'<text x="([\d.]+)"', "\n".join(fig.extra))]
     assert used == pytest.approx(4 * 19)        # one entry a row: four would not fit in 400 px
     assert max(xs) < 400
+
+
+def test_a_many_class_confusion_thins_its_labels_but_keeps_the_extra_columns():
+    k = 77
+    labels = [f"intent_{i}" for i in range(k)]
+    matrix = [[30 if i == j else 1 for j in range(k)] + [2] for i in range(k)]
+    texts = _texts(plots.confusion_chart("m", {"labels": labels, "columns": [*labels, "(no answer)"], "matrix": matrix}))
+    shown = [t for t in texts if t.startswith("intent_")]
+    assert "intent_0" in shown and "(no answer)" in texts
+    assert k // 4 <= len(set(shown)) < k        # every other or so on each axis, never all 77 crowded together
+    assert not any("\n" in t or "%" in t for t in texts if t.startswith("30"))   # cells too small for their counts
+    small = plots.confusion_chart("m", {"labels": ["a", "b", "c"], "columns": ["a", "b", "c"],
+                                        "matrix": [[5, 1, 0], [0, 6, 0], [1, 0, 4]]})
+    assert {"a", "b", "c"} <= set(_texts(small)) and "5\n83%" not in _texts(small)  # three classes: every label
+    assert any(t.startswith("5") and "83%" in t for t in _texts(small))               # and counts with shares

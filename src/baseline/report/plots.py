@@ -193,7 +193,12 @@ def confusion_chart(name: str, confusion: dict[str, Any]) -> str | None:
     fig, ax, _ = _chart(side, x, y, labels, below=below, width=max(side + _left(labels) + 40, text_width(title, 15) + 40),
                         label=title)
     ax.width = side
-    ax.grid_and_ticks(xticks=list(range(len(cols))), yticks=[k - 1 - i for i in range(k)], xlabels=cols, ylabels=labels,
+    # many classes: every n-th label, so that labels do not overprint each other (the cells keep their colour)
+    every_y, every_x = math.ceil(15 / cell_h), math.ceil((28 if rotate else 60) / cell_w)
+    last = k - every_x if len(cols) > k else k - 1   # the abstention / no-answer columns always keep their label
+    ax.grid_and_ticks(xticks=list(range(len(cols))), yticks=[k - 1 - i for i in range(k)],
+                      xlabels=[c if j >= k or (j % every_x == 0 and j <= last) else "" for j, c in enumerate(cols)],
+                      ylabels=[lab if i % every_y == 0 else "" for i, lab in enumerate(labels)],
                       grid_x=False, grid_y=False, rotate_x=rotate, spines=False)
     size = 10.0 if k > 6 else 12.0
     legible = cell_h >= 2.4 * size and cell_w >= text_width("0000", size)   # too small for two lines: colour only
