@@ -310,6 +310,7 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
     m = scan_rows(len(train), n)
     sim, arg = np.zeros(n), np.zeros(n, dtype=np.int64)
     looked = np.zeros(n, dtype=bool)   # the rows the scan compared with train
+    partial = 0 < m < n                # a sample of the test rows, not all of them
     if m == n:
         sim, arg = nearest_train(train["text"], test["text"])
         looked[:] = True
@@ -334,7 +335,7 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
             == tr_lab.iloc[arg[leaked_rows]].to_numpy(dtype=object)).tolist()
     share, near_share = float(leaked.mean()), float(near.mean())
     sampled: dict[str, Any] = {}
-    if 0 < m < n:   # the near-duplicates' share from the sample; exact and normalised matches counted on every row
+    if partial:   # the near-duplicates' share from the sample; exact and normalised matches counted on every row
         k = int(near.sum())
         share, near_share = float(normalised.mean()) + k / m, k / m
         sampled = {"sampled_rows": m, "near_share_ci": wilson(k, m)}
@@ -344,7 +345,7 @@ def near_duplicates(train: pd.DataFrame, test: pd.DataFrame, threshold: float = 
            # without the scan the matching train row of a normalised match is not looked up
            "same_label_share": float(np.mean(same)) if same else None,
            "material": bool(share >= MATERIAL_SHARE), "material_share": MATERIAL_SHARE, "examples": ex}
-    out["leaked_mask"] = leaked | (~looked if 0 < m < n else False)
+    out["leaked_mask"] = leaked | ~looked if partial else leaked
     out["seconds"] = time.perf_counter() - t0
     return out
 

@@ -58,14 +58,16 @@ def _left(labels: Sequence[str], ylabel: bool = True) -> float:
 
 def _chart(plot_h: float, x: Scale, y: Scale, ylabels: Sequence[str], legend: Sequence[LegendItem] = (),
            ncol: int = 2, xlabel: bool = True, ylabel: bool = True, below: float = 0.0, width: float = WIDTH,
-           right: float = 24.0, label: str = "chart") -> tuple[Figure, Axes, float]:
+           right: float = 24.0, label: str = "chart", plot_w: float | None = None) -> tuple[Figure, Axes, float]:
     """A one-plot figure laid out around its tick labels, axis labels and legend; returns it, its axes and where
-    the legend goes."""
+    the legend goes. ``plot_w``: a plot area this wide (the figure at least ``width``), else all the width left."""
     left = _left(ylabels, ylabel)
+    if plot_w is not None:
+        width = max(width, left + plot_w + right)
     under = TICKS_H + below + (LABEL_H if xlabel else 0) + 8
     leg = legend_height(legend, width, ncol)
     fig = Figure(width, TITLE_H + plot_h + under + leg + (10 if leg else 4), label=label)
-    ax = fig.add_axes(left, TITLE_H, width - left - right, plot_h, x, y)
+    ax = fig.add_axes(left, TITLE_H, plot_w or width - left - right, plot_h, x, y)
     return fig, ax, TITLE_H + plot_h + under
 
 
@@ -190,9 +192,8 @@ def confusion_chart(name: str, confusion: dict[str, Any]) -> str | None:
     below = max(text_width(c, FONT_SIZE - 1) for c in cols) * 0.5 if rotate else 0.0
     x, y = Scale(-0.5, len(cols) - 0.5), Scale(-0.5, k - 0.5)
     title = f"{name}: confusion (count, share of true class)"
-    fig, ax, _ = _chart(side, x, y, labels, below=below, width=max(side + _left(labels) + 40, text_width(title, 15) + 40),
-                        label=title)
-    ax.width = side
+    fig, ax, _ = _chart(side, x, y, labels, below=below, width=text_width(title, 15) + 40, right=40, label=title,
+                        plot_w=side)
     # many classes: every n-th label, so that labels do not overprint each other (the cells keep their colour)
     every_y, every_x = math.ceil(15 / cell_h), math.ceil((28 if rotate else 60) / cell_w)
     last = k - every_x if len(cols) > k else k - 1   # the abstention / no-answer columns always keep their label
