@@ -169,7 +169,7 @@ class Axes:
 
     def markers(self, xs: Sequence[float], ys: Sequence[float], color: str, shape: str = "circle",
                 size: float | Sequence[float] = 4.0, edge: str | None = None, opacity: float = 1.0) -> None:
-        """Markers at the points; ``size``: half-width in px, one for all or one per point."""
+        """Markers at the points (``marker``'s shapes); ``size``: half-width in px, one for all or one per point."""
         sizes = [size] * len(xs) if isinstance(size, int | float) else list(size)
         for x, y, r in zip(xs, ys, sizes, strict=True):
             self.body.append(marker(self.px(x), self.py(y), shape, r, color, edge, opacity))
@@ -345,14 +345,11 @@ def rule(x1: float, y1: float, x2: float, y2: float, color: str, width: float = 
 
 def marker(x: float, y: float, shape: str, r: float, color: str, edge: str | None = None,
            opacity: float = 1.0) -> str:
-    """One marker centred on (x, y): circle, diamond, square or a vertical bar ('|'), ``r`` px from its centre."""
+    """One marker centred on (x, y): circle (also 'hollow', in a legend), diamond or a vertical bar ('|'), ``r`` px from its centre."""
     stroke = f' stroke="{edge}" stroke-width="1.2"' if edge else ""
     op = _opacity(opacity)
     if shape == "diamond":
         return (f'<path d="M{num(x)},{num(y - r)}L{num(x + r)},{num(y)}L{num(x)},{num(y + r)}L{num(x - r)},{num(y)}Z" '
-                f'fill="{color}"{stroke}{op}/>')
-    if shape == "square":
-        return (f'<rect x="{num(x - r)}" y="{num(y - r)}" width="{num(2 * r)}" height="{num(2 * r)}" '
                 f'fill="{color}"{stroke}{op}/>')
     if shape == "|":
         return rule(x, y - r, x, y + r, color, 1.6).replace("/>", f"{op}/>")
