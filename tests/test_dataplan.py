@@ -229,25 +229,27 @@ def test_a_run_too_large_to_scan_drops_texts_and_keeps_its_data_plan(tmp_path, m
     assert "text" not in split.train.columns and len(split.text_keys("test")) == len(split.test)
 
 
-def _oof_per_fold_vectorizer(texts, labels, n_classes, seed, folds):
+def _oof_per_fold_vectorizer(texts, labels, n_classes, seed, folds, model="logreg"):
     """The label check's model as it was written first: a TfidfVectorizer fitted on each fold's train rows."""
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
+    from sklearn.naive_bayes import MultinomialNB
 
     probs = np.zeros((len(texts), n_classes))
     arr = np.asarray(texts, dtype=object)
     for tr, te in StratifiedKFold(folds, shuffle=True, random_state=seed).split(arr, labels):
         vec = TfidfVectorizer(ngram_range=(1, 2), min_df=2 if len(tr) >= 2000 else 1, sublinear_tf=True,
                               strip_accents="unicode")
-        clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
+        clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3) if model == "logreg" else MultinomialNB(alpha=0.1)
         clf.fit(vec.fit_transform(arr[tr]), labels[tr])
         probs[np.ix_(te, clf.classes_)] = clf.predict_proba(vec.transform(arr[te]))
     return probs
 
 
-@pytest.mark.parametrize("rows,classes,folds", [(300, 3, 5), (3000, 2, 3), (2400, 12, 5)])
-def test_oof_probabilities_tokenise_once_and_match_a_vectorizer_per_fold(rows, classes, folds):
+@pytest.mark.parametrize("rows,classes,folds,model", [(300, 3, 5, "logreg"), (3000, 2, 3, "logreg"),
+                                                      (2400, 12, 5, "logreg"), (2400, 12, 5, "naive-bayes")])
+def test_oof_probabilities_tokenise_once_and_match_a_vectorizer_per_fold(rows, classes, folds, model):
     """Every text is tokenised once and each fold keeps the terms its train rows hold (min_df 1 below 2,000 train
     rows, else 2): the same features as a TfidfVectorizer fitted per fold, so the same probabilities up to the order
     in which a row's terms are summed (last bits)."""
@@ -257,8 +259,9 @@ def test_oof_probabilities_tokenise_once_and_match_a_vectorizer_per_fold(rows, c
     vocab = [f"w{i}" for i in range(400)] + ["Café", "cafe", "naïve", "NAIVE"]
     y = rng.integers(0, classes, rows)
     texts = [" ".join([f"k{c}x{rng.integers(0, 5)}"] + list(rng.choice(vocab, rng.integers(3, 12)))) for c in y]
-    got = oof_probabilities(texts, y, classes, 7, folds)
-    want = _oof_per_fold_vectorizer(texts, y, classes, 7, folds)
+    got, used = oof_probabilities(texts, y, classes, 7, folds, model=model)
+    assert used == model
+    want = _oof_per_fold_vectorizer(texts, y, classes, 7, folds, model)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
     assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
 
@@ -318,6 +321,35 @@ def test_a_label_check_whose_lbfgs_stops_at_zero_is_refitted_and_finds_the_flipp
     flagged = set(pd.read_csv(tmp_path / "label_issues.csv", dtype=str)["id"])
     flipped = set(df["id"][flip])
     assert len(flagged & flipped) >= 0.5 * len(flipped)
+
+
+def test_the_check_s_model_turns_to_naive_bayes_beyond_the_regression_s_weight_budget():
+    """Vocabulary × classes (one vector for two classes) against ``LOGREG_MAX_WEIGHTS``: the shared text sets' samples
+    stay under it (sst2 15k weights, ag_news 138k), banking77's 77 classes over 8.9k columns (685k) do not."""
+    from baseline.dataplan import LOGREG_MAX_WEIGHTS, check_model
+
+    assert check_model(15_000, 2) == "logreg" and check_model(34_500, 4) == "logreg"
+    assert check_model(LOGREG_MAX_WEIGHTS, 2) == "logreg" and check_model(LOGREG_MAX_WEIGHTS + 1, 2) == "naive-bayes"
+    assert check_model(LOGREG_MAX_WEIGHTS // 50, 50) == "logreg"
+    assert check_model(LOGREG_MAX_WEIGHTS // 50 + 1, 50) == "naive-bayes"
+    assert check_model(8_900, 77) == "naive-bayes"
+
+
+def test_a_check_over_the_weight_budget_finds_the_flipped_labels_with_naive_bayes(tmp_path):
+    """60 classes, each with its own 40 words, over 4,800 rows: 2,400+ columns × 60 classes is over the budget, so
+    the folds fit naive Bayes, say so, and still find the flipped rows."""
+    rng = np.random.default_rng(3)
+    n_classes, per = 60, 80
+    y = np.repeat(np.arange(n_classes), per)
+    texts = [" ".join(rng.choice([f"c{c}w{j}" for j in range(40)], 6)) for c in y]
+    given = y.copy()
+    flip = rng.choice(len(y), 120, replace=False)
+    given[flip] = (y[flip] + rng.integers(1, n_classes, len(flip))) % n_classes
+    out = label_check(_frame(texts, [f"class{c:02d}" for c in given]), 0, tmp_path)
+    assert out["model"] == "naive-bayes" and "naive Bayes" in out["method"] and out["refitted_folds"] == 0
+    flagged = set(pd.read_csv(tmp_path / "label_issues.csv", dtype=str)["id"].astype(int))
+    assert len(flagged & set(flip)) >= 0.9 * len(flip)
+    assert len(flagged) <= 1.5 * len(flip)
 
 
 def test_a_check_no_better_than_the_commonest_class_is_said_to_read_nothing():

@@ -1,10 +1,10 @@
 """The data plan: are the labels right, does test leak from train, and is there enough data?
 
 - **Label quality** (extra ``[data]``: cleanlab): out-of-fold class probabilities of a cheap model
-  (word 1–2-gram TF-IDF + logistic regression) on the *train* split feed cleanlab's label-issue
-  detection. Gives the share of train rows flagged (Wilson 95% interval), the classes most affected,
-  and the suspected rows with their given and suggested labels (``label_issues.csv``). Test labels
-  are never read.
+  (word 1–2-gram TF-IDF + logistic regression; multinomial naive Bayes beyond ``LOGREG_MAX_WEIGHTS``) on
+  the *train* split feed cleanlab's label-issue detection. Gives the share of train rows flagged
+  (Wilson 95% interval), the classes most affected, and the suspected rows with their given and
+  suggested labels (``label_issues.csv``). Test labels are never read.
 - **Near-duplicate leakage**: test texts whose nearest train text, by cosine similarity of character
   3–5-gram term-frequency vectors (after lower-casing, punctuation and spacing), is at or above ``NEAR_DUP_THRESHOLD`` —
   beyond the exact and normalised matches the profile already counts. When the leaked share is
@@ -30,6 +30,9 @@ from baseline.redact import redact, redact_tree
 NEAR_DUP_THRESHOLD = 0.9     # char 3-5-gram tf cosine; see tests/test_dataplan.py for the constructed pairs
 MATERIAL_SHARE = 0.01        # leaked test rows at or above this share → headline recomputed without them
 MAX_FOLDS = 5
+# the label check's logistic regression fits at most this many weights (vocabulary × classes); beyond, naive Bayes
+LOGREG_MAX_WEIGHTS = 250_000
+NB_ALPHA = 0.1               # its smoothing: TF-IDF values are under 1, so scikit-learn's default 1.0 blurs the classes
 EXAMPLES = 10
 CHUNK = 2000
 MAX_CHECK_ROWS = 20_000      # the label check reads a seeded, stratified sample of train beyond this
@@ -95,9 +98,27 @@ def wilson(k: int, n: int, z: float = 1.959964) -> list[float]:
     return [max(0.0, c - h), min(1.0, c + h)]
 
 
+def check_vocabulary(counts: Any, folds: int) -> int:
+    """Columns the label check's folds would keep, counted on the whole sample: the 1-2-grams in at least ``min_df``
+    rows (2 when a fold trains on 2,000 rows or more, else 1), as each fold counts them on its own train rows."""
+    train_rows = counts.shape[0] - counts.shape[0] // folds
+    doc_freq = np.bincount(counts.indices, minlength=counts.shape[1])
+    return int((doc_freq >= (2 if train_rows >= 2000 else 1)).sum())
+
+
+def check_model(columns: int, n_classes: int) -> str:
+    """``"logreg"`` while a logistic regression over ``columns`` features fits at most ``LOGREG_MAX_WEIGHTS`` weights
+    (one vector for two classes, one a class beyond), else ``"naive-bayes"``: lbfgs's time grows with the weights
+    (about 0.1 µs a weight an iteration, 30-70 iterations), naive Bayes reads the counts once."""
+    weights = columns * (1 if n_classes <= 2 else n_classes)
+    return "logreg" if weights <= LOGREG_MAX_WEIGHTS else "naive-bayes"
+
+
 def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed: int,
-                      folds: int, refitted: list[int] | None = None) -> np.ndarray:
-    """Out-of-fold class probabilities from TF-IDF + logistic regression (columns = class codes 0..K-1).
+                      folds: int, refitted: list[int] | None = None,
+                      model: str | None = None) -> tuple[np.ndarray, str]:
+    """Out-of-fold class probabilities (columns = class codes 0..K-1) from TF-IDF + logistic regression, or
+    multinomial naive Bayes where the regression would be slow (``check_model``; ``model`` forces one), and which.
 
     Each fold's features are what ``TfidfVectorizer(ngram_range=(1, 2), min_df=…, sublinear_tf=True,
     strip_accents="unicode")`` fitted on that fold's train rows gives, but every text is tokenised once, not once per
@@ -109,14 +130,22 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     probabilities agree to about 1e-12 (``tests/test_dataplan.py``): the same flags, ranks and shares on every set
     measured (``bench/bench_profile_labelcheck.py``).
 
-    A fold whose lbfgs stops where it started (no iteration: every weight zero, every probability 1/K) is refitted
-    with the TF-IDF floor's solver and stopping rule (``fit_logreg``: newton-cg, the summed objective's gradient).
-    lbfgs tests the *mean* gradient against its tolerance (1e-3); with balanced classes and a class signal spread over
-    many rare words that mean is under it at zero, and the check then flagged nothing at chance accuracy (every
-    fold on the generated 4-class tickets: ``bench/bench_scale.py --set tickets``, 0 flags at 0.2505 before). ``refitted`` collects the refitted folds' numbers."""
+    Many classes over a large vocabulary make the regression slow: 12 s on banking77 (77 classes, 685k weights), 64 s
+    on 20,000 rows of real text with 85 classes (3M weights). Beyond ``LOGREG_MAX_WEIGHTS`` the folds fit
+    ``MultinomialNB(alpha=NB_ALPHA)`` on the same features instead: 0.25 and 1.1 s there, and on copies with 5% of
+    the labels flipped it ranks the flipped rows as well (precision of the top *k*), with a few more flags
+    (``bench/bench_label_issues.py``, ``bench/results/label_issues_nb.json``).
+
+    A regression fold whose lbfgs stops where it started (no iteration: every weight zero, every probability 1/K) is
+    refitted with the TF-IDF floor's solver and stopping rule (``fit_logreg``: newton-cg, the summed objective's
+    gradient). lbfgs tests the *mean* gradient against its tolerance (1e-3); with balanced classes and a class signal
+    spread over many rare words that mean is under it at zero, and the check then flagged nothing at chance accuracy
+    (every fold on the generated 4-class tickets: ``bench/bench_scale.py --set tickets``, 0 flags at 0.2505 before).
+    ``refitted`` collects the refitted folds' numbers."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
+    from sklearn.naive_bayes import MultinomialNB
     from threadpoolctl import threadpool_limits
 
     from baseline.adapters.trivial import fit_logreg
@@ -125,6 +154,7 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     # integer counts (4 bytes a nonzero, not 8): the TF-IDF weighting turns them into the same float64 values
     counts = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode", dtype=np.int32).fit_transform(arr).tocsr()
     width = counts.shape[1]
+    model = model or check_model(check_vocabulary(counts, folds), n_classes)
     # each fit holds only what it needs: the folds' answers so far (not the whole n × K array), not the fold's counts
     # beside their TF-IDF copy, and on the last fold not the counts at all (its test rows are cut out first)
     answers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
@@ -141,18 +171,21 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
             x_te.sort_indices()  # as the vectorizer's transform leaves them
             if fold == folds - 1:
                 del counts
-            clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
-            clf.fit(x_fit, labels[tr])
-            if int(np.max(clf.n_iter_)) == 0:   # stopped where it started: refitted to the floor's rule
-                clf, _ = fit_logreg(x_fit, labels[tr], 10.0, None, seed)
-                if refitted is not None:
-                    refitted.append(fold)
+            if model == "naive-bayes":
+                clf = MultinomialNB(alpha=NB_ALPHA).fit(x_fit, labels[tr])
+            else:
+                clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
+                clf.fit(x_fit, labels[tr])
+                if int(np.max(clf.n_iter_)) == 0:   # stopped where it started: refitted to the floor's rule
+                    clf, _ = fit_logreg(x_fit, labels[tr], 10.0, None, seed)
+                    if refitted is not None:
+                        refitted.append(fold)
             del x_fit
             answers.append((te, clf.classes_, clf.predict_proba(tfidf.transform(x_te))))
     probs = np.zeros((len(texts), n_classes))
     for te, classes, p in answers:
         probs[np.ix_(te, classes)] = p
-    return probs
+    return probs, model
 
 
 def _stratified_sample(labels: pd.Series, size: int, seed: int) -> np.ndarray:
@@ -204,7 +237,7 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     # harness time on every run
     folds = int(min(MAX_FOLDS if sampled_from is None else 3, counts[usable].min()))
     refitted: list[int] = []
-    probs = oof_probabilities(rows["text"].astype(str).tolist(), y, len(classes), seed, folds, refitted)
+    probs, model = oof_probabilities(rows["text"].astype(str).tolist(), y, len(classes), seed, folds, refitted)
     # n_jobs=1: cleanlab otherwise forks a process pool, which can deadlock beside threads (HTTP servers, BLAS)
     try:
         ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
@@ -243,11 +276,15 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
         file = p.name
     return {
         "status": "ok", "method": f"cleanlab find_label_issues (prune_by_noise_rate) on {folds}-fold out-of-fold "
-                                  "probabilities of word 1-2-gram TF-IDF + logistic regression, train split only"
+                                  "probabilities of word 1-2-gram TF-IDF + "
+                                  + ("logistic regression" if model == "logreg" else
+                                     f"multinomial naive Bayes (alpha {NB_ALPHA}; a logistic regression would fit more "
+                                     f"than {LOGREG_MAX_WEIGHTS:,} weights: vocabulary × classes)")
+                                  + ", train split only"
                                   + (f"; {len(refitted)} of the {folds} folds refitted with newton-cg to the TF-IDF "
                                      "floor's stopping rule (lbfgs stopped where it started: the mean gradient at "
                                      "zero was already under its tolerance)" if refitted else ""),
-        "refitted_folds": len(refitted),
+        "model": model, "refitted_folds": len(refitted),
         "rows_checked": n, "flagged": k, "share": k / n if n else 0.0, "share_ci": wilson(k, n),
         "classes_skipped": skipped, "folds": folds, "sampled_from": sampled_from,
         "oof_accuracy": float((suggested == y).mean()),
