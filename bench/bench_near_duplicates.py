@@ -29,20 +29,24 @@ SHARED = REPO.parent / "shared" / "datasets"
 MIX = ("sst2", "banking77", "ag_news_test", "sms_spam")
 
 CHILD = r"""
-import hashlib, json, sys, time
+import hashlib, json, resource, sys, time
 import sklearn.feature_extraction.text  # noqa: F401
 from baseline.dataplan import near_duplicates
 from baseline.tasks import get_task
 from baseline.tasks.base import TaskInputs
 task = get_task("text-classification")
 split = task.split(task.load(TaskInputs(sys.argv[1])), 0.25, 42)
+before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 t = time.perf_counter()
 r = near_duplicates(split.train, split.test)
 seconds = time.perf_counter() - t
 mask = r.pop("leaked_mask")
 r.pop("seconds")
 answer = json.dumps(r, sort_keys=True, default=str) + "".join("1" if m else "0" for m in mask)
-print(json.dumps({"seconds": seconds, "pairs": len(split.train) * len(split.test), "near": r.get("near"),
+# the process's peak (MB; Linux kilobytes) and what the scan added to the peak the load and split had reached
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+print(json.dumps({"seconds": seconds, "peak_mb": round(peak, 1), "scan_added_mb": round(peak - before, 1),
+                  "pairs": len(split.train) * len(split.test), "near": r.get("near"),
                   "answer": hashlib.sha256(answer.encode()).hexdigest()}))
 """
 
@@ -86,7 +90,9 @@ def main() -> None:
     for data in a.data:
         mine = [r for r in runs if r["data"] == data]
         per = {src: round(statistics.median(r["seconds"] for r in mine if r["src"] == src), 3) for src in a.src}
+        peak = {src: statistics.median(r.get("peak_mb", 0.0) for r in mine if r["src"] == src) for src in a.src}
         summary[Path(data).name] = {"pairs": mine[0]["pairs"], "near": mine[0]["near"], "seconds": per,
+                                    "peak_mb": peak,
                                     "ratio_last_over_first": round(per[a.src[-1]] / per[a.src[0]], 3),
                                     "same_answer": len({r["answer"] for r in mine}) == 1}
     print(json.dumps(summary, indent=2))
