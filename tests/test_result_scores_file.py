@@ -21,7 +21,7 @@ def _result(n: int, scores) -> AdapterResult:
 
 def test_large_scores_round_trip_exactly_through_the_file(tmp_path):
     rng = np.random.default_rng(0)
-    n, labels = 12_345, ["b", "a", "c", "d"]           # the adapter's key order is kept, not sorted
+    n, labels = 30_123, ["b", "a", "c", "d"]           # the adapter's key order is kept, not sorted
     shared = {k: 0.25 for k in labels}
     scores = [dict(zip(labels, rng.dirichlet(np.ones(4)).tolist(), strict=True)) for _ in range(n)]
     scores[5] = None
@@ -43,7 +43,7 @@ def test_large_scores_round_trip_exactly_through_the_file(tmp_path):
 def test_a_save_that_fails_midway_leaves_the_previous_result_whole(tmp_path, monkeypatch):
     """The disk fills while the new result.json is written: the previous JSON and the matrix it names survive, and
     the next save that succeeds leaves one matrix, the one its JSON names."""
-    n = 12_000
+    n = 60_000
     first = [{"a": 0.25, "b": 0.75}] * n
     second = [{"a": 0.5, "b": 0.5}] * n
     save_result(_result(n, first), tmp_path)
@@ -69,7 +69,7 @@ def test_a_save_that_fails_midway_leaves_the_previous_result_whole(tmp_path, mon
 
 
 def test_small_irregular_or_non_numeric_scores_stay_json(tmp_path, monkeypatch):
-    n = 20_000
+    n = 60_000   # 120,000 scores: over SCORES_FILE_MIN_CELLS, so only the irregularity keeps them JSON
     cases = {
         "small": [{"a": 0.5, "b": 0.5}] * 100,
         "key order differs": [{"a": 0.5, "b": 0.5}] * (n - 1) + [{"b": 0.5, "a": 0.5}],
@@ -87,7 +87,7 @@ def test_small_irregular_or_non_numeric_scores_stay_json(tmp_path, monkeypatch):
 
 
 def test_a_resumed_run_reads_the_scores_file_and_scores_the_same(tiny_csv, tmp_path, monkeypatch):
-    monkeypatch.setattr(rr, "SCORES_FILE_MIN_ITEMS", 1)   # the tiny test split counts as large
+    monkeypatch.setattr(rr, "SCORES_FILE_MIN_CELLS", 1)   # the tiny test split counts as large
     args = ["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--no-progress"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     run = next((tmp_path / "a").glob("*/results.json")).parent
@@ -106,7 +106,7 @@ def test_a_resumed_run_reads_the_scores_file_and_scores_the_same(tiny_csv, tmp_p
 def test_a_resume_reruns_a_candidate_whose_saved_result_cannot_be_read(tiny_csv, tmp_path, monkeypatch, capsys):
     """The saved result of a finished candidate lost its scores file (deleted by hand, a disk that lost it) or its
     JSON was cut short: the resume does not crash on it; the candidate runs again, says why, and scores the same."""
-    monkeypatch.setattr(rr, "SCORES_FILE_MIN_ITEMS", 1)
+    monkeypatch.setattr(rr, "SCORES_FILE_MIN_CELLS", 1)
     args = ["compare", "--data", str(tiny_csv), "--adapters", "majority,tfidf-logreg", "--no-progress"]
     assert main([*args, "--out", str(tmp_path / "a")]) == 0
     run = next((tmp_path / "a").glob("*/results.json")).parent

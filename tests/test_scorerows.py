@@ -101,33 +101,36 @@ def test_saved_and_loaded_through_the_file_and_as_json(tmp_path):
                              predictions=["a"] * n, scores=scores, raw=[None] * n, item_errors=[None] * n)
     rng = np.random.default_rng(4)
     labels = ["b", "a", "c"]
-    for n in (12_000, 300):                      # the score matrix file, and JSON below SCORES_FILE_MIN_ITEMS
+    # the score matrix file from SCORES_FILE_MIN_CELLS items × classes (100,000), JSON below
+    for n, k in ((40_000, 3), (300, 3), (3_000, 40), (2_000, 40)):
+        labels = ["b", "a", "c"] if k == 3 else [f"intent_{j}" for j in range(k)]
         rows = []
         for start in range(0, n, 1_000):         # one block per batch, as the runner gets them
-            rows += score_rows(rng.dirichlet(np.ones(3), size=min(1_000, n - start)), labels)
+            rows += score_rows(rng.dirichlet(np.ones(k), size=min(1_000, n - start)), labels)
         rows[7] = None
         save_result(result(n, rows), tmp_path)
         saved = json.loads((tmp_path / "adapters" / "cand" / "result.json").read_text())
-        assert isinstance(saved["scores"], dict) == (n >= 10_000)
+        assert isinstance(saved["scores"], dict) == (n * k >= 100_000)
         back = load_result(tmp_path, "cand").scores
         assert back == rows and back[7] is None and list(back[0]) == labels
         assert [v.hex() for v in back[-1].values()] == [v.hex() for v in rows[-1].values()]
-    rows = score_rows(rng.dirichlet(np.ones(3), size=12_000), labels)   # only score rows: nothing None or empty
-    save_result(result(12_000, rows), tmp_path)
+    labels = ["b", "a", "c"]
+    rows = score_rows(rng.dirichlet(np.ones(3), size=40_000), labels)   # only score rows: nothing None or empty
+    save_result(result(40_000, rows), tmp_path)
     saved = json.loads((tmp_path / "adapters" / "cand" / "result.json").read_text())
     assert saved["scores"]["none"] == [] and saved["scores"]["empty"] == []
     assert load_result(tmp_path, "cand").scores == rows
     rows[3] = score_rows(np.zeros((1, 0)), [])[0]                        # a row over a block without classes
     rows[5], rows[9] = {}, None
-    save_result(result(12_000, rows), tmp_path)
+    save_result(result(40_000, rows), tmp_path)
     saved = json.loads((tmp_path / "adapters" / "cand" / "result.json").read_text())
     assert saved["scores"]["empty"] == [3, 5] and saved["scores"]["none"] == [9]
     back = load_result(tmp_path, "cand").scores
     assert back[3] == {} and back[5] == {} and back[9] is None and back == rows
     shared = {"b": 0.25, "a": 0.5, "c": 0.25}                              # dicts only: one shared answer, one empty
-    rows = [shared] * 12_000
+    rows = [shared] * 40_000
     rows[11] = {}
-    save_result(result(12_000, rows), tmp_path)
+    save_result(result(40_000, rows), tmp_path)
     saved = json.loads((tmp_path / "adapters" / "cand" / "result.json").read_text())
     assert saved["scores"]["empty"] == [11] and saved["scores"]["none"] == []
     assert load_result(tmp_path, "cand").scores == rows
