@@ -155,7 +155,7 @@ def test_result_file_is_the_same_json_when_written_in_pieces(tmp_path):
     """save_result writes long per-item lists a slice at a time: the file must read back exactly as one dump."""
     from baseline.runner import AdapterResult, load_result, save_result
 
-    n = 45_001  # more than two slices, and not a multiple of the slice size
+    n = 50_001  # more than two slices, not a multiple of the slice size, and over 100,000 scores (a matrix file)
     res = AdapterResult(name="pieces", family="trivial", simplicity=0, paid=False, status="ok", reason="")
     res.predictions = ["a" if i % 3 else "b" for i in range(n)]
     res.scores = [{"a": i / n, "b": 1 - i / n} for i in range(n)]
@@ -190,3 +190,38 @@ def test_a_secret_in_one_of_many_per_item_answers_is_masked_in_the_saved_result(
     saved = json.loads(text)
     assert saved["raw"][1234].startswith("echoed:") and saved["item_errors"][42].startswith("HTTP 401")
     assert saved["predictions"] == ["a"] * n and saved["raw"][0] is None
+
+
+class DeviceEcho(Adapter):
+    """A free adapter that asks for a device (as the Hugging Face ones do)."""
+
+    name = "device-echo"
+    uses_device = True
+    batch_size = 4
+
+    def predict_batch(self, texts):
+        return BatchResult(labels=[t.split()[0] for t in texts])
+
+
+def test_the_device_probe_counts_in_the_cold_start_of_the_adapter_that_asked_for_it(tmp_path, monkeypatch):
+    """Probing the device imports torch (about a second) only for adapters that use one: that time is part of their
+    cold start, not the harness's, and an adapter without a device never waits for it."""
+    import time
+
+    import baseline.runner.state as state
+
+    probed: list[str] = []
+
+    def slow_probe(device):   # as torch's first import would be
+        probed.append(device)
+        time.sleep(0.3)
+        return "cpu"
+
+    monkeypatch.setattr(state, "resolve_device", slow_probe)
+    reg = _registry()
+    reg.add(DeviceEcho)
+    dev, echo = run_all(reg, ["device-echo", "metered-echo"], _split(), RunOptions(cache=None), tmp_path)
+    assert probed == ["auto"]
+    assert dev.status == STATUS_OK and dev.timing["device"] == "cpu"
+    assert dev.timing["device_probe_s"] >= 0.3 and dev.timing["cold_start_s"] >= dev.timing["device_probe_s"]
+    assert echo.timing["device_probe_s"] < 0.05 and echo.timing["cold_start_s"] < 0.3

@@ -81,7 +81,8 @@ def run_adapter(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budg
 
 
 def load_fit(run: AdapterRun, stream: BatchStream | None) -> None:
-    """Cold start, then fit when the adapter learns (here, or where the stream puts it); fit spend is booked."""
+    """Cold start (with the device probe ``start_run`` timed), then fit when the adapter learns (here, or where the
+    stream puts it); fit spend is booked."""
     name, timing, progress = run.name, run.timing, run.progress
     progress.stage(name, "load")
     if stream is not None:  # loaded and fitted where the stream puts it: the fitted adapter comes back
@@ -91,6 +92,7 @@ def load_fit(run: AdapterRun, stream: BatchStream | None) -> None:
     else:
         timing["cold_start_s"], timing["fit_s"], info = load_and_fit(
             run.adapter, *run.train, on_fit=lambda: progress.stage(name, "fit"))
+    timing["cold_start_s"] += timing.get("device_probe_s", 0.0)   # the device probe (torch imported) is its load too
     if info is not None:
         run.res.fit = info.details
         run.spend.fit = info.cost

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -84,7 +85,11 @@ def start_run(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budget
     """The adapter's context (device, work folder, options) and an empty answer for every test row."""
     name = cls.name
     options = opts.adapter_options.get(name, {})
+    t0 = time.perf_counter()
+    # probing the device imports torch (about 1 s) for the adapters that use one: part of their cold start, which
+    # ``load_fit`` adds it to, not the harness's time
     device = resolve_device(opts.device) if cls.uses_device else "cpu"
+    device_probe_s = time.perf_counter() - t0
     adir = workdir / "adapters" / name
     adir.mkdir(parents=True, exist_ok=True)
     ctx = AdapterContext(labels=split.labels, options=options, label_map=opts.label_maps.get(name), task=opts.task,
@@ -102,4 +107,4 @@ def start_run(cls: type[Adapter], split: Split, opts: RunOptions, budget: Budget
     res.item_errors = [None] * n
     return AdapterRun(cls=cls, ctx=ctx, opts=opts, budget=budget, progress=progress, ledger=ledger, res=res,
                       train=train, test_texts=test_texts, latency=Latencies([], [], np.full(n, np.nan)),
-                      timing={"device": device})
+                      timing={"device": device, "device_probe_s": device_probe_s})
