@@ -195,6 +195,20 @@ def generate_topics(rows: int, path: Path, seed: int = 0, classes: int = 50) -> 
     return path
 
 
+def head_rows(path: Path, rows: int) -> Path:
+    """About ``rows`` rows of a CSV, the first of each class (at least 2 a class, so that it splits), written beside
+    the generated sets (``--data``'s fixed cost)."""
+    import pandas as pd
+
+    df = pd.read_csv(path)
+    per = max(2, rows // max(1, df["label"].nunique()))
+    head = df.groupby("label", sort=False).head(per)
+    head = head[head.groupby("label")["label"].transform("size") >= 2]
+    out = Path(tempfile.gettempdir()) / f"baseline-scale-head{rows}-{path.stem}.csv"
+    head.to_csv(out, index=False)
+    return out
+
+
 GENERATORS = {"tickets": generate, "sentiment": generate_sentiment, "topics": generate_topics}
 
 
@@ -290,6 +304,8 @@ def main() -> None:
     ap.add_argument("--repeats", type=int, default=1)
     ap.add_argument("--adapters", default="majority,tfidf-logreg")
     ap.add_argument("--config", choices=sorted(CONFIGS), default="default")
+    ap.add_argument("--data", type=Path, help="a real CSV instead of a generated set (--rows and --set ignored); the "
+                                              "fixed cost is then the same command on its first 1,000 rows")
     ap.add_argument("--single", action="store_true", help="one run (rows[0], executor[0], src[0]) in this process")
     ap.add_argument("--out", default=str(REPO / "bench" / "results" / "scale.json"))
     a = ap.parse_args()
@@ -298,9 +314,10 @@ def main() -> None:
     if a.single:
         # the fixed cost first (ru_maxrss of children is the largest so far): the same command on 1,000 rows of the
         # same set, whose peak is the interpreter and libraries; what the data adds is judged above it
-        small = run_once(data_path(a.kind, 1000), a.executor[0], [], a.adapters, a.src[0])
+        small = run_once(head_rows(a.data, 1000) if a.data else data_path(a.kind, 1000), a.executor[0], [],
+                         a.adapters, a.src[0])
         fixed = small["peak_rss_mb"]
-        data = data_path(a.kind, a.rows[0])
+        data = a.data or data_path(a.kind, a.rows[0])
         r = run_once(data, a.executor[0], [], a.adapters, a.src[0])
         r["fixed_rss_mb"] = fixed
         r["above_fixed_over_file"] = round((r["peak_rss_mb"] - fixed) / r["file_mb"] * 1.048576, 2)
@@ -314,14 +331,15 @@ def main() -> None:
         print(json.dumps({"set": a.kind, "adapters": a.adapters, "config": a.config, **r}))
         return
     runs = []
-    for rows in a.rows:
-        data_path(a.kind, rows)
+    for rows in [0] if a.data else a.rows:
+        if not a.data:
+            data_path(a.kind, rows)
         for rep in range(a.repeats):
             for src in a.src:  # paired: each source tree in turn, then again, so load drifts hit both alike
                 for ex in a.executor:  # and local then ray
                     p = subprocess.run([sys.executable, __file__, "--single", "--rows", str(rows), "--set", a.kind,
                                         "--executor", ex, "--adapters", a.adapters, "--config", a.config,
-                                        *(["--src", src] if src else [])],
+                                        *(["--src", src] if src else []), *(["--data", str(a.data)] if a.data else [])],
                                        capture_output=True, text=True)
                     if p.returncode != 0:
                         print(p.stdout, p.stderr[-3000:], file=sys.stderr)
