@@ -131,11 +131,11 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     probabilities agree to about 1e-12 (``tests/test_dataplan.py``): the same flags, ranks and shares on every set
     measured (``bench/bench_profile_labelcheck.py``).
 
-    Many classes over a large vocabulary make the regression slow: 12 s on banking77 (77 classes, 685k weights), 64 s
-    on 20,000 rows of real text with 85 classes (3M weights). Beyond ``LOGREG_MAX_WEIGHTS`` the folds fit
-    ``MultinomialNB(alpha=NB_ALPHA)`` on the same features instead: 0.25 and 1.1 s there, and on copies with 5% of
-    the labels flipped it ranks the flipped rows as well (precision of the top *k*), with a few more flags
-    (``bench/bench_label_issues.py``, ``bench/results/label_issues_nb.json``).
+    Many classes over a large vocabulary make the regression slow: 8-12 s on banking77 (77 classes, 685k weights),
+    54-57 s in a run on 20,000 rows of real text with 85 classes (3M weights, ~0.5 GB of lbfgs history). Beyond
+    ``LOGREG_MAX_WEIGHTS`` the folds fit ``MultinomialNB(alpha=NB_ALPHA)`` on the same features instead: 0.4 and 2 s
+    there, and on copies with 5% of the labels flipped it ranks the flipped rows as well (precision of the top *k*),
+    with a few more flags (``bench/bench_label_issues.py``, ``bench/results/label_issues_nb.json``).
 
     A regression fold whose lbfgs stops where it started (no iteration: every weight zero, every probability 1/K) is
     refitted with the TF-IDF floor's solver and stopping rule (``fit_logreg``: newton-cg, the summed objective's

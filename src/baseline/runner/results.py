@@ -153,7 +153,8 @@ def _write_json(d: dict[str, Any], f: Any, rows: int = 20_000) -> None:
 _BLOCK = attrgetter("block")
 SCORES_PREFIX = "scores"           # adapters/<name>/scores.<token>.npy: a new name each save
 # from this many scores (test items × classes), per-item class scores go to a scores.<token>.npy matrix: as JSON text
-# banking77's 3,080 × 77 took 0.2 s an adapter to write (11 MB), and 35.9k rows of real text with 85 classes 0.5 s
+# banking77's 3,080 × 77 took 0.2 s an adapter to write (11 MB), the 8,968 × 85 of the four shared text sets mixed
+# about 0.8 s (bench/results/scale_mix_label_check_nb.json)
 SCORES_FILE_MIN_CELLS = 100_000
 _SCORE_ROWS = 20_000             # rows of the score matrix filled at a time
 
@@ -243,9 +244,9 @@ def _read_scores(ref: dict[str, Any], folder: Path) -> list[Mapping[str, float] 
 def save_result(res: AdapterResult, workdir: Path) -> Path:
     """Write ``adapters/<name>/result.json`` in the run folder (secrets masked, replaced atomically).
 
-    With ``SCORES_FILE_MIN_CELLS`` scores (items × classes) or more, per-item class scores that share one key order go to a
-    ``scores.<token>.npy`` matrix beside it: as JSON text they were most of a large many-class run's harness time
-    (250k items x 50 classes: a 535 MB result.json, 8.6 s to write) and its disk. Each save writes a new matrix
+    With ``SCORES_FILE_MIN_CELLS`` scores (items × classes) or more, per-item class scores that share one key order
+    go to a ``scores.<token>.npy`` matrix beside it: as JSON text they were most of a large many-class run's harness
+    time (250k items x 50 classes: a 535 MB result.json, 8.6 s to write) and its disk. Each save writes a new matrix
     file, then the JSON that names it, then removes older matrices: a save stopped at any point leaves a
     result.json whose scores are all on disk (the previous one, or the new one).
     """
