@@ -11,9 +11,11 @@ BUSINESS_HEADERS = ["candidate", "valued by", "automated share [95% CI]", "preci
                     "errors / month", "monthly saving [95% CI]", "one-off", "break-even months [95% CI]"]
 WEAK_MODEL = 0.8   # out-of-fold accuracy below which the flagged share is called an upper bound
 # the label check's measured quality on copies with 5% of train labels flipped (bench/bench_label_issues.py)
-DETECTOR_NOTE = ("measured on copies with 5% of train labels flipped on purpose: sst2 precision 0.19 / recall 0.71, "
-                 "banking77 precision 0.53 / recall 0.79 (bench/bench_label_issues.py); the detector is only as good "
-                 "as the cheap model behind it, so read the flags as rows to review, not as proven errors")
+# (means of three seeds: bench/results/label_issues_nb.json)
+DETECTOR_NOTE = ("measured on copies with 5% of train labels flipped on purpose: sst2 precision 0.19 / recall 0.70 "
+                 "(logistic regression), banking77 precision 0.50 / recall 0.78 (naive Bayes) "
+                 "(bench/bench_label_issues.py); the detector is only as good as the cheap model behind it, so read "
+                 "the flags as rows to review, not as proven errors")
 
 
 def _usd(v: float | None) -> str:
