@@ -19,7 +19,7 @@ from __future__ import annotations
 import math
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -115,11 +115,19 @@ def check_model(columns: int, n_classes: int) -> str:
     return "logreg" if weights <= LOGREG_MAX_WEIGHTS else "naive-bayes"
 
 
+class OutOfFold(NamedTuple):
+    """The label check's out-of-fold class probabilities (columns = class codes 0..K-1), the model that gave them
+    (``check_model``) and the regression folds refitted to the floor's rule."""
+
+    probs: np.ndarray
+    model: str
+    refitted: list[int]
+
+
 def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed: int,
-                      folds: int, refitted: list[int] | None = None,
-                      model: str | None = None) -> tuple[np.ndarray, str]:
-    """Out-of-fold class probabilities (columns = class codes 0..K-1) from TF-IDF + logistic regression, or
-    multinomial naive Bayes where the regression would be slow (``check_model``; ``model`` forces one), and which.
+                      folds: int, model: str | None = None) -> OutOfFold:
+    """Out-of-fold class probabilities from TF-IDF + logistic regression, or multinomial naive Bayes where the
+    regression would be slow (``check_model``; ``model`` forces one).
 
     Each fold's features are what ``TfidfVectorizer(ngram_range=(1, 2), min_df=…, sublinear_tf=True,
     strip_accents="unicode")`` fitted on that fold's train rows gives, but every text is tokenised once, not once per
@@ -131,18 +139,17 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     probabilities agree to about 1e-12 (``tests/test_dataplan.py``): the same flags, ranks and shares on every set
     measured (``bench/bench_profile_labelcheck.py``).
 
-    Many classes over a large vocabulary make the regression slow: 8-12 s on banking77 (77 classes, 685k weights),
-    54-57 s in a run on 20,000 rows of real text with 85 classes (3M weights, ~0.5 GB of lbfgs history). Beyond
-    ``LOGREG_MAX_WEIGHTS`` the folds fit ``MultinomialNB(alpha=NB_ALPHA)`` on the same features instead: 0.4 and 2 s
-    there, and on copies with 5% of the labels flipped it ranks the flipped rows as well (precision of the top *k*),
+    Many classes over a large vocabulary make the regression slow: 10 s on banking77 (77 classes, 685k weights;
+    ``bench/results/label_issues_newton_trial.json``), 54-57 s in a run on 20,000 rows of real text with 85 classes
+    (3M weights, the run's memory peak; ``scale_mix_label_check_nb.json``). Beyond ``LOGREG_MAX_WEIGHTS`` the folds
+    fit ``MultinomialNB(alpha=NB_ALPHA)`` on the same features instead: 0.4-0.5 and 2 s there, and on copies with 5% of the labels flipped it ranks the flipped rows as well (precision of the top *k*),
     with a few more flags (``bench/bench_label_issues.py``, ``bench/results/label_issues_nb.json``).
 
     A regression fold whose lbfgs stops where it started (no iteration: every weight zero, every probability 1/K) is
     refitted with the TF-IDF floor's solver and stopping rule (``fit_logreg``: newton-cg, the summed objective's
     gradient). lbfgs tests the *mean* gradient against its tolerance (1e-3); with balanced classes and a class signal
     spread over many rare words that mean is under it at zero, and the check then flagged nothing at chance accuracy
-    (every fold on the generated 4-class tickets: ``bench/bench_scale.py --set tickets``, 0 flags at 0.2505 before).
-    ``refitted`` collects the refitted folds' numbers."""
+    (every fold on the generated 4-class tickets: ``bench/bench_scale.py --set tickets``, 0 flags at 0.2505 before)."""
     from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
     from sklearn.linear_model import LogisticRegression
     from sklearn.model_selection import StratifiedKFold
@@ -159,6 +166,7 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     # each fit holds only what it needs: the folds' answers so far (not the whole n × K array), not the fold's counts
     # beside their TF-IDF copy, and on the last fold not the counts at all (its test rows are cut out first)
     answers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    refitted: list[int] = []
     # one BLAS thread: lbfgs on sparse TF-IDF gains nothing from more, and on a busy machine they cost 50×
     with threadpool_limits(1):
         for fold, (tr, te) in enumerate(StratifiedKFold(folds, shuffle=True, random_state=seed).split(arr, labels)):
@@ -179,14 +187,13 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
                 clf.fit(x_fit, labels[tr])
                 if int(np.max(clf.n_iter_)) == 0:   # stopped where it started: refitted to the floor's rule
                     clf, _ = fit_logreg(x_fit, labels[tr], 10.0, None, seed)
-                    if refitted is not None:
-                        refitted.append(fold)
+                    refitted.append(fold)
             del x_fit
             answers.append((te, clf.classes_, clf.predict_proba(tfidf.transform(x_te))))
     probs = np.zeros((len(texts), n_classes))
     for te, classes, p in answers:
         probs[np.ix_(te, classes)] = p
-    return probs, model
+    return OutOfFold(probs, model, refitted)
 
 
 def _stratified_sample(labels: pd.Series, size: int, seed: int) -> np.ndarray:
@@ -237,8 +244,7 @@ def label_check(train: pd.DataFrame, seed: int = 42, run_dir: str | Path | None 
     # a sample of a large train split: 3 folds (each model still sees 2/3 of 20,000 rows), as the check's cost is
     # harness time on every run
     folds = int(min(MAX_FOLDS if sampled_from is None else 3, counts[usable].min()))
-    refitted: list[int] = []
-    probs, model = oof_probabilities(rows["text"].astype(str).tolist(), y, len(classes), seed, folds, refitted)
+    probs, model, refitted = oof_probabilities(rows["text"].astype(str).tolist(), y, len(classes), seed, folds)
     # n_jobs=1: cleanlab otherwise forks a process pool, which can deadlock beside threads (HTTP servers, BLAS)
     try:
         ranked = find_label_issues(labels=y, pred_probs=probs, return_indices_ranked_by="self_confidence", n_jobs=1)
@@ -322,8 +328,8 @@ def nearest_train(train_texts: pd.Series, test_texts: pd.Series) -> tuple[np.nda
     sim = np.zeros(b.shape[0])
     arg = np.zeros(b.shape[0], dtype=np.int64)
     # a block of products is about dense: kept near BLOCK_CELLS test × train cells (20M held 650 MB at the peak on
-    # 35.9k rows of real text, 5M 437 MB and ran 17% faster: bench/bench_near_duplicates.py); each row's products,
-    # and so every answer, are the same whatever the block
+    # 35.9k rows of real text, 5M 437 MB and ran 18% faster: bench/results/near_duplicates_block_cells.json); each
+    # row's products, and so every answer, are the same whatever the block
     step = max(20, min(CHUNK, BLOCK_CELLS // max(1, a.shape[0])))
     for s in range(0, b.shape[0], step):
         block = (b[s:s + step] @ a.T).tocsr()

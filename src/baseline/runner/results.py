@@ -153,8 +153,9 @@ def _write_json(d: dict[str, Any], f: Any, rows: int = 20_000) -> None:
 _BLOCK = attrgetter("block")
 SCORES_PREFIX = "scores"           # adapters/<name>/scores.<token>.npy: a new name each save
 # from this many scores (test items × classes), per-item class scores go to a scores.<token>.npy matrix: as JSON text
-# banking77's 3,080 × 77 took 0.2 s an adapter to write (11 MB), the 8,968 × 85 of the four shared text sets mixed
-# about 0.8 s (bench/results/scale_mix_label_check_nb.json)
+# banking77's 3,080 × 77 made an 11 MB result.json per adapter, and on the four shared text sets mixed (8,968 × 85)
+# the runner's time outside the adapters fell 3.8-4.2 → 0.4-0.5 s with this and the device probe's move
+# (bench/results/scale_mix_label_check_nb.json)
 SCORES_FILE_MIN_CELLS = 100_000
 _SCORE_ROWS = 20_000             # rows of the score matrix filled at a time
 
