@@ -55,13 +55,14 @@ def measure(train: pd.DataFrame, share: float, seed: int) -> dict:
     bad, flipped = corrupt(train, share, seed)
     flagged = np.zeros(len(bad), dtype=bool)
 
+    rows, sampled_from = label_check_rows(bad, seed)   # all of train, or the check's seeded sample, as a run takes it
     with tempfile.TemporaryDirectory() as d:  # the ranked ids come from label_issues.csv
-        res = label_check(bad, seed, d)
+        res = label_check(rows, seed, d, sampled_from=sampled_from)
         if res["status"] != "ok":   # e.g. no train split in the file: the check says why and writes no file
             return {"status": res["status"], "reason": res.get("reason"), "train_rows": len(train)}
         ids = pd.read_csv(Path(d) / "label_issues.csv", dtype=str)["id"].astype(int).to_numpy()
-    checked = np.zeros(len(bad), dtype=bool)   # the rows the check read: all of train, or its seeded sample
-    checked[label_check_rows(bad, seed)[0]["id"].astype(int).to_numpy()] = True
+    checked = np.zeros(len(bad), dtype=bool)   # the rows the check read
+    checked[rows["id"].astype(int).to_numpy()] = True
     flipped = flipped & checked
     flagged[ids] = True
     hits = int((flagged & flipped).sum())

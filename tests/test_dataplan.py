@@ -259,8 +259,8 @@ def test_oof_probabilities_tokenise_once_and_match_a_vectorizer_per_fold(rows, c
     vocab = [f"w{i}" for i in range(400)] + ["Café", "cafe", "naïve", "NAIVE"]
     y = rng.integers(0, classes, rows)
     texts = [" ".join([f"k{c}x{rng.integers(0, 5)}"] + list(rng.choice(vocab, rng.integers(3, 12)))) for c in y]
-    got, used = oof_probabilities(texts, y, classes, 7, folds, model=model)
-    assert used == model
+    got, used, refitted = oof_probabilities(texts, y, classes, 7, folds, model=model)
+    assert used == model and refitted == []
     want = _oof_per_fold_vectorizer(texts, y, classes, 7, folds, model)
     np.testing.assert_allclose(got, want, rtol=0, atol=1e-9)
     assert (got.argmax(axis=1) == want.argmax(axis=1)).all()
@@ -333,6 +333,21 @@ def test_the_check_s_model_turns_to_naive_bayes_beyond_the_regression_s_weight_b
     assert check_model(LOGREG_MAX_WEIGHTS // 50, 50) == "logreg"
     assert check_model(LOGREG_MAX_WEIGHTS // 50 + 1, 50) == "naive-bayes"
     assert check_model(8_900, 77) == "naive-bayes"
+
+
+@pytest.mark.parametrize("name,model", [("sst2", "logreg"), ("sms_spam", "logreg"), ("banking77", "naive-bayes")])
+def test_the_shared_sets_fall_on_the_side_of_the_weight_budget_their_figures_were_kept_on(name, model):
+    """The shared sets' figures are kept (regression) or moved (naive Bayes) by where their own vocabulary × classes
+    falls: counted as the check counts it, on their train split."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    from baseline.dataplan import MAX_FOLDS, check_model, check_vocabulary
+    from conftest import shared_dataset
+
+    df = pd.read_csv(shared_dataset(name))
+    train = df[df["split"] == "train"] if "split" in df.columns else df
+    counts = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode").fit_transform(train["text"].astype(str))
+    assert check_model(check_vocabulary(counts.tocsr(), MAX_FOLDS), train["label"].nunique()) == model
 
 
 def test_a_check_over_the_weight_budget_finds_the_flipped_labels_with_naive_bayes(tmp_path):
