@@ -10,7 +10,8 @@ that would change it.
 Run: python bench/bench_tfidf_solver.py [--rows 1000000] [--solvers lbfgs newton-cg newton-cg@rule ours@rule]
      [--set tickets|sentiment|topics] [--features exact|hashed]
 (``@rule``: the tolerance of ``baseline.adapters.trivial.solver_plan`` instead of 1e-4; ``ours``: the adapter's own
-Newton-CG, ``trivial.newton_fit``: binary, or multinomial on scikit-learn's driver; ``ours-half`` / ``ours-float32``: the
+Newton-CG, ``trivial.newton_fit``: binary, or multinomial on scikit-learn's driver; ``lean``: scikit-learn's
+multinomial newton-cg run by ``lean_logreg.fit_newton_multinomial`` (the same weights in fewer arrays); ``ours-half`` / ``ours-float32``: the
 same with the multinomial fit's probabilities forced to half precision / float32, whatever ``HALF_MIN_ELEMENTS`` says;
 ``--features hashed``: the adapter's ``HashedTfidf`` instead of the
 vocabulary. Every run records its objective value, whether it converged, and ``fit_added_mb``: the fit's peak RSS
@@ -100,6 +101,10 @@ def fit_one(data: Path, solver: str, preds_out: Path, features: str = "exact") -
         msgs: list[str] = []
         if name == "ours":
             _, msgs = newton_fit(clf, x, y)
+        elif name == "lean":  # scikit-learn's multinomial newton-cg, step for step, in fewer weight-sized arrays
+            from baseline.adapters.lean_logreg import fit_newton_multinomial
+
+            fit_newton_multinomial(clf, x, y)
         else:
             clf.set_params(solver=name).fit(x, y)
     fit_s = time.perf_counter() - t0

@@ -156,6 +156,7 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     from sklearn.naive_bayes import MultinomialNB
     from threadpoolctl import threadpool_limits
 
+    from baseline.adapters import lean_logreg
     from baseline.adapters.trivial import fit_logreg
 
     arr = np.asarray(texts, dtype=object)
@@ -164,7 +165,7 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     width = counts.shape[1]
     model = model or check_model(check_vocabulary(counts, folds), n_classes)
     # each fit holds only what it needs: the folds' answers so far (not the whole n × K array), not the fold's counts
-    # beside their TF-IDF copy, and on the last fold not the counts at all (its test rows are cut out first)
+    # beside their TF-IDF copy nor its test rows (cut out after the fit), and on the last fold not the counts at all
     answers: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     refitted: list[int] = []
     # one BLAS thread: lbfgs on sparse TF-IDF gains nothing from more, and on a busy machine they cost 50×
@@ -176,24 +177,39 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
             tfidf = TfidfTransformer(sublinear_tf=True)
             x_fit = tfidf.fit_transform(x_tr[:, vocab])
             del x_tr
-            x_te = counts[te][:, vocab]
-            x_te.sort_indices()  # as the vectorizer's transform leaves them
-            if fold == folds - 1:
+            x_te = None
+            if fold == folds - 1:  # the last fold's test rows are cut out first, so the counts go before its fit
+                x_te = _fold_rows(counts, te, vocab)
                 del counts
             if model == "naive-bayes":
                 clf = MultinomialNB(alpha=NB_ALPHA).fit(x_fit, labels[tr])
             else:
                 clf = LogisticRegression(C=10.0, max_iter=200, tol=1e-3)
-                clf.fit(x_fit, labels[tr])
+                if len(np.unique(labels[tr])) > 2 and lean_logreg.available():
+                    # scikit-learn's lbfgs fit, bit for bit, with one n × K array where it holds two (the check's
+                    # peak at 13,300 rows × 50 classes)
+                    lean_logreg.fit_lbfgs_multinomial(clf, x_fit, labels[tr])
+                else:
+                    clf.fit(x_fit, labels[tr])
                 if int(np.max(clf.n_iter_)) == 0:   # stopped where it started: refitted to the floor's rule
                     clf, _ = fit_logreg(x_fit, labels[tr], 10.0, None, seed)
                     refitted.append(fold)
             del x_fit
+            if x_te is None:
+                x_te = _fold_rows(counts, te, vocab)
             answers.append((te, clf.classes_, clf.predict_proba(tfidf.transform(x_te))))
     probs = np.zeros((len(texts), n_classes))
     for te, classes, p in answers:
         probs[np.ix_(te, classes)] = p
     return OutOfFold(probs, model, refitted)
+
+
+def _fold_rows(counts: Any, rows: np.ndarray, vocab: np.ndarray) -> Any:
+    """A fold's test rows of the counts, in its vocabulary's columns, indices sorted as the vectorizer's transform
+    leaves them."""
+    x = counts[rows][:, vocab]
+    x.sort_indices()
+    return x
 
 
 def _stratified_sample(labels: pd.Series, size: int, seed: int) -> np.ndarray:

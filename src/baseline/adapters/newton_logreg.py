@@ -14,8 +14,8 @@ the same weights to within the tolerance (``tests/adapters/test_newton_logreg.py
 
 More than two classes (``newton_cg_multinomial``): scikit-learn's multinomial newton-cg holds several n × K arrays at
 once (scores, probabilities, pointwise gradient, two Hessian-product temporaries: +572 MB at 750k rows × 50 classes).
-Here its own Newton-CG driver (``sklearn.utils.optimize._newton_cg``: the same inner CG rule, Wolfe line search and
-gradient test, hence the same iterations) runs on a loss, gradient and Hessian product formed a row slice at a time;
+Here scikit-learn's Newton-CG (``lean_logreg.newton_cg``: its inner CG rule, Wolfe line search and gradient test,
+step for step, in fewer weight-sized arrays) runs on a loss, gradient and Hessian product formed a row slice at a time;
 the one n × K array kept is the probabilities at the current point, for the Hessian products: in half precision
 (``PROBA_DTYPE``) from ``HALF_MIN_ELEMENTS`` rows × classes, in float32 below.
 """
@@ -306,12 +306,10 @@ class _Multinomial:
 
 
 def multinomial_available() -> bool:
-    """Whether the installed scikit-learn has the Newton-CG driver ``newton_cg_multinomial`` runs."""
-    try:
-        from sklearn.utils.optimize import _newton_cg  # noqa: F401
-    except ImportError:
-        return False
-    return True
+    """Whether the installed scikit-learn has the line search ``newton_cg_multinomial``'s driver runs."""
+    from baseline.adapters.lean_logreg import available
+
+    return available()
 
 
 def newton_cg_multinomial(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: float, k: int, tol: float,
@@ -320,13 +318,14 @@ def newton_cg_multinomial(X: Any, y: np.ndarray, sample_weight: np.ndarray, c: f
     Newton-CG driver on the slice-wise loss, gradient and Hessian products (``multinomial_available`` says whether the
     installed scikit-learn has it)."""
     from sklearn.exceptions import ConvergenceWarning
-    from sklearn.utils.optimize import _newton_cg
+
+    from baseline.adapters.lean_logreg import newton_cg as driver
 
     prob = _Multinomial(X, np.asarray(y, dtype=np.intp), np.asarray(sample_weight, dtype=np.float64), c, k)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        x, n_iter = _newton_cg(grad_hess=prob.gradient_hessp, func=prob.loss, grad=prob.gradient,
-                               x0=np.zeros(prob.size), tol=tol, maxiter=max_iter)
+        x, n_iter = driver(prob.gradient_hessp, prob.loss, prob.gradient, np.zeros(prob.size), tol=tol,
+                           maxiter=max_iter)
     prob.proba = None
     messages = []
     for w in caught:
