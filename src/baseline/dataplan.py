@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from baseline.data import normalize_texts, normalized_keys, take_rows
+from baseline.heap import trim_heap
 from baseline.redact import redact, redact_tree
 
 NEAR_DUP_THRESHOLD = 0.9     # char 3-5-gram tf cosine; see tests/test_dataplan.py for the constructed pairs
@@ -162,6 +163,7 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
     arr = np.asarray(texts, dtype=object)
     # integer counts (4 bytes a nonzero, not 8): the TF-IDF weighting turns them into the same float64 values
     counts = CountVectorizer(ngram_range=(1, 2), strip_accents="unicode", dtype=np.int32).fit_transform(arr).tocsr()
+    trim_heap()  # the tokeniser's freed pages (its n-gram strings and vocabulary), before the folds allocate
     width = counts.shape[1]
     model = model or check_model(check_vocabulary(counts, folds), n_classes)
     # each fit holds only what it needs: the folds' answers so far (not the whole n × K array), not the fold's counts
@@ -195,6 +197,7 @@ def oof_probabilities(texts: list[str], labels: np.ndarray, n_classes: int, seed
                     clf, _ = fit_logreg(x_fit, labels[tr], 10.0, None, seed)
                     refitted.append(fold)
             del x_fit
+            trim_heap()  # the fit's freed per-row arrays: the next fold's come on fresh pages, not on top of these
             if x_te is None:
                 x_te = _fold_rows(counts, te, vocab)
             answers.append((te, clf.classes_, clf.predict_proba(tfidf.transform(x_te))))
@@ -554,6 +557,7 @@ def data_plan(split: Any, results: dict[str, Any], run_dir: str | Path, seed: in
             out["label_quality"] = label_check(rows, seed, run_dir, sampled_from=sampled_from)
         except Exception as ex:  # a failed check is reported, never a failed run
             out["label_quality"] = {"status": "failed", "reason": redact(f"{type(ex).__name__}: {ex}")[:300]}
+        trim_heap()  # the check's freed pages, before the leakage figures read predictions.csv
     else:
         out["label_quality"] = {"status": "skipped", "reason": skip_reason}
     if near_duplicates_reason is not None:  # the task says a text scan means nothing here (table rows)

@@ -49,8 +49,10 @@ BACKTRACKS = 40
 # and scipy's float64 copy of the slice's values: 35 MB at 2M elements on topics (40k rows × 50 classes), 9 MB at
 # 500k; and smaller slices are no slower. At 75k rows of topics the fit added 48 / 49 MB at 2M against 22 / 26 MB,
 # 18.5 / 20.1 s against 16.7 / 17.8 s, the same 10 iterations, objective and answers
-# (bench/results/tfidf_solver_topics_slices_100k.json). SLICE_MIN_ROWS bounds the slices' count when classes are many
-SLICE_ELEMENTS = 500_000
+# (bench/results/tfidf_solver_topics_slices_100k.json); at 250k it added 16 / 17 MB against 19 / 20 at 500k, 15.8-16.7 s
+# either way, the same iterations and answers, the objective within 2e-9 relative (tfidf_solver_topics_slices_250k.json)
+# SLICE_MIN_ROWS bounds the slices' count when classes are many
+SLICE_ELEMENTS = 250_000
 SLICE_MIN_ROWS = 5_000
 SLICE_NNZ = 2_000_000       # multinomial: nonzeros per slice, at most (beyond SLICE_MIN_ROWS rows)
 
