@@ -4,7 +4,6 @@ the default run's memory at 100k rows)."""
 
 from __future__ import annotations
 
-import tracemalloc
 import warnings
 
 import numpy as np
@@ -12,6 +11,7 @@ import pytest
 from scipy import sparse
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
+from test_newton_logreg import _peak_bytes as _peak  # the traced peak of one call
 
 from baseline import dataplan
 from baseline.adapters import lean_logreg, trivial
@@ -89,15 +89,6 @@ def test_lbfgs_at_its_cap_warns_as_scikit_learn_does():
                                         fit_lbfgs_multinomial, X, y)
     assert_same_model(ref, ours)
     assert int(ours.n_iter_[0]) == 15 and [c for c, _ in w_ours] == [ConvergenceWarning] and w_ours == w_ref
-
-
-def _peak(fn) -> int:
-    tracemalloc.start()
-    try:
-        fn()
-        return tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
 
 
 def test_newton_cg_holds_fewer_weight_sized_arrays():
