@@ -29,9 +29,11 @@ COLUMN_SLICE = 1 << 16  # weights a slice of the in-place assembly touches at a 
 
 
 def available() -> bool:
-    """Whether the installed scikit-learn has the line search and loss this module drives."""
+    """Whether the installed scikit-learn has the line search, losses and messages this module drives."""
     try:
+        from sklearn._loss.loss import HalfMultinomialLoss  # noqa: F401
         from sklearn.linear_model._linear_loss import LinearModelLoss  # noqa: F401
+        from sklearn.linear_model._logistic import _LOGISTIC_SOLVER_CONVERGENCE_MSG  # noqa: F401
         from sklearn.utils.optimize import (  # noqa: F401
             _check_optimize_result,
             _line_search_wolfe12,
@@ -43,8 +45,9 @@ def available() -> bool:
 
 
 def _cg(hessp: Any, g: np.ndarray, max_iter: int, tol: float) -> np.ndarray:
-    """Solve H p = g approximately (scikit-learn's ``_cg``: the same stopping rules and arithmetic); the Hessian
-    product of the previous direction is let go before the next is formed and reused as the step's temporary."""
+    """The Newton step: H p = -g solved approximately by conjugate gradients (scikit-learn's ``_cg``: the same
+    stopping rules and arithmetic); each direction's Hessian product is let go before the next is formed, and serves
+    as the step's temporary first."""
     eps = 16 * np.finfo(g.dtype).eps
     xsupi = np.zeros(g.size, dtype=g.dtype)
     ri = g.copy()
