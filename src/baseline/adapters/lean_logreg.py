@@ -204,21 +204,17 @@ class _LeanMultinomialLoss:
         """``out = (rows.T @ X) / scale + l2 * w`` (``scale`` None: no division), scikit-learn's expression, with the
         product accumulated straight into ``out`` and the rest done in place, a slice of columns at a time, when every
         operand keeps ``out``'s dtype: the same operations, no weight-sized temporary. Else the expression itself."""
-        if not _product_into(out, rows, X):
+        lean = w.dtype == out.dtype and np.result_type(out, l2 * w[:0]) == out.dtype \
+            and (scale is None or np.result_type(out, scale) == out.dtype)
+        if not (lean and _product_into(out, rows, X)):
             product = rows.T @ X
             out[...] = (product if scale is None else product / scale) + l2 * w
             return
-        lean = w.dtype == out.dtype and np.result_type(out, l2 * w[:0]) == out.dtype
-        if scale is not None:
-            lean = lean and np.result_type(out, scale) == out.dtype
         step = max(1, COLUMN_SLICE // max(1, out.shape[0]))
         for a in range(0, out.shape[1], step):
             o = out[:, a:a + step]
             if scale is not None:
-                if lean:
-                    o /= scale
-                else:
-                    o[...] = o / scale
+                o /= scale
             o += l2 * w[:, a:a + step]  # product + l2 w, as scikit-learn adds it (a + b == b + a, bit for bit)
 
     def gradient(self, coef: np.ndarray, X: Any, y: np.ndarray, sample_weight: np.ndarray | None, l2: float,
