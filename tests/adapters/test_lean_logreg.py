@@ -140,3 +140,12 @@ def test_the_floor_and_the_label_check_take_the_lean_fits(monkeypatch):
     monkeypatch.setattr(lean_logreg, "available", lambda: False)
     plain_oof = dataplan.oof_probabilities(texts, labels, 4, 0, 3, model="logreg")
     assert calls.count("fit_lbfgs_multinomial") == 3 and np.array_equal(lean.probs, plain_oof.probs)
+
+
+@pytest.mark.parametrize("params", [{"fit_intercept": False}, {"warm_start": True}, {"l1_ratio": 0.5}])
+def test_a_model_the_lean_fits_do_not_cover_is_refused(params):
+    """No intercept, a warm start or an L1 share: the lean fits would silently fit another model, so they refuse."""
+    X, y = problem(300, 50, 3)
+    for fit in (fit_newton_multinomial, fit_lbfgs_multinomial):
+        with pytest.raises(ValueError, match="LogisticRegression.fit"):
+            fit(LogisticRegression(C=1.0, **params), X, y)

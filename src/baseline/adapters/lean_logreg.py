@@ -180,7 +180,7 @@ class _LeanMultinomialLoss:
                       n_threads: int) -> tuple[float, np.ndarray]:
         """``LinearModelLoss.loss_gradient``: the per-row scores get the intercept in place and the per-row gradient
         is written over them (the same values: each row's scores are read before its gradient is written)."""
-        n, d = X.shape
+        n = X.shape[0]
         weights, intercept = self.inner.weight_intercept(coef)
         raw = X @ np.asarray(weights, dtype=X.dtype).T
         b = np.asarray(intercept, dtype=X.dtype)
@@ -194,10 +194,7 @@ class _LeanMultinomialLoss:
         sw_sum = n if sample_weight is None else np.sum(sample_weight)
         value = float(np.sum(row_loss) / sw_sum) + self.inner.l2_penalty(weights, l2)
         gp /= sw_sum
-        g = np.empty((self.k, d + 1), dtype=weights.dtype, order="F")
-        g[:, :d] = gp.T @ X + l2 * weights
-        g[:, -1] = gp.sum(axis=0)
-        return value, g.ravel(order="F")
+        return value, self._gradient_from_rows(gp, X, l2, weights)
 
     @staticmethod
     def _assemble(out: np.ndarray, rows: np.ndarray, X: Any, scale: Any, l2: float, w: np.ndarray) -> None:
@@ -223,7 +220,7 @@ class _LeanMultinomialLoss:
 
     def _gradient(self, coef: np.ndarray, X: Any, y: np.ndarray, sample_weight: np.ndarray | None, l2: float,
                   n_threads: int, proba: bool) -> tuple[np.ndarray, np.ndarray | None]:
-        n, d = X.shape
+        n = X.shape[0]
         weights, _, raw = self.inner.weight_intercept_raw(coef, X)
         base = self.inner.base_loss
         if proba:
@@ -232,10 +229,16 @@ class _LeanMultinomialLoss:
             gp, p = base.gradient(y_true=y, raw_prediction=raw, sample_weight=sample_weight, n_threads=n_threads), None
         del raw
         gp /= n if sample_weight is None else np.sum(sample_weight)
+        return self._gradient_from_rows(gp, X, l2, weights), p
+
+    def _gradient_from_rows(self, gp: np.ndarray, X: Any, l2: float, weights: np.ndarray) -> np.ndarray:
+        """The raveled (K, d + 1) gradient from the per-row gradient ``gp`` (already divided by the weights' sum):
+        ``gp.T @ X + l2 * weights`` and the intercepts' column sums, as scikit-learn forms them."""
+        d = X.shape[1]
         g = np.empty((self.k, d + 1), dtype=weights.dtype, order="F")
         self._assemble(g[:, :d], gp, X, None, l2, weights)
         g[:, -1] = gp.sum(axis=0)
-        return g.ravel(order="F"), p
+        return g.ravel(order="F")
 
     def gradient_hessian_product(self, coef: np.ndarray, X: Any, y: np.ndarray, sample_weight: np.ndarray | None,
                                  l2: float, n_threads: int) -> tuple[np.ndarray, Any]:
@@ -279,6 +282,10 @@ def _problem(clf: Any, X: Any, y: np.ndarray) -> _Problem:
     from sklearn.preprocessing import LabelEncoder
     from sklearn.utils.class_weight import compute_class_weight
 
+    if not clf.fit_intercept or clf.warm_start or getattr(clf, "l1_ratio", 0) not in (0, 0.0, None) \
+            or getattr(clf, "penalty", "l2") not in ("l2", "deprecated"):
+        raise ValueError("lean_logreg fits L2 logistic regression with an intercept from zero weights only; "
+                         "use LogisticRegression.fit for this model")
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     classes = np.unique(y)

@@ -569,7 +569,8 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
     # our Newton-CG (binary; multinomial with scikit-learn's steps from MULTINOMIAL_MIN_ELEMENTS rows × classes, where
     # scikit-learn's n × K arrays grow large): converged unless it says why not. Below it, scikit-learn's own
     # multinomial newton-cg, run step for step by lean_logreg (bit for bit its model, about 6 weight-sized arrays where
-    # it holds 11-13: at 75k rows × 421k columns × 4 classes a traced peak of 44 MB, not 90)
+    # it holds 11-13: at 75k rows × 421k columns × 4 classes the fit adds 42-43 MB, not 71-75;
+    # bench/results/tfidf_solver_tickets_lean_100k.json)
     k = len(encoded[0])
     ours = solver == "newton-cg" and (k == 2 or (X.shape[0] * k >= MULTINOMIAL_MIN_ELEMENTS and multinomial_available()))
 
@@ -581,7 +582,7 @@ def fit_logreg(X: Any, y: np.ndarray, c: float, class_weight: str | None, seed: 
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always", ConvergenceWarning)
             if clf.solver == "newton-cg" and lean and not clf.warm_start:
-                # scikit-learn's own multinomial newton-cg, step for step, in about 7 weight-sized arrays, not 11
+                # scikit-learn's own multinomial newton-cg, step for step, in fewer weight-sized arrays (above)
                 lean_logreg.fit_newton_multinomial(clf, X, y)
             else:
                 clf.fit(X, y)
